@@ -1,0 +1,39 @@
+/**
+ * The Worker's bindings: the one list both sides use. The Worker reads exactly these names; infra declares exactly
+ * these on the `WorkersScript` (and a test proves the two sets are equal). Changing a name here changes both sides.
+ */
+
+/** How a binding is declared on the script (Cloudflare's binding `type`). */
+export type BindingKind = "plain_text" | "secret_text" | "json" | "ratelimit" | "kv_namespace";
+
+export interface BindingSpec {
+  readonly kind: BindingKind;
+  /** false: the Worker works without it (infra may leave it out). */
+  readonly required: boolean;
+  /** One line for plans and audits. */
+  readonly doc: string;
+}
+
+export const BINDINGS = {
+  AI_GATEWAY_ACCOUNT_ID: { kind: "plain_text", required: true, doc: "Cloudflare account that owns the gateway" },
+  AI_GATEWAY_ID: { kind: "plain_text", required: true, doc: "the stack's AI Gateway id" },
+  AI_GATEWAY_BASE_URL: {
+    kind: "plain_text",
+    required: false,
+    doc: "overrides https://gateway.ai.cloudflare.com/v1 (local runs and tests only)",
+  },
+  AI_GATEWAY_TOKEN: { kind: "secret_text", required: true, doc: "sent as cf-aig-authorization on every gateway call" },
+  ANTHROPIC_API_KEY: { kind: "secret_text", required: true, doc: "Anthropic provider key" },
+  OPENAI_API_KEY: { kind: "secret_text", required: true, doc: "OpenAI provider key" },
+  CLIENT_KEYS: { kind: "secret_text", required: true, doc: "JSON: client id -> SHA-256 hex digest of its key" },
+  ROUTING: { kind: "json", required: true, doc: "models, fallback chain, A/B splits, cache TTLs, limits, timeouts, CORS" },
+  STACK: { kind: "plain_text", required: true, doc: "stack name, sent in gateway metadata" },
+  RATE_LIMITER: { kind: "ratelimit", required: true, doc: "per-client request limit" },
+} as const satisfies Record<string, BindingSpec>;
+
+export type BindingName = keyof typeof BINDINGS;
+
+export const BINDING_NAMES = Object.keys(BINDINGS) as BindingName[];
+
+/** Names whose values are secrets: declared as `secret_text`, shown by name only. */
+export const SECRET_BINDING_NAMES = BINDING_NAMES.filter((n) => BINDINGS[n].kind === "secret_text");

@@ -1,0 +1,9 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+
+describe("GET /healthz", () => {
+  it("answers 200 without auth", async () => {
+    const res = await exports.default.fetch("http://worker.test/healthz");
+    expect(res.status).toBe(200);
+  });
+});
