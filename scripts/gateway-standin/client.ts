@@ -1,0 +1,35 @@
+/**
+ * Drives a stand-in that runs in another process (npm start, a test's global setup) over its /__standin/ HTTP
+ * routes: the same switches `startStandin` returns, but async.
+ */
+import type { Fault, Provider, RateLimit, StandinRecord } from "./index";
+
+export interface StandinControl {
+  setFault(provider: Provider, fault: Fault | null): Promise<void>;
+  clearFaults(): Promise<void>;
+  setRateLimit(rateLimit: RateLimit | null): Promise<void>;
+  records(): Promise<StandinRecord[]>;
+  clearRecords(): Promise<void>;
+  clearCache(): Promise<void>;
+}
+
+export function standinControl(url: string): StandinControl {
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const res = await fetch(`${url}/__standin/${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const out: unknown = await res.json();
+    if (!res.ok) throw new Error(`stand-in ${method} ${path}: ${res.status} ${JSON.stringify(out)}`);
+    return out;
+  };
+  return {
+    setFault: async (provider, fault) => void (await call("POST", "faults", { provider, fault })),
+    clearFaults: async () => void (await call("DELETE", "faults")),
+    setRateLimit: async (rateLimit) => void (await call("POST", "rate-limit", rateLimit)),
+    records: async () => (await call("GET", "records")) as StandinRecord[],
+    clearRecords: async () => void (await call("DELETE", "records")),
+    clearCache: async () => void (await call("DELETE", "cache")),
+  };
+}
