@@ -1,0 +1,34 @@
+/**
+ * Cron triggers for the Worker's scheduled handler (alert checks use them). A stack without schedules declares no
+ * trigger resource at all.
+ */
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface SchedulesArgs {
+  /** Account that owns the Worker. */
+  accountId: pulumi.Input<string>;
+  /** The Worker script the triggers invoke. */
+  scriptName: pulumi.Input<string>;
+  /** Five-field cron expressions, in UTC. @default [] */
+  crons?: string[];
+}
+
+export class Schedules extends pulumi.ComponentResource {
+  /** The cron expressions in effect. */
+  public readonly crons: string[];
+  public readonly trigger?: cloudflare.WorkersCronTrigger;
+
+  constructor(name: string, args: SchedulesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ai-gateway-stack:infra:Schedules", name, {}, opts);
+    this.crons = args.crons ?? [];
+    if (this.crons.length > 0) {
+      this.trigger = new cloudflare.WorkersCronTrigger(
+        name,
+        { accountId: args.accountId, scriptName: args.scriptName, schedules: this.crons.map((cron) => ({ cron })) },
+        { parent: this },
+      );
+    }
+    this.registerOutputs({ crons: this.crons });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The gateway Worker: its bundle, built from worker/ with the options wrangler uses, and the WorkersScript carrying
+ * exactly the bindings listed in worker/src/bindings.ts. Binding shapes follow each binding's kind, so a name or kind
+ * changed there changes what is declared here; secret_text values are always Pulumi secrets.
+ */
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import { buildSync } from "esbuild";
+import { BINDINGS, type BindingKind, type BindingSpec } from "../../worker/src/bindings";
+
+export interface WorkerBundle {
+  /** The ES module, as uploaded. */
+  content: string;
+  /** SHA-256 hex of content. */
+  sha256: string;
+}
+
+/**
+ * Bundles a Worker entry the way `wrangler deploy` does (ESM, workerd conditions, es2024, minified), minus anything
+ * that varies between runs: no source map, no metafile, paths relative to `root`. Same source, same bytes.
+ */
+export function buildWorkerBundle(entry: string, root: string): WorkerBundle {
+  const result = buildSync({
+    entryPoints: [path.resolve(root, entry)],
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    target: "es2024",
+    supported: { "import-source": true, using: true },
+    loader: { ".js": "jsx", ".mjs": "jsx", ".cjs": "jsx" },
+    minify: true,
+    keepNames: true,
+    sourcemap: false,
+    metafile: false,
+    legalComments: "none",
+    define: {
+      "process.env.NODE_ENV": '"production"',
+      "global.process.env.NODE_ENV": '"production"',
+      "globalThis.process.env.NODE_ENV": '"production"',
+      "navigator.userAgent": '"Cloudflare-Workers"',
+    },
+    // Provided by workerd at run time (nodejs_compat and the cloudflare: modules), never bundled.
+    external: ["node:*", "cloudflare:*"],
+    logLevel: "silent",
+  });
+  const file = result.outputFiles[0];
+  if (!file) throw new Error(`esbuild produced no output for ${entry}`);
+  return { content: file.text, sha256: createHash("sha256").update(file.contents).digest("hex") };
+}
+
+/** The value infra supplies for a binding, by the binding's kind. */
+export interface BindingValueByKind {
+  plain_text: pulumi.Input<string>;
+  /** Made a Pulumi secret on the way in, whatever it was. */
+  secret_text: pulumi.Input<string>;
+  /** Any JSON value (or Output of one); serialized here. */
+  json: pulumi.Input<unknown>;
+  ratelimit: { namespaceId: string; simple: { limit: number; period: number } };
+  kv_namespace: { namespaceId: pulumi.Input<string> };
+}
+
+type Bindings = typeof BINDINGS;
+type Kind<N extends keyof Bindings> = Bindings[N]["kind"];
+type RequiredName = { [N in keyof Bindings]: Bindings[N]["required"] extends true ? N : never }[keyof Bindings];
+type OptionalName = Exclude<keyof Bindings, RequiredName>;
+
+/** Values for the Worker's bindings: every required one must be given (the compiler checks), optional ones may. */
+export type WorkerBindingValues = { [N in RequiredName]: BindingValueByKind[Kind<N>] } & {
+  [N in OptionalName]?: BindingValueByKind[Kind<N>];
+};
+
+/**
+ * The WorkersScript binding list for `specs`, in their order. Required bindings must have a value, optional ones are
+ * declared only when given, and a value for a name not in `specs` is an error (it would never be read).
+ */
+export function workerBindings(
+  specs: Readonly<Record<string, BindingSpec>>,
+  values: Readonly<Record<string, unknown>>,
+): cloudflare.types.input.WorkersScriptBinding[] {
+  for (const name of Object.keys(values)) {
+    if (!(name in specs)) throw new Error(`binding ${name} is not in worker/src/bindings.ts: the Worker would never read it`);
+  }
+  const out: cloudflare.types.input.WorkersScriptBinding[] = [];
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = values[name];
+    if (value === undefined) {
+      if (spec.required) throw new Error(`binding ${name} (${spec.kind}) is required by the Worker but has no value`);
+      continue;
+    }
+    out.push(bindingFor(name, spec.kind, value));
+  }
+  return out;
+}
+
+function bindingFor(name: string, kind: BindingKind, value: unknown): cloudflare.types.input.WorkersScriptBinding {
+  switch (kind) {
+    case "plain_text":
+      return { name, type: kind, text: value as pulumi.Input<string> };
+    case "secret_text":
+      return { name, type: kind, text: pulumi.secret(value as pulumi.Input<string>) };
+    case "json":
+      return { name, type: kind, json: pulumi.output(value as pulumi.Input<object>).apply((v) => JSON.stringify(v)) };
+    case "ratelimit": {
+      const v = value as BindingValueByKind["ratelimit"];
+      if (v.simple.period !== 10 && v.simple.period !== 60) throw new Error(`binding ${name}: period must be 10 or 60 seconds`);
+      return { name, type: kind, namespaceId: v.namespaceId, simple: { limit: v.simple.limit, period: v.simple.period } };
+    }
+    case "kv_namespace":
+      return { name, type: kind, namespaceId: (value as BindingValueByKind["kv_namespace"]).namespaceId };
+    default: {
+      const unknownKind: never = kind;
+      throw new Error(`binding ${name}: kind ${String(unknownKind)} has no mapping`);
+    }
+  }
+}
+
+export interface WorkerArgs {
+  /** Cloudflare account the script is uploaded to. */
+  accountId: pulumi.Input<string>;
+  /** Script name, unique in the account; also the workers.dev host label. */
+  scriptName: string;
+  /** Directory the entry and bundle paths are relative to. @default the directory holding Pulumi.yaml */
+  root?: string;
+  /** The Worker's entry module. @default "worker/src/index.ts" */
+  entry?: string;
+  /** Runtime compatibility date (match worker/wrangler.jsonc). */
+  compatibilityDate: string;
+  /** Runtime compatibility flags. @default ["nodejs_compat"] */
+  compatibilityFlags?: string[];
+  /** Workers Logs. @default { enabled: true, headSamplingRate: 1 } */
+  observability?: { enabled: boolean; headSamplingRate: number };
+  /** Values for the bindings in worker/src/bindings.ts, by name. */
+  bindings: WorkerBindingValues;
+  /** Binding values produced by other components (e.g. a KV namespace id), merged over `bindings`. @default {} */
+  extraBindings?: Readonly<Record<string, unknown>>;
+}
+
+/** Pulumi runs the program from the project directory; tests and plans find it the same way. */
+function projectRoot(): string {
+  return process.cwd();
+}
+
+export class Worker extends pulumi.ComponentResource {
+  public readonly scriptName: pulumi.Output<string>;
+  /** SHA-256 hex of the uploaded bundle: equal hashes mean nothing to deploy. */
+  public readonly bundleSha256: string;
+  public readonly script: cloudflare.WorkersScript;
+
+  constructor(name: string, args: WorkerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ai-gateway-stack:infra:Worker", name, {}, opts);
+    const bundle = buildWorkerBundle(args.entry ?? "worker/src/index.ts", args.root ?? projectRoot());
+    this.bundleSha256 = bundle.sha256;
+    this.script = new cloudflare.WorkersScript(
+      name,
+      {
+        accountId: args.accountId,
+        scriptName: args.scriptName,
+        content: bundle.content,
+        mainModule: "index.js",
+        compatibilityDate: args.compatibilityDate,
+        compatibilityFlags: args.compatibilityFlags ?? ["nodejs_compat"],
+        observability: args.observability ?? { enabled: true, headSamplingRate: 1 },
+        bindings: workerBindings(BINDINGS, { ...args.bindings, ...args.extraBindings }),
+      },
+      { parent: this },
+    );
+    this.scriptName = this.script.scriptName;
+    this.registerOutputs({ scriptName: this.scriptName, bundleSha256: this.bundleSha256 });
+  }
+}

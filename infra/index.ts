@@ -1,0 +1,51 @@
+/**
+ * The composition root: read the stack's config, declare its gateway, token, Worker, routes and schedules, export
+ * what a caller needs. Every stack difference comes from Pulumi.<stack>.yaml (see infra/config.ts).
+ */
+import { AiGateway } from "./components/ai-gateway";
+import { GatewayToken } from "./components/gateway-token";
+import { Routes } from "./components/routes";
+import { Schedules } from "./components/schedules";
+import { Worker } from "./components/worker";
+import { loadConfig } from "./config";
+
+const cfg = loadConfig();
+const opts = { protect: cfg.protect };
+const { accountId, resourceName } = cfg;
+
+const gateway = new AiGateway("gateway", { accountId, gatewayId: resourceName, ...cfg.gateway }, opts);
+const token = new GatewayToken(
+  "gateway-token",
+  cfg.secrets.gatewayToken ? { source: "config", value: cfg.secrets.gatewayToken } : { source: "mint", accountId, tokenName: `${resourceName} worker` },
+  opts,
+);
+const worker = new Worker(
+  "worker",
+  {
+    accountId,
+    scriptName: resourceName,
+    compatibilityDate: cfg.worker.compatibilityDate,
+    compatibilityFlags: cfg.worker.compatibilityFlags,
+    observability: cfg.worker.observability,
+    bindings: {
+      AI_GATEWAY_ACCOUNT_ID: accountId,
+      AI_GATEWAY_ID: gateway.gatewayId,
+      AI_GATEWAY_TOKEN: token.value,
+      ANTHROPIC_API_KEY: cfg.secrets.anthropicApiKey,
+      OPENAI_API_KEY: cfg.secrets.openaiApiKey,
+      CLIENT_KEYS: cfg.secrets.clientKeys,
+      ROUTING: cfg.routing,
+      STACK: cfg.stack,
+      RATE_LIMITER: { namespaceId: cfg.worker.rateLimit.namespaceId, simple: { limit: cfg.worker.rateLimit.limit, period: cfg.worker.rateLimit.period } },
+    },
+    extraBindings: cfg.worker.vars,
+  },
+  opts,
+);
+const routes = new Routes("routes", { accountId, scriptName: worker.scriptName, ...cfg.routes }, opts);
+new Schedules("schedules", { accountId, scriptName: worker.scriptName, crons: cfg.crons }, opts);
+
+export const gatewayId = gateway.gatewayId;
+export const workerName = worker.scriptName;
+export const urls = routes.urls;
+export const bundleSha256 = worker.bundleSha256;
