@@ -1,12 +1,31 @@
 // One `vitest run` covers every test: the Worker inside workerd, and infra, scripts and end-to-end tests in Node.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_ACCOUNT_ID, TEST_CLIENT_DIGESTS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID, TEST_SECRETS } from "./worker/test/fixtures";
 
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./worker/wrangler.jsonc" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./worker/wrangler.jsonc" },
+            miniflare: {
+              // Fake secrets and a gateway address nothing listens on: tests that go through the real entry point
+              // intercept fetch themselves, and anything that slips through hits the outbound service below.
+              bindings: {
+                ...TEST_SECRETS,
+                CLIENT_KEYS: JSON.stringify(TEST_CLIENT_DIGESTS),
+                AI_GATEWAY_ACCOUNT_ID: TEST_ACCOUNT_ID,
+                AI_GATEWAY_ID: TEST_GATEWAY_ID,
+                AI_GATEWAY_BASE_URL: TEST_GATEWAY_BASE,
+                STACK: "test",
+              },
+              outboundService: (request: Request) =>
+                new Response(`unexpected outbound request from a workerd test: ${request.method} ${new URL(request.url).host}`, { status: 599 }),
+            },
+          }),
+        ],
         test: {
           name: "worker",
           include: ["worker/test/**/*.test.ts"],

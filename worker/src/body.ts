@@ -1,0 +1,112 @@
+/**
+ * Request bodies: read with a byte cap (Content-Length first, then the bytes actually received, so a lying or
+ * absent header cannot get past the limit), parsed as JSON, and small hand-written type checks whose messages name
+ * the field. No validation library: the Worker bundle stays small.
+ */
+import { ApiError } from "./errors";
+import { isRecord } from "./providers/provider";
+import { IN } from "./wire";
+
+function tooLarge(max: number): ApiError {
+  return new ApiError(413, "request_too_large", `Request body is larger than the limit of ${max} bytes.`);
+}
+
+export function invalid(message: string): ApiError {
+  return new ApiError(400, "invalid_request", message);
+}
+
+export async function readJsonObject(req: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  const declared = req.headers.get(IN.contentLength);
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (req.body) {
+    const reader = req.body.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(maxBytes);
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const ch of chunks) {
+    bytes.set(ch, at);
+    at += ch.byteLength;
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw invalid("Request body is not valid UTF-8.");
+  }
+  if (text.trim() === "") throw invalid("Request body is empty; send a JSON object.");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalid("Request body is not valid JSON.");
+  }
+  if (!isRecord(parsed)) throw invalid("Request body must be a JSON object.");
+  return parsed;
+}
+
+export function requireString(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (v === undefined) throw invalid(`\`${field}\` is required.`);
+  if (typeof v !== "string" || v === "") throw invalid(`\`${field}\` must be a non-empty string.`);
+  return v;
+}
+
+export function requireArray(body: Record<string, unknown>, field: string): unknown[] {
+  const v = body[field];
+  if (v === undefined) throw invalid(`\`${field}\` is required.`);
+  if (!Array.isArray(v)) throw invalid(`\`${field}\` must be an array.`);
+  if (v.length === 0) throw invalid(`\`${field}\` must not be empty.`);
+  return v;
+}
+
+export function optionalBoolean(body: Record<string, unknown>, field: string): boolean | undefined {
+  const v = body[field];
+  if (v !== undefined && typeof v !== "boolean") throw invalid(`\`${field}\` must be true or false.`);
+  return v;
+}
+
+export function optionalPositiveInt(body: Record<string, unknown>, field: string, required = false): number | undefined {
+  const v = body[field];
+  if (v === undefined) {
+    if (required) throw invalid(`\`${field}\` is required.`);
+    return undefined;
+  }
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw invalid(`\`${field}\` must be a whole number of at least 1.`);
+  return v;
+}
+
+export function optionalObject(body: Record<string, unknown>, field: string): void {
+  const v = body[field];
+  if (v !== undefined && v !== null && !isRecord(v)) throw invalid(`\`${field}\` must be an object.`);
+}
+
+const FEATURE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The optional feature label that ends up in gateway metadata. */
+export function feature(value: unknown, source: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !FEATURE.test(value)) {
+    throw invalid(`${source} must be 1-64 letters, digits, '_', '.', ':' or '-'.`);
+  }
+  return value;
+}
+
+/** The model must be one ROUTING lets clients use on this surface. */
+export function allowedModel(model: string, allowed: readonly string[]): string {
+  if (!allowed.includes(model)) {
+    throw invalid(`Model "${model}" is not available here. Available: ${allowed.length > 0 ? allowed.join(", ") : "none"}.`);
+  }
+  return model;
+}

@@ -1,0 +1,87 @@
+/**
+ * Everything the Worker tells the AI Gateway on each call: where it is, who is calling (cf-aig-authorization),
+ * metadata for its logs, and how to cache. Kept apart from the providers, which only add their own path and auth.
+ */
+import { canonicalJson } from "./canonical";
+import { sha256Hex } from "./crypto";
+import type { ProviderName } from "./routing";
+import { AIG, type CacheOutcome, type Surface } from "./wire";
+
+const DEFAULT_BASE = "https://gateway.ai.cloudflare.com/v1";
+
+/** `{base}/{account}/{gateway}`; never logged or returned (it names the account). */
+export function gatewayUrl(env: Env): string {
+  const base = (env.AI_GATEWAY_BASE_URL || DEFAULT_BASE).replace(/\/+$/, "");
+  return `${base}/${env.AI_GATEWAY_ACCOUNT_ID}/${env.AI_GATEWAY_ID}`;
+}
+
+/** The five metadata entries (the gateway keeps at most five, all scalars). requestId joins gateway logs to ours. */
+export interface Metadata {
+  client: string;
+  feature: string;
+  variant: string;
+  stack: string;
+  requestId: string;
+}
+
+export interface CachePlan {
+  /** Tell the gateway to neither read nor write its cache. */
+  skip: boolean;
+  ttl: number;
+}
+
+/** TTL 0 or a client's Cache-Control: no-cache / no-store turns the gateway cache off for this request. */
+export function cachePlan(ttl: number, cacheControl: string | undefined): CachePlan {
+  const noCache = cacheControl !== undefined && /(?:^|,)\s*no-(?:cache|store)\s*(?:,|$)/i.test(cacheControl);
+  return { skip: ttl === 0 || noCache, ttl };
+}
+
+export function cacheOutcome(plan: CachePlan, upstream: Response): CacheOutcome {
+  if (plan.skip) return "BYPASS";
+  return upstream.headers.get(AIG.cacheStatus)?.toUpperCase() === "HIT" ? "HIT" : "MISS";
+}
+
+export interface CacheKeyInput {
+  client: string;
+  surface: Surface;
+  provider: ProviderName;
+  /** The model as the provider sees it (Workers AI names it in the path, not the body). */
+  model: string;
+  /** Request headers that change the answer (anthropic-version, anthropic-beta). */
+  headers: Record<string, string>;
+  /** The upstream body with the provider's per-call fields (Provider.volatileFields) already removed. */
+  body: Record<string, unknown>;
+}
+
+/**
+ * cf-aig-cache-key: the gateway's default key hashes the provider auth header, which is the Worker's own key for
+ * every client, so without this every client would share one cache. Scoped to the client and computed over the
+ * canonical request, so key order and whitespace do not split entries.
+ */
+export function cacheKey(input: CacheKeyInput): Promise<string> {
+  return sha256Hex(canonicalJson({ v: 1, ...input }));
+}
+
+/** A copy of body without the given top-level fields. */
+export function without(body: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) if (!fields.includes(k)) out[k] = v;
+  return out;
+}
+
+/** Headers for one gateway call; the provider adds its own auth on top. */
+export function gatewayHeaders(env: Env, meta: Metadata, plan: CachePlan, key: string, attemptMs: number): Record<string, string> {
+  const h: Record<string, string> = {
+    [AIG.authorization]: `Bearer ${env.AI_GATEWAY_TOKEN}`,
+    [AIG.metadata]: JSON.stringify(meta),
+    [AIG.eventId]: meta.requestId,
+    [AIG.requestTimeout]: String(attemptMs),
+  };
+  if (plan.skip) {
+    h[AIG.skipCache] = "true";
+  } else {
+    h[AIG.cacheKey] = key;
+    h[AIG.cacheTtl] = String(plan.ttl);
+  }
+  return h;
+}
