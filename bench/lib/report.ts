@@ -1,0 +1,448 @@
+/**
+ * The bench report: one JSON document (bench/results/latest.json) and its Markdown rendering (latest.md), with every
+ * figure beside its ratio to the bare proxy and the issue's targets beside the measured values. Pure: the runner
+ * fills a BenchReport, these functions only format it, so the wording and arithmetic are unit-tested.
+ */
+import { ratio, type Summary } from "./stats";
+import type { StartupResult } from "./startup";
+
+export const TARGET_NAMES = ["direct", "passthrough", "worker"] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export const TARGET_LABELS: Record<TargetName, string> = {
+  direct: "stand-in direct",
+  passthrough: "bare proxy Worker",
+  worker: "gateway Worker",
+};
+
+export interface MachineInfo {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly kernel: string;
+  /** 1, 5 and 15 minute load averages before and after the run: other work on the machine shows up here. */
+  readonly loadBefore: readonly number[];
+  readonly loadAfter: readonly number[];
+}
+
+export interface Versions {
+  readonly node: string;
+  readonly wrangler: string;
+  readonly workerd: string;
+  readonly autocannon: string;
+}
+
+export interface JsonCell {
+  readonly path: "miss" | "hit";
+  readonly connections: number;
+  readonly target: TargetName;
+  /** Medians across rounds. */
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly requests: number;
+  readonly rounds: ReadonlyArray<{ rps: number; latency: Summary; errors: number; non2xx: number }>;
+}
+
+export interface StreamCell {
+  readonly connections: number;
+  readonly target: TargetName;
+  readonly ttfbP50: number;
+  readonly ttfbP99: number;
+  readonly totalP50: number;
+  readonly errors: number;
+  readonly requests: number;
+  readonly rounds: ReadonlyArray<{ ttfb: Summary; total: Summary; errors: number }>;
+}
+
+export interface BundleFigures {
+  readonly worker: { rawBytes: number; gzipBytes: number };
+  readonly passthrough: { rawBytes: number; gzipBytes: number };
+}
+
+export interface CacheRow {
+  readonly variation: string;
+  readonly calls: number;
+  /** Shares 0..1 of calls answered from cache. */
+  readonly exactMeasured: number;
+  readonly exactExpected: number;
+  readonly workerMeasured: number;
+  readonly ideal: number;
+}
+
+export interface MemorySample {
+  readonly tS: number;
+  readonly workerdRssMiB: number;
+}
+
+export interface SoakFigures {
+  readonly target: TargetName;
+  readonly durationS: number;
+  readonly rate: number;
+  readonly connections: number;
+  readonly requests: number;
+  readonly ok: number;
+  readonly errors: number;
+  readonly non2xx: number;
+  readonly timeouts: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly memory: readonly MemorySample[];
+}
+
+export interface BenchReport {
+  readonly schema: 1;
+  readonly date: string;
+  readonly quick: boolean;
+  readonly machine: MachineInfo;
+  readonly versions: Versions;
+  readonly settings: {
+    readonly rounds: number;
+    readonly cellSeconds: number;
+    readonly concurrency: readonly number[];
+    readonly surface: string;
+    readonly notes: readonly string[];
+  };
+  readonly json: readonly JsonCell[];
+  readonly stream: readonly StreamCell[];
+  readonly bundle: BundleFigures;
+  readonly startup: { readonly worker: StartupResult; readonly passthrough: StartupResult; readonly wranglerReadyMs: Record<TargetName | string, number> };
+  readonly cache: { readonly calls: number; readonly bases: number; readonly rows: readonly CacheRow[] };
+  readonly soak: SoakFigures;
+  readonly targets: readonly TargetCheck[];
+  readonly durationS: number;
+}
+
+export interface TargetCheck {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+/** "1.07×", or "n/a" for a missing ratio. */
+export function formatRatio(r: number): string {
+  return Number.isFinite(r) ? `${r.toFixed(2)}×` : "n/a";
+}
+
+/** Milliseconds with precision that fits loopback figures: 0.412 ms, 3.14 ms, 42.1 ms, 1234 ms. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "n/a";
+  const a = Math.abs(ms);
+  const digits = a < 1 ? 3 : a < 10 ? 2 : a < 100 ? 1 : 0;
+  return `${ms.toFixed(digits)} ms`;
+}
+
+/** A signed difference in milliseconds, e.g. "+0.21 ms". */
+export function formatDeltaMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "n/a";
+  return `${ms >= 0 ? "+" : "−"}${formatMs(Math.abs(ms))}`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+export function formatPercent(share: number): string {
+  return Number.isFinite(share) ? `${(share * 100).toFixed(1)}%` : "n/a";
+}
+
+export function formatRps(rps: number): string {
+  return Number.isFinite(rps) ? Math.round(rps).toLocaleString("en-US") : "n/a";
+}
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function cellFor<T extends { target: TargetName }>(cells: readonly T[], match: (c: T) => boolean, target: TargetName): T | undefined {
+  return cells.find((c) => c.target === target && match(c));
+}
+
+/** The issue's targets, checked against the figures (reported only: nothing fails when one is missed). */
+export function checkTargets(r: Pick<BenchReport, "json" | "stream" | "bundle">): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const levels = [...new Set(r.json.map((c) => c.connections))].sort((a, b) => a - b);
+  for (const path of ["miss", "hit"] as const) {
+    const p50s: string[] = [];
+    const rpss: string[] = [];
+    let p50Met = true;
+    let rpsMet = true;
+    for (const c of levels) {
+      const w = cellFor(r.json, (x) => x.path === path && x.connections === c, "worker");
+      const b = cellFor(r.json, (x) => x.path === path && x.connections === c, "passthrough");
+      if (!w || !b) continue;
+      const p = ratio(w.p50, b.p50);
+      const t = ratio(w.rps, b.rps);
+      p50s.push(`c=${c}: ${formatRatio(p)}`);
+      rpss.push(`c=${c}: ${formatRatio(t)}`);
+      p50Met &&= p <= 1.1;
+      rpsMet &&= t >= 0.9;
+    }
+    if (p50s.length === 0) continue;
+    checks.push({ name: `p50 latency, JSON cache ${path}`, target: "≤ 1.10× bare proxy", measured: p50s.join(", "), met: p50Met });
+    checks.push({ name: `throughput, JSON cache ${path}`, target: "≥ 0.90× bare proxy", measured: rpss.join(", "), met: rpsMet });
+  }
+  const streamLevels = [...new Set(r.stream.map((c) => c.connections))].sort((a, b) => a - b);
+  const deltas: string[] = [];
+  let ttfbMet = true;
+  for (const c of streamLevels) {
+    const w = cellFor(r.stream, (x) => x.connections === c, "worker");
+    const b = cellFor(r.stream, (x) => x.connections === c, "passthrough");
+    if (!w || !b) continue;
+    const d = w.ttfbP50 - b.ttfbP50;
+    deltas.push(`c=${c}: ${formatDeltaMs(d)}`);
+    ttfbMet &&= d <= 1;
+  }
+  if (deltas.length > 0) {
+    checks.push({ name: "streaming first byte (p50)", target: "≤ bare proxy + 1 ms", measured: deltas.join(", "), met: ttfbMet });
+  }
+  checks.push({
+    name: "bundle size (gzip)",
+    target: "≤ 64 KiB",
+    measured: formatBytes(r.bundle.worker.gzipBytes),
+    met: r.bundle.worker.gzipBytes <= 64 * 1024,
+  });
+  return checks;
+}
+
+/** The "latest figures" table the README quotes: one row per headline figure with its ratio to the bare proxy. */
+export function headlineTable(r: BenchReport): string {
+  const rows: string[][] = [];
+  const levels = [...new Set(r.json.map((c) => c.connections))].sort((a, b) => a - b);
+  for (const path of ["miss", "hit"] as const) {
+    for (const c of levels) {
+      const w = cellFor(r.json, (x) => x.path === path && x.connections === c, "worker");
+      const b = cellFor(r.json, (x) => x.path === path && x.connections === c, "passthrough");
+      if (!w || !b) continue;
+      rows.push([
+        `JSON, cache ${path}, ${c} conn.`,
+        `${formatRps(w.rps)} req/s (${formatRatio(ratio(w.rps, b.rps))})`,
+        `${formatMs(w.p50)} (${formatRatio(ratio(w.p50, b.p50))})`,
+        `${formatMs(w.p99)} (${formatRatio(ratio(w.p99, b.p99))})`,
+      ]);
+    }
+  }
+  for (const c of [...new Set(r.stream.map((x) => x.connections))].sort((a, b) => a - b)) {
+    const w = cellFor(r.stream, (x) => x.connections === c, "worker");
+    const b = cellFor(r.stream, (x) => x.connections === c, "passthrough");
+    if (!w || !b) continue;
+    rows.push([
+      `SSE first byte, ${c} conn.`,
+      "",
+      `${formatMs(w.ttfbP50)} (${formatDeltaMs(w.ttfbP50 - b.ttfbP50)})`,
+      `${formatMs(w.ttfbP99)} (${formatDeltaMs(w.ttfbP99 - b.ttfbP99)})`,
+    ]);
+  }
+  return table(["gateway Worker", "throughput (× bare proxy)", "p50 (vs bare proxy)", "p99 (vs bare proxy)"], rows);
+}
+
+function jsonTable(r: BenchReport, path: "miss" | "hit"): string {
+  const rows: string[][] = [];
+  const levels = [...new Set(r.json.map((c) => c.connections))].sort((a, b) => a - b);
+  for (const c of levels) {
+    const base = cellFor(r.json, (x) => x.path === path && x.connections === c, "passthrough");
+    for (const t of TARGET_NAMES) {
+      const cell = cellFor(r.json, (x) => x.path === path && x.connections === c, t);
+      if (!cell) continue;
+      rows.push([
+        String(c),
+        TARGET_LABELS[t],
+        formatRps(cell.rps),
+        formatRatio(ratio(cell.rps, base?.rps ?? Number.NaN)),
+        formatMs(cell.p50),
+        formatRatio(ratio(cell.p50, base?.p50 ?? Number.NaN)),
+        formatMs(cell.p99),
+        formatRatio(ratio(cell.p99, base?.p99 ?? Number.NaN)),
+        `${cell.errors + cell.non2xx} / ${cell.requests.toLocaleString("en-US")}`,
+      ]);
+    }
+  }
+  return table(
+    ["conn.", "target", "req/s", "× proxy", "p50", "× proxy", "p99", "× proxy", "errors / requests"],
+    rows,
+  );
+}
+
+function streamTable(r: BenchReport): string {
+  const rows: string[][] = [];
+  for (const c of [...new Set(r.stream.map((x) => x.connections))].sort((a, b) => a - b)) {
+    const base = cellFor(r.stream, (x) => x.connections === c, "passthrough");
+    for (const t of TARGET_NAMES) {
+      const cell = cellFor(r.stream, (x) => x.connections === c, t);
+      if (!cell) continue;
+      rows.push([
+        String(c),
+        TARGET_LABELS[t],
+        formatMs(cell.ttfbP50),
+        formatDeltaMs(cell.ttfbP50 - (base?.ttfbP50 ?? Number.NaN)),
+        formatMs(cell.ttfbP99),
+        formatDeltaMs(cell.ttfbP99 - (base?.ttfbP99 ?? Number.NaN)),
+        formatMs(cell.totalP50),
+        `${cell.errors} / ${cell.requests.toLocaleString("en-US")}`,
+      ]);
+    }
+  }
+  return table(
+    ["conn.", "target", "first byte p50", "vs proxy", "first byte p99", "vs proxy", "whole stream p50", "errors / requests"],
+    rows,
+  );
+}
+
+function memoryLine(samples: readonly MemorySample[]): string {
+  if (samples.length === 0) return "no samples";
+  const mib = samples.map((s) => s.workerdRssMiB);
+  const first = mib[0]!;
+  const last = mib[mib.length - 1]!;
+  return `start ${first.toFixed(1)} MiB, end ${last.toFixed(1)} MiB, max ${Math.max(...mib).toFixed(1)} MiB (${samples.length} samples)`;
+}
+
+/** Every ~tenth memory sample as a table, enough to see growth without a row per second. */
+function memoryTable(samples: readonly MemorySample[]): string {
+  const step = Math.max(1, Math.ceil(samples.length / 12));
+  const picked = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
+  return table(
+    ["t", "workerd RSS"],
+    picked.map((s) => [`${s.tS.toFixed(0)} s`, `${s.workerdRssMiB.toFixed(1)} MiB`]),
+  );
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const m = r.machine;
+  const v = r.versions;
+  const s = r.startup;
+  const out: string[] = [];
+  out.push(`# Benchmark: what the gateway Worker costs on the request path${r.quick ? " (quick smoke run)" : ""}`);
+  out.push("");
+  out.push(`Run ${r.date} in ${Math.round(r.durationS)} s on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os} (Linux ${m.kernel}).`);
+  out.push(`Node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, autocannon ${v.autocannon}.`);
+  out.push(`Load average before ${m.loadBefore.map((x) => x.toFixed(2)).join(" / ")}, after ${m.loadAfter.map((x) => x.toFixed(2)).join(" / ")} (1 / 5 / 15 min).`);
+  out.push("");
+  out.push(
+    `All traffic on 127.0.0.1; upstream is the gateway stand-in (scripts/gateway-standin) in its own process. ` +
+      `Targets: **${TARGET_LABELS.direct}** (the Worker's upstream request sent straight to the stand-in), ` +
+      `**${TARGET_LABELS.passthrough}** (bench/passthrough: a bare fetch proxy in the same workerd, the floor) and ` +
+      `**${TARGET_LABELS.worker}** (worker/, ${r.settings.surface}). Each cell ran ${r.settings.rounds} round(s) of ` +
+      `${r.settings.cellSeconds} s per target, targets alternating within each round; figures are medians across rounds.`,
+  );
+  for (const n of r.settings.notes) out.push(`- ${n}`);
+  out.push("");
+  out.push("## Targets from the issue (measured, not asserted)");
+  out.push("");
+  out.push(table(["figure", "target", "measured", "met"], r.targets.map((t) => [t.name, t.target, t.measured, t.met ? "yes" : "no"])));
+  out.push("");
+  out.push("## Latest figures");
+  out.push("");
+  out.push(headlineTable(r));
+  out.push("");
+  out.push("## JSON calls, cache miss (every body new)");
+  out.push("");
+  out.push(jsonTable(r, "miss"));
+  out.push("");
+  out.push("## JSON calls, cache hit (one body repeated)");
+  out.push("");
+  out.push(jsonTable(r, "hit"));
+  out.push("");
+  out.push("## Streaming (SSE), time to first body byte");
+  out.push("");
+  out.push(streamTable(r));
+  out.push("");
+  out.push("## Bundle");
+  out.push("");
+  out.push(
+    table(
+      ["Worker", "raw (minified)", "gzip -9"],
+      [
+        [TARGET_LABELS.worker, formatBytes(r.bundle.worker.rawBytes), formatBytes(r.bundle.worker.gzipBytes)],
+        [TARGET_LABELS.passthrough, formatBytes(r.bundle.passthrough.rawBytes), formatBytes(r.bundle.passthrough.gzipBytes)],
+      ],
+    ),
+  );
+  out.push("");
+  out.push("`wrangler deploy --dry-run --minify --outdir`: the bundle a deploy would upload.");
+  out.push("");
+  out.push("## Start-up");
+  out.push("");
+  out.push(
+    table(
+      ["Worker", "launch → ready", "first request", "warm request", "launch → first answer", "× proxy"],
+      [s.worker, s.passthrough].map((x) => [
+        x === s.worker ? TARGET_LABELS.worker : TARGET_LABELS.passthrough,
+        formatMs(x.readyMs),
+        formatMs(x.firstMs),
+        formatMs(x.warmMs),
+        formatMs(x.toFirstAnswerMs),
+        formatRatio(ratio(x.toFirstAnswerMs, s.passthrough.toFirstAnswerMs)),
+      ]),
+    ),
+  );
+  out.push("");
+  out.push(
+    `A fresh workerd ${v.workerd} process per launch (the binary wrangler dev runs), loading the deployable bundle ` +
+      `with rate-limit and KV bindings stubbed in memory; "ready" is launch until it accepts connections (runtime start, ` +
+      `bundle compile and top-level evaluation); medians of ${s.worker.runs.length} launches each, alternating. ` +
+      `Both pay the same runtime start, so the ` +
+      `difference (${formatDeltaMs(s.worker.toFirstAnswerMs - s.passthrough.toFirstAnswerMs)}) is the Worker's ` +
+      `bundle compile, top-level evaluation and first-request initialisation. "first request" minus "warm request" ` +
+      `(${formatDeltaMs(s.worker.firstMs - s.worker.warmMs)} for the Worker) is what its first request initialises lazily.`,
+  );
+  out.push(
+    `For local development: \`wrangler dev\` took ${Object.entries(s.wranglerReadyMs)
+      .map(([k, ms]) => `${formatMs(ms)} (${TARGET_LABELS[k as TargetName] ?? k})`)
+      .join(", ")} from launch to first answer, including its own bundling.`,
+  );
+  out.push("");
+  out.push("## Cache effectiveness on a replayed workload");
+  out.push("");
+  out.push(
+    `${r.cache.calls} calls over ${r.cache.bases} questions per surface (Anthropic Messages and OpenAI Chat ` +
+      `Completions, Zipf-like popularity), replayed one at a time, each call a variation of its question that does ` +
+      `not change the answer. Share served from cache: **exact-match** = straight to the stand-in with no ` +
+      `cache key (its default key hashes the body, as AI Gateway's does), measured and as predicted from the bytes; ` +
+      `**Worker** = through the gateway Worker with its canonical cache keys; **ideal** = every repeat of a question.`,
+  );
+  out.push("");
+  out.push(
+    table(
+      ["variation", "calls", "exact-match (measured)", "exact-match (predicted)", "Worker keys (measured)", "ideal"],
+      r.cache.rows.map((c) => [
+        c.variation,
+        String(c.calls),
+        formatPercent(c.exactMeasured),
+        formatPercent(c.exactExpected),
+        formatPercent(c.workerMeasured),
+        formatPercent(c.ideal),
+      ]),
+    ),
+  );
+  out.push("");
+  out.push("## Bounded load run");
+  out.push("");
+  const k = r.soak;
+  out.push(
+    `${TARGET_LABELS[k.target]}, JSON cache-miss calls at a steady ${formatRps(k.rate)} req/s (near the measured ` +
+      `maximum) over ${k.connections} connections for ${k.durationS.toFixed(0)} s: ${k.requests.toLocaleString("en-US")} ` +
+      `requests, ${formatRps(k.rps)} req/s answered, errors ${k.errors}, non-2xx ${k.non2xx}, timeouts ${k.timeouts}; ` +
+      `p50 ${formatMs(k.p50)}, p99 ${formatMs(k.p99)}.`,
+  );
+  out.push("");
+  out.push(`workerd memory (RSS of the wrangler dev process tree's workerd): ${memoryLine(k.memory)}.`);
+  out.push("");
+  out.push(memoryTable(k.memory));
+  out.push("");
+  out.push("## Reproduce");
+  out.push("");
+  out.push("```sh");
+  out.push("npm run bench              # full run, a few minutes; writes bench/results/latest.{md,json}");
+  out.push("npm run bench -- --quick   # seconds-long smoke run, same sections, noisy figures");
+  out.push("```");
+  out.push("");
+  return out.join("\n");
+}

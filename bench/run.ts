@@ -1,0 +1,521 @@
+/**
+ * `npm run bench`: measures, in one run on 127.0.0.1, what the gateway Worker costs on the request path next to the
+ * same requests sent straight to the gateway stand-in and through a bare pass-through Worker in the same runtime.
+ * Starts the stand-in and both Workers (wrangler dev --local) as child processes that are always cleaned up,
+ * alternates targets within each round so machine noise hits all alike, and writes latest.json and latest.md.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
+import { machineInfo, versions } from "./lib/machine";
+import { freePort, HOST, waitUntil } from "./lib/net";
+import { killAllNow, spawnManaged, type Managed } from "./lib/procs";
+import {
+  checkTargets,
+  renderMarkdown,
+  TARGET_NAMES,
+  type BenchReport,
+  type CacheRow,
+  type JsonCell,
+  type MemorySample,
+  type SoakFigures,
+  type StreamCell,
+  type TargetName,
+} from "./lib/report";
+import { measureStartup } from "./lib/startup";
+import { median, share } from "./lib/stats";
+import { envFileText, measureBundle, startWranglerDev, writeBenchConfig, type DevServer } from "./lib/wrangler";
+import {
+  expectedHits,
+  exactKey,
+  generateReplay,
+  idealKey,
+  uniqueBody,
+  VARIATIONS,
+  type ReplayCall,
+  type Surface,
+} from "./lib/workload";
+
+export interface BenchOptions {
+  readonly root: string;
+  readonly quick: boolean;
+  /** Where latest.json / latest.md go. */
+  readonly outDir: string;
+  readonly rounds: number;
+  readonly cellSeconds: number;
+  readonly concurrency: readonly number[];
+  readonly soakSeconds: number;
+  readonly startupRuns: number;
+  readonly replayCalls: number;
+  /** Keep the temp dir (configs, logs, bundles) for inspection. */
+  readonly keepTmp: boolean;
+  readonly log: (line: string) => void;
+}
+
+export function defaultOptions(root: string, quick: boolean): BenchOptions {
+  return {
+    root,
+    quick,
+    outDir: quick ? join(root, "bench", "results", "tmp") : join(root, "bench", "results"),
+    rounds: quick ? 1 : 3,
+    cellSeconds: quick ? 0.5 : 2,
+    concurrency: quick ? [1, 8] : [1, 8, 32],
+    soakSeconds: quick ? 3 : 60,
+    startupRuns: quick ? 1 : 5,
+    replayCalls: quick ? 120 : 600,
+    keepTmp: false,
+    log: (line) => console.log(line),
+  };
+}
+
+/** Secrets the bench gives the Worker: throwaway values that exist only for this run. */
+const GATEWAY_TOKEN = `bench-gateway-${randomBytes(8).toString("hex")}`;
+const CLIENT_ID = "bench-client";
+const CLIENT_KEY = `bench-key-${randomBytes(12).toString("hex")}`;
+const ANTHROPIC_VERSION = "2023-06-01";
+
+/** Worker path and end marker of a complete stream, per surface. */
+const SURFACES: Record<Surface, { workerPath: string; provider: string; endMarker: string }> = {
+  messages: { workerPath: "/v1/messages", provider: "anthropic", endMarker: "message_stop" },
+  chatCompletions: { workerPath: "/v1/chat/completions", provider: "openai", endMarker: "[DONE]" },
+};
+
+function workerHeaders(): Record<string, string> {
+  return { "x-api-key": CLIENT_KEY, "anthropic-version": ANTHROPIC_VERSION };
+}
+
+function workerChatHeaders(): Record<string, string> {
+  return { authorization: `Bearer ${CLIENT_KEY}` };
+}
+
+/**
+ * Headers of the Worker's own upstream call, replayed on the direct and pass-through targets so those send what the
+ * Worker sends. Connection-level headers and the Worker's custom cache key are left out: without a key the
+ * stand-in hashes the body, the same work per request as looking up a given key.
+ */
+export function upstreamHeadersFrom(recorded: Record<string, string>): Record<string, string> {
+  const drop = new Set(["host", "content-length", "connection", "keep-alive", "transfer-encoding", "cf-aig-cache-key"]);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(recorded)) {
+    const name = k.toLowerCase();
+    if (drop.has(name)) continue;
+    if (name.startsWith("cf-") && !name.startsWith("cf-aig-")) continue;
+    if (name.startsWith("x-forwarded-")) continue;
+    out[name] = v;
+  }
+  return out;
+}
+
+interface StandinProcess {
+  readonly origin: string;
+  readonly baseUrl: string;
+  readonly proc: Managed;
+  clearCache(): Promise<void>;
+  lastRecord(provider: string): Promise<{ path: string; headers: Record<string, string> }>;
+}
+
+async function startStandinProcess(o: BenchOptions, tmp: string): Promise<StandinProcess> {
+  const port = await freePort();
+  const logFile = join(tmp, "standin.log");
+  // Its own process, so the stand-in's work never competes with the load generator's event loop.
+  const proc = spawnManaged(
+    "gateway stand-in",
+    join(o.root, "node_modules", ".bin", "tsx"),
+    [join(o.root, "scripts", "gateway-standin", "cli.ts"), "--port", String(port), "--host", HOST, "--token", GATEWAY_TOKEN, "--record-limit", "8"],
+    { logFile, cwd: o.root },
+  );
+  let exited: string | undefined;
+  void proc.exited.then((c) => (exited = String(c)));
+  const origin = `http://${HOST}:${port}`;
+  await waitUntil(async () => (await fetch(`${origin}/__standin/healthz`)).ok, {
+    timeoutMs: 30_000,
+    what: `gateway stand-in (log: ${logFile})`,
+    failed: () => (exited !== undefined ? `exited with ${exited}` : undefined),
+  });
+  return {
+    origin,
+    baseUrl: `${origin}/v1`,
+    proc,
+    async clearCache() {
+      const res = await fetch(`${origin}/__standin/cache`, { method: "DELETE" });
+      if (!res.ok) throw new Error(`stand-in cache clear answered ${res.status}`);
+    },
+    async lastRecord(provider) {
+      const res = await fetch(`${origin}/__standin/records`);
+      const records = (await res.json()) as Array<{ provider: string; path: string; headers: Record<string, string> }>;
+      const rec = records.filter((r) => r.provider === provider).pop();
+      if (!rec) throw new Error(`the stand-in saw no ${provider} call from the Worker`);
+      return { path: rec.path, headers: rec.headers };
+    },
+  };
+}
+
+/** Values for every secret the Worker's config requires: the ones the bench needs, placeholders for the rest. */
+function workerSecrets(required: readonly string[]): Record<string, string> {
+  const known: Record<string, string> = {
+    AI_GATEWAY_TOKEN: GATEWAY_TOKEN,
+    ANTHROPIC_API_KEY: `bench-anthropic-${randomBytes(6).toString("hex")}`,
+    OPENAI_API_KEY: `bench-openai-${randomBytes(6).toString("hex")}`,
+    CLIENT_KEYS: JSON.stringify({ [CLIENT_ID]: createHash("sha256").update(CLIENT_KEY).digest("hex") }),
+  };
+  const out: Record<string, string> = { ...known };
+  for (const name of required) out[name] ??= `bench-unused-${name.toLowerCase()}`;
+  return out;
+}
+
+/** Rotates the target order per round and cell so no target always runs first (warmest) or last. */
+export function rotation<T>(items: readonly T[], k: number): T[] {
+  const n = items.length;
+  const s = ((k % n) + n) % n;
+  return [...items.slice(s), ...items.slice(0, s)];
+}
+
+function cacheHeader(target: TargetName): string {
+  return target === "worker" ? "x-cache" : "cf-aig-cache-status";
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const started = performance.now();
+  const loadBefore = loadavg();
+  const tmp = mkdtempSync(join(tmpdir(), "ai-gateway-bench-"));
+  const notes: string[] = [];
+  const servers: DevServer[] = [];
+  let standin: StandinProcess | undefined;
+  let ok = false;
+  try {
+    o.log(`bench: temp dir ${tmp}`);
+    standin = await startStandinProcess(o, tmp);
+    const si = standin;
+    o.log(`bench: stand-in on ${si.origin}`);
+
+    // Bench copies of both Worker configs: nothing under worker/ is written.
+    const workerCfgPath = join(tmp, "worker.wrangler.json");
+    const workerCfg = writeBenchConfig(join(o.root, "worker", "wrangler.jsonc"), workerCfgPath, {
+      name: "bench-gateway-worker",
+      vars: { AI_GATEWAY_BASE_URL: si.baseUrl },
+      rateLimit: 1_000_000_000,
+    });
+    const required = ((workerCfg.secrets as { required?: string[] } | undefined)?.required ?? []).slice();
+    const secrets = workerSecrets(required);
+    const workerEnv = join(tmp, "worker.env");
+    writeFileSync(workerEnv, envFileText(secrets), { mode: 0o600 });
+    const passCfgPath = join(tmp, "passthrough.wrangler.json");
+    const passCfg = writeBenchConfig(join(o.root, "bench", "passthrough", "wrangler.jsonc"), passCfgPath, {
+      name: "bench-passthrough",
+      set: { compatibility_date: workerCfg.compatibility_date, compatibility_flags: workerCfg.compatibility_flags ?? [] },
+      vars: { UPSTREAM: si.origin },
+    });
+    const passEnv = join(tmp, "passthrough.env");
+    writeFileSync(passEnv, envFileText({ UPSTREAM: si.origin }));
+
+    o.log("bench: measuring bundles (wrangler deploy --dry-run --minify)");
+    const workerBundleDir = join(tmp, "bundle-worker");
+    const passBundleDir = join(tmp, "bundle-passthrough");
+    const bundle = {
+      worker: await measureBundle(o.root, workerCfgPath, workerBundleDir, join(tmp, "bundle-worker.log")),
+      passthrough: await measureBundle(o.root, passCfgPath, passBundleDir, join(tmp, "bundle-passthrough.log")),
+    };
+    if (bundle.worker.files.length !== 1 || bundle.passthrough.files.length !== 1) {
+      notes.push(`bundle files: worker ${bundle.worker.files.join(", ")}; pass-through ${bundle.passthrough.files.join(", ")}`);
+    }
+
+    o.log("bench: starting both Workers (wrangler dev --local)");
+    const passthrough = await startWranglerDev({
+      root: o.root,
+      name: "passthrough",
+      configPath: passCfgPath,
+      envFile: passEnv,
+      tmpDir: tmp,
+      readyPath: "/__standin/healthz",
+    });
+    servers.push(passthrough);
+    const worker = await startWranglerDev({
+      root: o.root,
+      name: "worker",
+      configPath: workerCfgPath,
+      envFile: workerEnv,
+      tmpDir: tmp,
+      readyPath: "/healthz",
+    });
+    servers.push(worker);
+    o.log(`bench: worker ${worker.origin} (${Math.round(worker.readyMs)} ms), pass-through ${passthrough.origin} (${Math.round(passthrough.readyMs)} ms)`);
+
+    // One call through the Worker per surface shows exactly what it sends upstream; the other targets replay that.
+    const upstream = {} as Record<Surface, { path: string; headers: Record<string, string> }>;
+    for (const surface of ["messages", "chatCompletions"] as const) {
+      const probe: Target = {
+        name: "worker",
+        origin: worker.origin,
+        path: SURFACES[surface].workerPath,
+        headers: surface === "messages" ? workerHeaders() : workerChatHeaders(),
+      };
+      const res = await sendOnce(probe, uniqueBody(surface, 0, { tag: "Probe" }));
+      if (res.status !== 200) {
+        throw new Error(`the Worker answered ${res.status} on ${probe.path}: ${res.text.slice(0, 300)}`);
+      }
+      const rec = await si.lastRecord(SURFACES[surface].provider);
+      upstream[surface] = { path: rec.path, headers: upstreamHeadersFrom(rec.headers) };
+    }
+
+    const targetsFor = (surface: Surface): Record<TargetName, Target> => ({
+      direct: { name: "direct", origin: si.origin, ...upstream[surface] },
+      passthrough: { name: "passthrough", origin: passthrough.origin, ...upstream[surface] },
+      worker: {
+        name: "worker",
+        origin: worker.origin,
+        path: SURFACES[surface].workerPath,
+        headers: surface === "messages" ? workerHeaders() : workerChatHeaders(),
+      },
+    });
+    const targets = targetsFor("messages");
+
+    o.log("bench: measuring start-up (a fresh workerd per launch)");
+    const vars = (workerCfg.vars as Record<string, unknown> | undefined) ?? {};
+    const startupBody = uniqueBody("messages", 0, { tag: "Startup" });
+    const startup = await measureStartup(join(o.root, "node_modules", "workerd", "bin", "workerd"), [
+      {
+        name: "worker",
+        bundlePath: join(workerBundleDir, bundle.worker.files[0] ?? "index.js"),
+        compatibilityDate: String(workerCfg.compatibility_date),
+        compatibilityFlags: (workerCfg.compatibility_flags as string[] | undefined) ?? [],
+        text: {
+          ...Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v === "string")),
+          ...secrets,
+        } as Record<string, string>,
+        json: Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v !== "string")),
+        ratelimits: ((workerCfg.ratelimits as Array<{ name: string }> | undefined) ?? []).map((r) => r.name),
+        kv: ((workerCfg.kv_namespaces as Array<{ binding: string }> | undefined) ?? []).map((k) => k.binding),
+        request: { path: targets.worker.path, headers: targets.worker.headers, body: startupBody },
+      },
+      {
+        name: "passthrough",
+        bundlePath: join(passBundleDir, bundle.passthrough.files[0] ?? "index.js"),
+        compatibilityDate: String(passCfg.compatibility_date),
+        compatibilityFlags: (passCfg.compatibility_flags as string[] | undefined) ?? [],
+        text: { UPSTREAM: si.origin },
+        request: { path: targets.passthrough.path, headers: targets.passthrough.headers, body: startupBody },
+      },
+    ], o.startupRuns);
+
+    let n = 1;
+    const missBody = () => uniqueBody("messages", n++);
+    const streamBody = () => uniqueBody("messages", n++, { stream: true });
+    const hitBody = uniqueBody("messages", 0, { tag: "Repeated" });
+
+    o.log("bench: warming up");
+    for (const t of TARGET_NAMES) {
+      await runJsonLoad(targets[t], { connections: 8, durationS: o.quick ? 0.3 : 1, body: missBody });
+    }
+
+    const jsonRounds = new Map<string, JsonCell["rounds"][number][]>();
+    const streamRounds = new Map<string, StreamCell["rounds"][number][]>();
+    const key = (...parts: unknown[]) => parts.join("/");
+    let k = 0;
+    for (let round = 0; round < o.rounds; round++) {
+      for (const path of ["miss", "hit"] as const) {
+        for (const c of o.concurrency) {
+          await si.clearCache();
+          for (const t of rotation(TARGET_NAMES, k++)) {
+            if (path === "hit") {
+              await sendOnce(targets[t], hitBody);
+              const check = await sendOnce(targets[t], hitBody);
+              const status = check.headers.get(cacheHeader(t));
+              if (status !== "HIT") notes.push(`round ${round + 1}, ${t}: the repeated body was not a cache HIT (${cacheHeader(t)}: ${status})`);
+            }
+            const r = await runJsonLoad(targets[t], {
+              connections: c,
+              durationS: o.cellSeconds,
+              body: path === "hit" ? hitBody : missBody,
+            });
+            const id = key(path, c, t);
+            jsonRounds.set(id, [...(jsonRounds.get(id) ?? []), { rps: r.rps, latency: r.latency, errors: r.errors + r.timeouts, non2xx: r.non2xx }]);
+            o.log(`  json ${path} c=${c} ${t}: ${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms, errors ${r.errors + r.timeouts + r.non2xx}`);
+          }
+        }
+      }
+      for (const c of o.concurrency) {
+        await si.clearCache();
+        for (const t of rotation(TARGET_NAMES, k++)) {
+          const r = await runStreamLoad(targets[t], {
+            connections: c,
+            durationS: o.cellSeconds,
+            body: streamBody,
+            endMarker: SURFACES.messages.endMarker,
+          });
+          const id = key("stream", c, t);
+          streamRounds.set(id, [...(streamRounds.get(id) ?? []), { ttfb: r.ttfb, total: r.total, errors: r.errors }]);
+          o.log(`  stream c=${c} ${t}: first byte p50 ${r.ttfb.p50.toFixed(3)} ms, p99 ${r.ttfb.p99.toFixed(3)} ms, errors ${r.errors}/${r.requests}`);
+        }
+      }
+    }
+
+    const json: JsonCell[] = [];
+    for (const path of ["miss", "hit"] as const) {
+      for (const c of o.concurrency) {
+        for (const t of TARGET_NAMES) {
+          const rounds = jsonRounds.get(key(path, c, t)) ?? [];
+          json.push({
+            path,
+            connections: c,
+            target: t,
+            rps: median(rounds.map((r) => r.rps)),
+            p50: median(rounds.map((r) => r.latency.p50)),
+            p99: median(rounds.map((r) => r.latency.p99)),
+            errors: rounds.reduce((s, r) => s + r.errors, 0),
+            non2xx: rounds.reduce((s, r) => s + r.non2xx, 0),
+            requests: rounds.reduce((s, r) => s + r.latency.count + r.errors + r.non2xx, 0),
+            rounds,
+          });
+        }
+      }
+    }
+    const stream: StreamCell[] = [];
+    for (const c of o.concurrency) {
+      for (const t of TARGET_NAMES) {
+        const rounds = streamRounds.get(key("stream", c, t)) ?? [];
+        stream.push({
+          connections: c,
+          target: t,
+          ttfbP50: median(rounds.map((r) => r.ttfb.p50)),
+          ttfbP99: median(rounds.map((r) => r.ttfb.p99)),
+          totalP50: median(rounds.map((r) => r.total.p50)),
+          errors: rounds.reduce((s, r) => s + r.errors, 0),
+          requests: rounds.reduce((s, r) => s + r.ttfb.count + r.errors, 0),
+          rounds,
+        });
+      }
+    }
+
+    o.log("bench: replaying the varied workload (cache effectiveness)");
+    const cache = await measureCache(o, si, targetsFor);
+
+    const maxC = Math.max(...o.concurrency);
+    const maxRps = json.find((c) => c.path === "miss" && c.connections === maxC && c.target === "worker")?.rps ?? 100;
+    o.log(`bench: bounded load run, ${o.soakSeconds} s at ${Math.round(maxRps * 0.85)} req/s`);
+    await si.clearCache();
+    const soak = await runSoak(o, worker, targets.worker, Math.max(10, Math.round(maxRps * 0.85)), maxC, missBody);
+
+    const partial = { json, stream, bundle };
+    const report: BenchReport = {
+      schema: 1,
+      date: new Date().toISOString(),
+      quick: o.quick,
+      machine: machineInfo(loadBefore),
+      versions: versions(o.root),
+      settings: {
+        rounds: o.rounds,
+        cellSeconds: o.cellSeconds,
+        concurrency: o.concurrency,
+        surface: "Anthropic Messages, POST /v1/messages",
+        notes: [
+          "The Worker's per-client rate-limit binding stays on the path with a limit the load cannot reach; everything else is worker/wrangler.jsonc as committed.",
+          "The stand-in writes each stream in one piece (no token pacing), so first-byte figures are processing overhead, not provider pacing.",
+          "Three processes (load generator, stand-in, workerd) share the machine's cores: absolute figures are loopback figures, the ratios are what carries over.",
+          ...notes,
+        ],
+      },
+      json,
+      stream,
+      bundle: {
+        worker: { rawBytes: bundle.worker.rawBytes, gzipBytes: bundle.worker.gzipBytes },
+        passthrough: { rawBytes: bundle.passthrough.rawBytes, gzipBytes: bundle.passthrough.gzipBytes },
+      },
+      startup: {
+        worker: startup.find((s) => s.name === "worker")!,
+        passthrough: startup.find((s) => s.name === "passthrough")!,
+        wranglerReadyMs: { worker: worker.readyMs, passthrough: passthrough.readyMs },
+      },
+      cache,
+      soak,
+      targets: checkTargets(partial),
+      durationS: (performance.now() - started) / 1000,
+    };
+    mkdirSync(o.outDir, { recursive: true });
+    writeFileSync(join(o.outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(o.outDir, "latest.md"), renderMarkdown(report));
+    o.log(`bench: wrote ${join(o.outDir, "latest.md")} and latest.json in ${Math.round(report.durationS)} s`);
+    ok = true;
+    return report;
+  } finally {
+    for (const s of servers.reverse()) await s.stop();
+    if (standin) await standin.proc.stop();
+    killAllNow();
+    if (ok && !o.keepTmp) rmSync(tmp, { recursive: true, force: true });
+    else o.log(`bench: logs and configs kept in ${tmp}`);
+  }
+}
+
+async function measureCache(
+  o: BenchOptions,
+  si: StandinProcess,
+  targetsFor: (s: Surface) => Record<TargetName, Target>,
+): Promise<BenchReport["cache"]> {
+  const bases = 40;
+  const calls = generateReplay({ seed: 7, calls: o.replayCalls, bases });
+  const byTarget = { messages: targetsFor("messages"), chatCompletions: targetsFor("chatCompletions") };
+  const replay = async (t: TargetName): Promise<boolean[]> => {
+    await si.clearCache();
+    const hits: boolean[] = [];
+    // One at a time: two identical calls in flight together can both miss, on the real gateway as here.
+    for (const call of calls) {
+      const res = await sendOnce(byTarget[call.surface][t], call.body);
+      hits.push(res.status === 200 && res.headers.get(cacheHeader(t)) === "HIT");
+    }
+    return hits;
+  };
+  const exact = await replay("direct");
+  const viaWorker = await replay("worker");
+  const row = (variation: string, filter: (c: ReplayCall) => boolean): CacheRow => {
+    const idx = calls.map((c, i) => (filter(c) ? i : -1)).filter((i) => i >= 0);
+    const count = (hits: boolean[]) => idx.filter((i) => hits[i]).length;
+    const e = expectedHits(calls, exactKey, filter);
+    const ideal = expectedHits(calls, idealKey, filter);
+    return {
+      variation,
+      calls: idx.length,
+      exactMeasured: share(count(exact), idx.length),
+      exactExpected: share(e.hits, e.calls),
+      workerMeasured: share(count(viaWorker), idx.length),
+      ideal: share(ideal.hits, ideal.calls),
+    };
+  };
+  const rows = VARIATIONS.map((v) => row(v, (c) => c.variation === v));
+  rows.push(row("all calls", () => true));
+  return { calls: calls.length, bases, rows };
+}
+
+async function runSoak(
+  o: BenchOptions,
+  worker: DevServer,
+  target: Target,
+  rate: number,
+  connections: number,
+  body: () => string,
+): Promise<SoakFigures> {
+  const memory: MemorySample[] = [{ tS: 0, workerdRssMiB: worker.workerdRssKiB() / 1024 }];
+  const r = await runJsonLoad(target, {
+    connections,
+    durationS: o.soakSeconds,
+    body,
+    overallRate: rate,
+    onTick: (ms) => memory.push({ tS: ms / 1000, workerdRssMiB: worker.workerdRssKiB() / 1024 }),
+  });
+  memory.push({ tS: r.durationS, workerdRssMiB: worker.workerdRssKiB() / 1024 });
+  return {
+    target: "worker",
+    durationS: r.durationS,
+    rate,
+    connections,
+    requests: r.requests,
+    ok: r.ok,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    timeouts: r.timeouts,
+    rps: r.rps,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    memory,
+  };
+}

@@ -1,0 +1,117 @@
+// The bench's process and config plumbing: children never outlive a run, bench configs never touch the originals,
+// and the direct/pass-through targets replay exactly the Worker's upstream headers.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { sleep } from "../../bench/lib/net";
+import { isAlive, processTree, rssKiB, spawnManaged } from "../../bench/lib/procs";
+import { rotation, upstreamHeadersFrom } from "../../bench/run";
+import { workerdConfig } from "../../bench/lib/startup";
+import { envFileText, readJsonc, writeBenchConfig } from "../../bench/lib/wrangler";
+
+const dir = mkdtempSync(join(tmpdir(), "bench-harness-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("child processes", () => {
+  it("stops a child's whole process tree, grandchildren included", async () => {
+    // sh starts two sleeps in the background and waits: the sleeps are grandchildren of this test.
+    const m = spawnManaged("tree", "sh", ["-c", "sleep 30 & sleep 30 & wait"]);
+    let tree: number[] = [];
+    for (let i = 0; i < 100 && tree.length < 3; i++) {
+      await sleep(20);
+      tree = processTree(m.pid);
+    }
+    expect(tree.length).toBe(3);
+    expect(rssKiB(m.pid)).toBeGreaterThan(0);
+    await m.stop(1000);
+    await sleep(50);
+    expect(tree.filter(isAlive)).toEqual([]);
+  });
+
+  it("reads this process's resident memory from /proc and nothing for a process that is gone", () => {
+    expect(rssKiB(process.pid)).toBeGreaterThan(1000);
+    expect(rssKiB(2 ** 22 + 12345)).toBeUndefined();
+  });
+});
+
+describe("bench configs", () => {
+  const source = join(dir, "wrangler.jsonc");
+  writeFileSync(
+    source,
+    `// a comment
+{
+  "$schema": "x.json",
+  "name": "orig",
+  "main": "src/index.ts", // trailing comment
+  "compatibility_date": "2026-11-01",
+  "vars": { "AI_GATEWAY_BASE_URL": "http://127.0.0.1:8788/v1", "STACK": "local" },
+  "ratelimits": [{ "name": "RATE_LIMITER", "namespace_id": "1001", "simple": { "limit": 600, "period": 60 } }],
+}
+`,
+  );
+
+  it("copies a Worker's config with an absolute entry, the stand-in as gateway and an unreachable rate limit", () => {
+    const out = join(dir, "bench.json");
+    writeBenchConfig(source, out, { name: "bench", vars: { AI_GATEWAY_BASE_URL: "http://127.0.0.1:1/v1" }, rateLimit: 1e9 });
+    const written = JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>;
+    expect(written.main).toBe(join(dir, "src/index.ts"));
+    expect(written.name).toBe("bench");
+    expect(written.$schema).toBeUndefined();
+    expect(written.vars).toEqual({ AI_GATEWAY_BASE_URL: "http://127.0.0.1:1/v1", STACK: "local" });
+    expect(written.ratelimits).toEqual([{ name: "RATE_LIMITER", namespace_id: "1001", simple: { limit: 1e9, period: 60 } }]);
+    expect(readJsonc(source).name).toBe("orig");
+  });
+
+  it("writes secrets as single-quoted dotenv lines and refuses values that would break the file", () => {
+    expect(envFileText({ A: "x", CLIENT_KEYS: '{"c":"ab"}' })).toBe("A='x'\nCLIENT_KEYS='{\"c\":\"ab\"}'\n");
+    expect(() => envFileText({ A: "it's" })).toThrow(/A/);
+  });
+
+  it("generates a workerd config that embeds the bundle and declares every binding", () => {
+    const cfg = workerdConfig(
+      {
+        name: "w",
+        bundlePath: "/tmp/x/index.js",
+        compatibilityDate: "2026-11-01",
+        compatibilityFlags: ["nodejs_compat"],
+        text: { STACK: "local", SECRET: 'with "quotes"' },
+        json: { ROUTING: { a: [1] } },
+        ratelimits: ["RATE_LIMITER"],
+        kv: ["STATE"],
+        request: { path: "/", headers: {}, body: "" },
+      },
+      4321,
+    );
+    expect(cfg).toContain('address = "127.0.0.1:4321"');
+    expect(cfg).toContain('(name = "index.js", esModule = embed "index.js")');
+    expect(cfg).toContain('compatibilityFlags = ["nodejs_compat"]');
+    expect(cfg).toContain('(name = "SECRET", text = "with \\"quotes\\"")');
+    expect(cfg).toContain('(name = "ROUTING", json = "{\\"a\\":[1]}")');
+    expect(cfg).toContain('(name = "RATE_LIMITER", wrapped = (moduleName = "bench:ratelimit"))');
+    expect(cfg).toContain('(name = "STATE", wrapped = (moduleName = "bench:kv"))');
+  });
+});
+
+describe("targets", () => {
+  it("replays the Worker's upstream headers without connection headers, its cache key or runtime cf- headers", () => {
+    const out = upstreamHeadersFrom({
+      host: "127.0.0.1:1",
+      "content-length": "12",
+      connection: "keep-alive",
+      "cf-aig-authorization": "Bearer t",
+      "cf-aig-cache-ttl": "300",
+      "cf-aig-cache-key": "client:abc",
+      "cf-connecting-ip": "127.0.0.1",
+      "x-forwarded-proto": "http",
+      "x-api-key": "k",
+      "anthropic-version": "2023-06-01",
+    });
+    expect(out).toEqual({ "cf-aig-authorization": "Bearer t", "cf-aig-cache-ttl": "300", "x-api-key": "k", "anthropic-version": "2023-06-01" });
+  });
+
+  it("rotates the target order so each target takes each position", () => {
+    const names = ["a", "b", "c"];
+    expect([0, 1, 2, 3].map((k) => rotation(names, k).join(""))).toEqual(["abc", "bca", "cab", "abc"]);
+  });
+});
