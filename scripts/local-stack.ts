@@ -1,0 +1,215 @@
+/**
+ * Runs the Worker locally with `wrangler dev` (no account, no network) and waits until it answers /healthz.
+ * Shared by `npm start` (scripts/start.ts) and the end-to-end tests (test/e2e/), so both start it the same way.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+/** Secret names a developer may have exported for real deployments; never handed to a local Worker. */
+const SECRET_ENV_NAMES = ["AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CLIENT_KEYS"];
+
+/** Resolves with a port nothing listens on right now (the OS picks it). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Throws a message a person can act on when `port` is taken. */
+export function assertPortFree(port: number, host: string, what: string, hint: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} (${what}) is already in use; ${hint}` : `cannot listen on ${host}:${port} (${what}): ${e.message}`)),
+    );
+    srv.listen(port, host, () => srv.close(() => resolve()));
+  });
+}
+
+/** Parses a .dev.vars / .env file: KEY=value lines, optional quotes; comments kept separately. */
+export function parseDevVars(text: string): { vars: Record<string, string>; comments: string[] } {
+  const vars: Record<string, string> = {};
+  const comments: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      comments.push(line.slice(1).trim());
+      continue;
+    }
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2] ?? "";
+    const q = v[0];
+    if ((q === "'" || q === '"') && v.endsWith(q) && v.length >= 2) v = v.slice(1, -1);
+    else v = v.replace(/\s+#.*$/, "");
+    vars[m[1]!] = v;
+  }
+  return { vars, comments };
+}
+
+export const sha256Hex = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+/**
+ * Finds the plaintext development client key: the word in the file's comments whose SHA-256 is one of the
+ * CLIENT_KEYS digests. Returns the client id too, or null when the file names no such key.
+ */
+export function findDevClientKey(vars: Record<string, string>, comments: string[]): { clientId: string; key: string } | null {
+  let digests: Record<string, string>;
+  try {
+    digests = JSON.parse(vars.CLIENT_KEYS ?? "{}") as Record<string, string>;
+  } catch {
+    return null;
+  }
+  const byDigest = new Map(Object.entries(digests).map(([id, d]) => [String(d).toLowerCase(), id]));
+  for (const c of comments) {
+    for (const word of c.split(/[\s"'`,;()]+/)) {
+      if (word.length < 8) continue;
+      const id = byDigest.get(sha256Hex(word));
+      if (id) return { clientId: id, key: word };
+    }
+  }
+  return null;
+}
+
+/** Removes // and /* *\/ comments and trailing commas from JSONC, leaving strings alone. */
+export function parseJsonc(text: string): unknown {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j;
+    } else if (ch === "/" && text[i + 1] === "/") {
+      while (i < text.length && text[i] !== "\n") i++;
+      out += "\n";
+    } else if (ch === "/" && text[i + 1] === "*") {
+      i = text.indexOf("*/", i + 2) + 1;
+      if (i === 0) break;
+    } else out += ch;
+  }
+  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
+}
+
+export interface WorkerOptions {
+  /** Repository root (holds node_modules/ and worker/). */
+  root: string;
+  /** Wrangler config; default worker/wrangler.jsonc. */
+  config?: string;
+  ip?: string;
+  port: number;
+  /** Plain vars passed as --var (strings only). */
+  vars?: Record<string, string>;
+  /** Secrets file handed to wrangler with --env-file (used when the config's folder has no .dev.vars). */
+  envFile?: string;
+  persistTo?: string;
+  /** Receives wrangler's output as it comes. */
+  onOutput?: (chunk: string) => void;
+  /** How long to wait for /healthz, ms. Default 90 s (first start on a busy machine bundles and boots workerd). */
+  readyTimeoutMs?: number;
+}
+
+export interface WorkerProcess {
+  url: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal name) when wrangler ends. */
+  exited: Promise<number | string>;
+  /** Everything wrangler printed so far. */
+  output(): string;
+  /** Stops wrangler and the workerd it started; resolves once they are gone. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker(o: WorkerOptions): Promise<WorkerProcess> {
+  const ip = o.ip ?? "127.0.0.1";
+  const wrangler = join(o.root, "node_modules", "wrangler", "bin", "wrangler.js");
+  if (!existsSync(wrangler)) throw new Error(`wrangler is not installed (${wrangler} missing): run npm ci first`);
+  const inspector = await freePort(ip);
+  const args = [
+    wrangler,
+    "dev",
+    "--local",
+    "--config",
+    o.config ?? join(o.root, "worker", "wrangler.jsonc"),
+    "--ip",
+    ip,
+    "--port",
+    String(o.port),
+    "--inspector-port",
+    String(inspector),
+    "--show-interactive-dev-session=false",
+  ];
+  if (o.envFile) args.push("--env-file", o.envFile);
+  if (o.persistTo) args.push("--persist-to", o.persistTo);
+  // --var takes the rest of the line's values, so it goes last.
+  const vars = Object.entries(o.vars ?? {});
+  if (vars.length) args.push("--var", ...vars.map(([k, v]) => `${k}:${v}`));
+
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+  // Wrangler also reads secrets from the process environment; a real key exported in this shell must not reach a local run.
+  for (const name of SECRET_ENV_NAMES) delete env[name];
+
+  // Own process group, so stopping it also stops the workerd it spawns, and a terminal's Ctrl-C reaches only us.
+  const child = spawn(process.execPath, args, { cwd: join(o.root, "worker"), env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let out = "";
+  const onData = (b: Buffer) => {
+    const s = b.toString();
+    out = (out + s).slice(-200_000);
+    o.onOutput?.(s);
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, sig) => resolve(code ?? sig ?? "unknown")));
+  let gone = false;
+  void exited.then(() => (gone = true));
+
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  const stop = async () => {
+    if (gone) return killGroup("SIGKILL"); // wrangler gone; make sure workerd is too
+    killGroup("SIGTERM");
+    const timer = setTimeout(() => killGroup("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+    killGroup("SIGKILL");
+  };
+
+  const url = `http://${ip}:${o.port}`;
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 90_000);
+  for (;;) {
+    if (gone) throw new Error(`wrangler dev exited before the Worker answered /healthz:\n${out.slice(-4000)}`);
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
+      if (res.status === 200) break;
+      await res.body?.cancel();
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the Worker did not answer ${url}/healthz within ${(o.readyTimeoutMs ?? 90_000) / 1000} s:\n${out.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return { url, child, exited, output: () => out, stop };
+}
+
+/** Reads a secrets file if it exists. */
+export function readDevVars(path: string): ReturnType<typeof parseDevVars> | null {
+  return existsSync(path) ? parseDevVars(readFileSync(path, "utf8")) : null;
+}

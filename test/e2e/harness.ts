@@ -1,0 +1,204 @@
+/**
+ * The local stack the end-to-end tests drive: the gateway stand-in in this process, and the real Worker under
+ * `wrangler dev` twice (the main instance, and one whose per-client limit is tiny), each from a generated config and
+ * freshly generated secrets in a temp dir, never in the repo. Also a fetch that records every response the clients
+ * receive, for the suite-wide leak scan.
+ */
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStandin, type Standin, type StandinRecord } from "../../scripts/gateway-standin/index";
+import { freePort, parseJsonc, sha256Hex, startWorker, type WorkerProcess } from "../../scripts/local-stack";
+
+export const ROOT = join(__dirname, "..", "..");
+
+/** Per-client limit of the second Worker instance. */
+export const TINY_LIMIT = 3;
+/** Per-attempt timeout the e2e ROUTING sets, so a latency fault longer than this triggers a fallback quickly. */
+export const ATTEMPT_MS = 1500;
+export const VARIANT = "e2e";
+
+export interface Seen {
+  what: string;
+  status: number;
+  headers: [string, string][];
+  body: string;
+}
+
+interface WranglerConfig {
+  main: string;
+  name: string;
+  vars: Record<string, unknown> & { ROUTING: Routing };
+  secrets?: { required?: string[] };
+  ratelimits: { name: string; namespace_id: string; simple: { limit: number; period: number } }[];
+  [k: string]: unknown;
+}
+
+interface Routing {
+  models: Record<string, string[]>;
+  chat: { fallback: { provider: string; model: string }[]; experiments: unknown[]; maxTokens: number };
+  cacheTtl: { messages: number; chatCompletions: number; chat: number };
+  limits: { maxRequestBytes: number };
+  timeouts: { attemptMs: number; totalMs: number };
+  [k: string]: unknown;
+}
+
+export interface Stack {
+  workerUrl: string;
+  limitedUrl: string;
+  standin: Standin;
+  routing: Routing;
+  /** Client id → plaintext key. */
+  keys: { alice: string; bob: string };
+  /** Values no client may ever see: provider keys, gateway token, account id, gateway id, gateway URL. */
+  secrets: Record<string, string>;
+  /** Every response a client received so far (bodies read to their end, or to where the connection broke). */
+  seen(): Promise<Seen[]>;
+  /** fetch that records what it receives; also handed to both SDKs. */
+  fetch: typeof fetch;
+  anthropic(key?: string, workerUrl?: string): Anthropic;
+  openai(key?: string, workerUrl?: string): OpenAI;
+  /** Stand-in records whose body contains `marker`. */
+  recordsFor(marker: string): StandinRecord[];
+  stop(): Promise<void>;
+}
+
+const rnd = (n = 12) => randomBytes(n).toString("hex");
+
+/** A unique word per test: faults match on it and records are filtered by it, so tests never see each other's calls. */
+export const marker = (label: string) => `${label}-${rnd(4)}`;
+
+function writeInstance(dir: string, base: WranglerConfig, vars: Record<string, unknown>, limit: number, secrets: Record<string, string>): string {
+  const required = base.secrets?.required ?? [];
+  const cfg: WranglerConfig = {
+    ...base,
+    name: `${base.name}-e2e`,
+    main: join(ROOT, "worker", base.main),
+    vars: { ...base.vars, ...vars } as WranglerConfig["vars"],
+    ratelimits: base.ratelimits.map((r) => ({ ...r, simple: { limit, period: 60 } })),
+  };
+  delete cfg.$schema;
+  writeFileSync(join(dir, "wrangler.json"), JSON.stringify(cfg, null, 2));
+  // wrangler dev reads .dev.vars beside its config; secrets it requires but these tests do not use get inert values.
+  // Single quotes: dotenv keeps the value verbatim (the JSON ones contain double quotes).
+  const lines = required.map((name) => `${name}='${secrets[name] ?? `unused-${rnd(4)}`}'`);
+  writeFileSync(join(dir, ".dev.vars"), lines.join("\n") + "\n");
+  return join(dir, "wrangler.json");
+}
+
+export async function startStack(): Promise<Stack> {
+  const keys = { alice: `ck-alice-${rnd()}`, bob: `ck-bob-${rnd()}` };
+  const secrets = {
+    AI_GATEWAY_TOKEN: `gwtok-${rnd()}`,
+    ANTHROPIC_API_KEY: `sk-ant-e2e-${rnd()}`,
+    OPENAI_API_KEY: `sk-oai-e2e-${rnd()}`,
+    CLIENT_KEYS: JSON.stringify({ alice: sha256Hex(keys.alice), bob: sha256Hex(keys.bob) }),
+    ALERTS_WEBHOOK_SECRETS: "{}",
+  };
+  const account = `acct${rnd(8)}`;
+  const gateway = `gw${rnd(6)}`;
+
+  const standin = await startStandin({
+    token: secrets.AI_GATEWAY_TOKEN,
+    providerKeys: { anthropic: secrets.ANTHROPIC_API_KEY, openai: secrets.OPENAI_API_KEY },
+    recordLimit: 10_000,
+  });
+
+  const base = parseJsonc(readFileSync(join(ROOT, "worker", "wrangler.jsonc"), "utf8")) as WranglerConfig;
+  const r = base.vars.ROUTING;
+  const routing: Routing = {
+    ...r,
+    // One variant whose first choice is the head of the chain: /api/chat tries Anthropic → OpenAI → Workers AI.
+    chat: { ...r.chat, experiments: [{ name: VARIANT, weight: 1, target: r.chat.fallback[0] }] },
+    timeouts: { attemptMs: ATTEMPT_MS, totalMs: 12_000 },
+  };
+  const vars = { AI_GATEWAY_ACCOUNT_ID: account, AI_GATEWAY_ID: gateway, AI_GATEWAY_BASE_URL: standin.baseUrl, STACK: "e2e", ROUTING: routing };
+
+  const dirs = [mkdtempSync(join(tmpdir(), "e2e-worker-")), mkdtempSync(join(tmpdir(), "e2e-limited-"))];
+  const workers: WorkerProcess[] = [];
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await standin.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
+  let mainUrl = "";
+  let limitedUrl = "";
+  try {
+    const instances = [
+      { dir: dirs[0]!, limit: 10_000 },
+      { dir: dirs[1]!, limit: TINY_LIMIT },
+    ];
+    const started = await Promise.allSettled(
+      instances.map(async ({ dir, limit }) => {
+        const w = await startWorker({
+          root: ROOT,
+          config: writeInstance(dir, base, vars, limit, secrets),
+          port: await freePort(),
+          persistTo: join(dir, "state"),
+          readyTimeoutMs: 100_000,
+        });
+        workers.push(w);
+        return w.url;
+      }),
+    );
+    for (const s of started) if (s.status === "rejected") throw s.reason;
+    const urls = started.map((s) => (s.status === "fulfilled" ? s.value : ""));
+    mainUrl = urls[0] ?? "";
+    limitedUrl = urls[1] ?? "";
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  const pending: Promise<Seen>[] = [];
+  const rec: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const what = `${init?.method ?? (input instanceof Request ? input.method : "GET")} ${input instanceof Request ? input.url : String(input)}`;
+    const copy = res.clone();
+    pending.push(
+      (async () => {
+        let body = "";
+        try {
+          const reader = copy.body?.getReader();
+          const dec = new TextDecoder();
+          for (;;) {
+            if (!reader) break;
+            const { done, value } = await reader.read();
+            if (done) break;
+            body += dec.decode(value, { stream: true });
+          }
+        } catch {
+          /* a cut stream: keep what arrived */
+        }
+        return { what, status: res.status, headers: [...res.headers.entries()], body };
+      })(),
+    );
+    return res;
+  };
+
+  return {
+    workerUrl: mainUrl,
+    limitedUrl,
+    standin,
+    routing,
+    keys,
+    secrets: {
+      AI_GATEWAY_TOKEN: secrets.AI_GATEWAY_TOKEN,
+      ANTHROPIC_API_KEY: secrets.ANTHROPIC_API_KEY,
+      OPENAI_API_KEY: secrets.OPENAI_API_KEY,
+      account,
+      gateway,
+      gatewayUrl: standin.url.replace("http://", ""),
+      cloudflareGateway: "gateway.ai.cloudflare.com",
+    },
+    seen: async () => Promise.all(pending),
+    fetch: rec,
+    anthropic: (key = keys.alice, url = mainUrl) => new Anthropic({ baseURL: url, apiKey: key, fetch: rec, maxRetries: 0 }),
+    openai: (key = keys.alice, url = mainUrl) => new OpenAI({ baseURL: `${url}/v1`, apiKey: key, fetch: rec, maxRetries: 0 }),
+    recordsFor: (m) => standin.records().filter((x) => x.body.includes(m)),
+    stop,
+  };
+}

@@ -1,0 +1,515 @@
+/**
+ * End to end: the real Worker under `wrangler dev`, the gateway stand-in behind it, and the official Anthropic and
+ * OpenAI SDKs (plus fetch for /api/chat) in front, as an app would use them. One file so the stack starts once and
+ * the leak scan at the end covers every response of the suite.
+ */
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { answerText, type Fault } from "../../scripts/gateway-standin/index";
+import { ATTEMPT_MS, marker, ROOT, startStack, TINY_LIMIT, VARIANT, type Stack } from "./harness";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+}, 180_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const CLAUDE = "claude-haiku-4-5";
+const GPT = "gpt-4.1-mini";
+const LLAMA = "@cf/meta/llama-3.1-8b-instruct";
+
+function chatFetch(body: unknown, opts: { key?: string; url?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  return stack.fetch(`${opts.url ?? stack.workerUrl}/api/chat`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${opts.key ?? stack.keys.alice}`, "content-type": "application/json", ...opts.headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+interface ChatAnswer {
+  text: string;
+  provider: string;
+  model: string;
+  variant: string;
+  cached: boolean;
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+/** SSE blocks as { event, data } with data parsed when it is JSON. */
+function sseEvents(text: string): { event: string; data: unknown }[] {
+  return text
+    .split(/\n\n/)
+    .filter((b) => b.trim() !== "")
+    .map((b) => {
+      const event = /^event: ?(.*)$/m.exec(b)?.[1] ?? "message";
+      const raw = b
+        .split("\n")
+        .filter((l) => l.startsWith("data:"))
+        .map((l) => l.replace(/^data: ?/, ""))
+        .join("\n");
+      let data: unknown = raw;
+      try {
+        data = JSON.parse(raw);
+      } catch {
+        /* keep raw */
+      }
+      return { event, data };
+    });
+}
+
+/** Reads a streamed body to its end or to where the connection broke. */
+async function readAll(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      text += dec.decode(value, { stream: true });
+    }
+  } catch {
+    return text;
+  }
+}
+
+const header = (rec: { headers: Record<string, string> }, name: string) => rec.headers[name];
+
+describe("GET /healthz", () => {
+  it("answers 200 without a key and without calling the gateway", async () => {
+    const before = stack.standin.records().length;
+    const res = await stack.fetch(`${stack.workerUrl}/healthz`);
+    expect(res.status).toBe(200);
+    await res.text();
+    expect(stack.standin.records().length).toBe(before);
+  });
+});
+
+describe("POST /v1/messages with the Anthropic SDK", () => {
+  it("answers JSON through the gateway, passing the system prompt, and declares provider, model, variant, cache and request id", async () => {
+    const m = marker("msg-json");
+    const { data, response } = await stack
+      .anthropic()
+      .messages.create({ model: CLAUDE, max_tokens: 200, system: `Be terse ${m}`, messages: [{ role: "user", content: `hello ${m}` }] })
+      .withResponse();
+    expect(data.content).toEqual([expect.objectContaining({ type: "text", text: answerText("anthropic", CLAUDE, `hello ${m}`) })]);
+    expect(data.stop_reason).toBe("end_turn");
+    expect(response.headers.get("x-ai-provider")).toBe("anthropic");
+    expect(response.headers.get("x-ai-model")).toBe(CLAUDE);
+    expect(response.headers.get("x-ai-variant")).toBeTruthy();
+    expect(response.headers.get("x-cache")).toBe("MISS");
+    expect(response.headers.get("x-request-id")).toMatch(/\S{8,}/);
+
+    const [rec] = stack.recordsFor(m);
+    expect(rec).toMatchObject({ provider: "anthropic", endpoint: "/v1/messages", account: stack.secrets.account, gateway: stack.secrets.gateway });
+    expect(JSON.parse(rec!.body)).toMatchObject({ model: CLAUDE, system: `Be terse ${m}`, messages: [{ role: "user", content: `hello ${m}` }] });
+    expect(header(rec!, "cf-aig-authorization")).toBe(`Bearer ${stack.secrets.AI_GATEWAY_TOKEN}`);
+    const key = stack.secrets.ANTHROPIC_API_KEY;
+    expect(header(rec!, "x-api-key") === key || header(rec!, "authorization") === `Bearer ${key}`).toBe(true);
+    const meta = JSON.parse(header(rec!, "cf-aig-metadata") ?? "{}") as Record<string, unknown>;
+    expect(Object.values(meta)).toEqual(expect.arrayContaining(["alice", "e2e"]));
+    expect(header(rec!, "cf-aig-cache-ttl")).toBe(String(stack.routing.cacheTtl.messages));
+    expect(header(rec!, "cf-aig-cache-key")).toBeTruthy();
+  });
+
+  it("streams: the SDK assembles the Anthropic event sequence into the stand-in's answer", async () => {
+    const m = marker("msg-stream");
+    const stream = stack.anthropic().messages.stream({ model: CLAUDE, max_tokens: 200, messages: [{ role: "user", content: `stream ${m} please` }] });
+    const types: string[] = [];
+    stream.on("streamEvent", (e) => types.push(e.type));
+    const final = await stream.finalMessage();
+    expect(final.content[0]).toMatchObject({ type: "text", text: answerText("anthropic", CLAUDE, `stream ${m} please`) });
+    expect(types[0]).toBe("message_start");
+    expect(types.at(-1)).toBe("message_stop");
+    expect(types.filter((t) => t === "content_block_delta").length).toBeGreaterThan(1);
+    expect(JSON.parse(stack.recordsFor(m)[0]!.body)).toMatchObject({ stream: true });
+  });
+
+  it("passes tools, tool_choice, stop sequences and anthropic-beta through and returns the tool call", async () => {
+    const m = marker("msg-tools");
+    const tools: Anthropic.Tool[] = [
+      { name: "get_weather", description: "weather", input_schema: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } }, required: ["city"] } },
+    ];
+    const msg = await stack.anthropic().messages.create(
+      { model: CLAUDE, max_tokens: 200, tools, tool_choice: { type: "auto" }, stop_sequences: ["NEVER"], messages: [{ role: "user", content: `use get_weather ${m}` }] },
+      { headers: { "anthropic-beta": "e2e-beta-2026-01-01" } },
+    );
+    expect(msg.stop_reason).toBe("tool_use");
+    expect(msg.content[0]).toMatchObject({ type: "tool_use", name: "get_weather", input: { city: "stand-in", days: 1 } });
+    const rec = stack.recordsFor(m)[0]!;
+    expect(JSON.parse(rec.body)).toMatchObject({ tools, tool_choice: { type: "auto" }, stop_sequences: ["NEVER"] });
+    expect(header(rec, "anthropic-beta")).toBe("e2e-beta-2026-01-01");
+  });
+
+  it("returns a stop-sequence answer as the provider cut it", async () => {
+    const m = marker("msg-stop");
+    const msg = await stack.anthropic().messages.create({ model: CLAUDE, max_tokens: 200, stop_sequences: ["heard"], messages: [{ role: "user", content: m }] });
+    expect(msg).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "heard" });
+  });
+});
+
+describe("POST /v1/chat/completions with the OpenAI SDK", () => {
+  it("answers JSON through the gateway, passing the system message, with the declared headers", async () => {
+    const m = marker("cc-json");
+    const { data, response } = await stack
+      .openai()
+      .chat.completions.create({ model: GPT, messages: [{ role: "system", content: `sys ${m}` }, { role: "user", content: `hi ${m}` }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe(answerText("openai", GPT, `hi ${m}`));
+    expect(response.headers.get("x-ai-provider")).toBe("openai");
+    expect(response.headers.get("x-ai-model")).toBe(GPT);
+    expect(response.headers.get("x-cache")).toBe("MISS");
+    expect(response.headers.get("x-request-id")).toBeTruthy();
+    const rec = stack.recordsFor(m)[0]!;
+    expect(rec).toMatchObject({ provider: "openai", endpoint: "/chat/completions" });
+    expect(JSON.parse(rec.body)).toMatchObject({ messages: [{ role: "system", content: `sys ${m}` }, { role: "user", content: `hi ${m}` }] });
+    expect(header(rec, "authorization")).toBe(`Bearer ${stack.secrets.OPENAI_API_KEY}`);
+    expect(header(rec, "cf-aig-cache-ttl")).toBe(String(stack.routing.cacheTtl.chatCompletions));
+  });
+
+  it("streams chunks the SDK reads to the full text, with the usage chunk when include_usage is asked", async () => {
+    const m = marker("cc-stream");
+    const stream = await stack.openai().chat.completions.create({
+      model: GPT,
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: `go ${m}` }],
+    });
+    let text = "";
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? "";
+      if (c.usage) usage = c.usage;
+    }
+    expect(text).toBe(answerText("openai", GPT, `go ${m}`));
+    expect(usage?.completion_tokens).toBeGreaterThan(0);
+  });
+
+  it("passes tools through and returns the function call", async () => {
+    const m = marker("cc-tools");
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } },
+    ];
+    const r = await stack.openai().chat.completions.create({ model: GPT, tools, messages: [{ role: "user", content: `lookup ${m}` }] });
+    const call = r.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(r.choices[0]!.finish_reason).toBe("tool_calls");
+    expect(call.function).toEqual({ name: "lookup", arguments: JSON.stringify({ q: "stand-in" }) });
+    expect(JSON.parse(stack.recordsFor(m)[0]!.body)).toMatchObject({ tools });
+  });
+});
+
+describe("POST /api/chat", () => {
+  it("answers { text, provider, model, variant, cached, usage } from the first provider, system prompt passed on", async () => {
+    const m = marker("chat-json");
+    const res = await chatFetch({ messages: [{ role: "system", content: `sys ${m}` }, { role: "user", content: `hey ${m}` }], feature: "e2e-feature" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as ChatAnswer;
+    expect(body).toMatchObject({ text: answerText("anthropic", CLAUDE, `hey ${m}`), provider: "anthropic", model: CLAUDE, variant: VARIANT, cached: false });
+    expect(body.usage.outputTokens).toBeGreaterThan(0);
+    expect(res.headers.get("x-ai-variant")).toBe(VARIANT);
+    expect(res.headers.get("x-ai-provider")).toBe("anthropic");
+    const rec = stack.recordsFor(m)[0]!;
+    expect(JSON.parse(rec.body)).toMatchObject({ system: `sys ${m}` });
+    const meta = JSON.parse(header(rec, "cf-aig-metadata") ?? "{}") as Record<string, unknown>;
+    expect(Object.values(meta)).toEqual(expect.arrayContaining(["alice", "e2e-feature", VARIANT, "e2e"]));
+  });
+
+  it("streams delta events that add up to the text, ending with a done event carrying provider, model, variant, cached", async () => {
+    const m = marker("chat-stream");
+    const res = await chatFetch({ stream: true, messages: [{ role: "user", content: `stream ${m}` }] });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const evs = sseEvents(await readAll(res));
+    const text = evs.filter((e) => e.event === "delta").map((e) => (e.data as { text: string }).text).join("");
+    expect(text).toBe(answerText("anthropic", CLAUDE, `stream ${m}`));
+    expect(evs.at(-1)).toMatchObject({ event: "done", data: { provider: "anthropic", model: CLAUDE, variant: VARIANT, cached: false } });
+  });
+});
+
+describe("gateway cache, seen from outside", () => {
+  it("answers a repeated identical /v1/messages call from the cache (x-cache HIT, same content)", async () => {
+    const m = marker("cache-msg");
+    const params = { model: CLAUDE, max_tokens: 100, messages: [{ role: "user" as const, content: m }] };
+    const a = await stack.anthropic().messages.create(params).withResponse();
+    const b = await stack.anthropic().messages.create(params).withResponse();
+    expect(a.response.headers.get("x-cache")).toBe("MISS");
+    expect(b.response.headers.get("x-cache")).toBe("HIT");
+    expect(b.data.content).toEqual(a.data.content);
+  });
+
+  it("treats a reordered, re-spaced but identical request as the same entry", async () => {
+    const m = marker("cache-canon");
+    const send = (raw: string) =>
+      stack.fetch(`${stack.workerUrl}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${stack.keys.alice}`, "content-type": "application/json" }, body: raw });
+    const first = await send(JSON.stringify({ model: GPT, messages: [{ role: "user", content: m }] }));
+    const second = await send(`{ "messages": [ { "content": "${m}", "role": "user" } ],\n  "model": "${GPT}" }`);
+    expect(first.headers.get("x-cache")).toBe("MISS");
+    expect(second.headers.get("x-cache")).toBe("HIT");
+    expect(await second.json()).toEqual(await first.json());
+  });
+
+  it("skips the cache when the client sends Cache-Control: no-cache", async () => {
+    const m = marker("cache-skip");
+    const params = { model: GPT, messages: [{ role: "user" as const, content: m }] };
+    await stack.openai().chat.completions.create(params);
+    const again = await stack.openai().chat.completions.create(params, { headers: { "cache-control": "no-cache" } }).withResponse();
+    expect(again.response.headers.get("x-cache")).not.toBe("HIT");
+    const recs = stack.recordsFor(m);
+    expect(recs).toHaveLength(2);
+    expect(header(recs[1]!, "cf-aig-skip-cache")).toBe("true");
+  });
+
+  it("does not share entries between two clients sending the same request", async () => {
+    const m = marker("cache-clients");
+    const params = { model: CLAUDE, max_tokens: 100, messages: [{ role: "user" as const, content: m }] };
+    await stack.anthropic(stack.keys.alice).messages.create(params);
+    const bob = await stack.anthropic(stack.keys.bob).messages.create(params).withResponse();
+    expect(bob.response.headers.get("x-cache")).toBe("MISS");
+    const [a, b] = stack.recordsFor(m);
+    expect(header(a!, "cf-aig-cache-key")).not.toBe(header(b!, "cf-aig-cache-key"));
+  });
+
+  it("marks a repeated /api/chat answer cached: true", async () => {
+    const m = marker("cache-chat");
+    const body = { messages: [{ role: "user", content: m }] };
+    await (await chatFetch(body)).json();
+    const res = await chatFetch(body);
+    expect(res.headers.get("x-cache")).toBe("HIT");
+    expect(await res.json()).toMatchObject({ cached: true, text: answerText("anthropic", CLAUDE, m) });
+  });
+});
+
+describe("fallback when the primary provider fails", () => {
+  const kinds: [string, Fault, boolean][] = [
+    ["answers 529", { status: 529 }, false],
+    ["answers 429", { status: 429 }, false],
+    ["answers 500", { status: 500 }, false],
+    ["is slower than the attempt timeout", { latencyMs: ATTEMPT_MS + 1500 }, false],
+    ["sends a malformed body", { malformed: true }, false],
+    ["drops the connection", { drop: true }, false],
+    ["cuts the stream before the first token (streaming)", { cut: "before-first-token" }, true],
+    ["drops the connection (streaming)", { drop: true }, true],
+    ["answers 503 (streaming)", { status: 503 }, true],
+  ];
+  it.each(kinds)("OpenAI answers /api/chat when Anthropic %s", async (_name, fault, stream) => {
+    const m = marker("fb");
+    stack.standin.setFault("anthropic", { ...fault, match: m });
+    try {
+      const res = await chatFetch({ stream, messages: [{ role: "user", content: `fallback ${m}` }] });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-ai-provider")).toBe("openai");
+      const want = answerText("openai", GPT, `fallback ${m}`);
+      if (stream) {
+        const evs = sseEvents(await readAll(res));
+        expect(evs.filter((e) => e.event === "delta").map((e) => (e.data as { text: string }).text).join("")).toBe(want);
+        expect(evs.at(-1)).toMatchObject({ event: "done", data: { provider: "openai", model: GPT } });
+      } else {
+        expect(await res.json()).toMatchObject({ text: want, provider: "openai", model: GPT });
+      }
+      expect(stack.recordsFor(m).map((r) => r.provider)).toEqual(["anthropic", "openai"]);
+    } finally {
+      stack.standin.setFault("anthropic", null);
+    }
+  });
+
+  it("reaches Workers AI when Anthropic and OpenAI both fail", async () => {
+    const m = marker("fb-two");
+    stack.standin.setFault("anthropic", { status: 500, match: m });
+    stack.standin.setFault("openai", { status: 503, match: m });
+    try {
+      const res = await chatFetch({ messages: [{ role: "user", content: `last ${m}` }] });
+      expect(await res.json()).toMatchObject({ provider: "workers-ai", model: LLAMA, text: answerText("workers-ai", LLAMA, `last ${m}`) });
+      expect(stack.recordsFor(m).map((r) => r.provider)).toEqual(["anthropic", "openai", "workers-ai"]);
+    } finally {
+      stack.standin.clearFaults();
+    }
+  });
+
+  it("answers 502 with a clear message when every provider fails", async () => {
+    const m = marker("fb-all");
+    for (const p of ["anthropic", "openai", "workers-ai"] as const) stack.standin.setFault(p, { status: 500, match: m });
+    try {
+      const res = await chatFetch({ messages: [{ role: "user", content: `doom ${m}` }] });
+      expect(res.status).toBe(502);
+      const body = (await res.json()) as { error: { message: string } };
+      expect(body.error.message).toMatch(/provider/i);
+    } finally {
+      stack.standin.clearFaults();
+    }
+  });
+
+  it("ends an /api/chat stream cut after its first token with an error event, never a done event", async () => {
+    const m = marker("cut-late-chat");
+    stack.standin.setFault("anthropic", { cut: "after-first-token", match: m });
+    try {
+      const res = await chatFetch({ stream: true, messages: [{ role: "user", content: `several words here ${m}` }] });
+      const evs = sseEvents(await readAll(res));
+      expect(evs.some((e) => e.event === "delta")).toBe(true);
+      expect(evs.at(-1)!.event).toBe("error");
+      expect(evs.some((e) => e.event === "done")).toBe(false);
+      expect(stack.recordsFor(m).map((r) => r.provider)).toEqual(["anthropic"]);
+    } finally {
+      stack.standin.setFault("anthropic", null);
+    }
+  });
+
+  it("makes the Anthropic SDK throw when a /v1/messages stream is cut after its first token", async () => {
+    const m = marker("cut-late-msg");
+    stack.standin.setFault("anthropic", { cut: "after-first-token", match: m });
+    try {
+      const stream = stack.anthropic().messages.stream({ model: CLAUDE, max_tokens: 200, messages: [{ role: "user", content: `many words to stream ${m}` }] });
+      let text = "";
+      stream.on("text", (t) => (text += t));
+      await expect(stream.finalMessage()).rejects.toThrow();
+      expect(text.length).toBeGreaterThan(0);
+    } finally {
+      stack.standin.setFault("anthropic", null);
+    }
+  });
+
+  it("makes the OpenAI SDK throw when a /v1/chat/completions stream is cut after its first token", async () => {
+    const m = marker("cut-late-cc");
+    stack.standin.setFault("openai", { cut: "after-first-token", match: m });
+    try {
+      const stream = await stack.openai().chat.completions.create({ model: GPT, stream: true, messages: [{ role: "user", content: `many words to stream ${m}` }] });
+      const read = async () => {
+        let n = 0;
+        for await (const c of stream) n += (c.choices[0]?.delta.content ?? "").length;
+        return n;
+      };
+      await expect(read()).rejects.toThrow();
+    } finally {
+      stack.standin.setFault("openai", null);
+    }
+  });
+});
+
+describe("client auth", () => {
+  it("refuses a missing or wrong key on every surface with 401 in that surface's shape", async () => {
+    const m = marker("auth");
+    await expect(stack.anthropic("wrong-key").messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: m }] })).rejects.toMatchObject({
+      status: 401,
+      error: { type: "error", error: { type: "authentication_error" } },
+    });
+    await expect(stack.openai("wrong-key").chat.completions.create({ model: GPT, messages: [{ role: "user", content: m }] })).rejects.toMatchObject({
+      status: 401,
+      error: { message: expect.any(String) },
+    });
+    const none = await stack.fetch(`${stack.workerUrl}/api/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: m }] }) });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ error: { message: expect.any(String) } });
+    expect(stack.recordsFor(m)).toEqual([]);
+  });
+
+  it("accepts the key as x-api-key as well as Authorization: Bearer", async () => {
+    const m = marker("xapikey");
+    const res = await stack.fetch(`${stack.workerUrl}/api/chat`, {
+      method: "POST",
+      headers: { "x-api-key": stack.keys.bob, "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: m }] }),
+    });
+    expect(res.status).toBe(200);
+    await res.json();
+    expect(Object.values(JSON.parse(header(stack.recordsFor(m)[0]!, "cf-aig-metadata") ?? "{}") as object)).toContain("bob");
+  });
+});
+
+describe("per-client rate limit", () => {
+  it(`answers 429 with Retry-After once a client passes its limit of ${TINY_LIMIT}, without slowing other clients`, async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    // Windows are aligned to the clock, so one may roll over mid-test: at most 2×limit calls pass before a 429.
+    for (let i = 0; i < 2 * TINY_LIMIT + 1 && !limited; i++) {
+      const res = await chatFetch({ messages: [{ role: "user", content: marker("rl") }] }, { url: stack.limitedUrl });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      else await res.text();
+    }
+    expect(statuses).toContain(429);
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await limited!.json()) as { error: { message: string } }).error.message).toMatch(/rate|limit|too many/i);
+    const other = await chatFetch({ messages: [{ role: "user", content: marker("rl-bob") }] }, { url: stack.limitedUrl, key: stack.keys.bob });
+    expect(other.status).toBe(200);
+    await other.text();
+  });
+});
+
+describe("bad input", () => {
+  const big = "x".repeat(300 * 1024);
+  const table: [string, string, string, number, RegExp, string | null][] = [
+    ["malformed JSON", "POST", "/v1/messages", 400, /json/i, "{not json"],
+    ["max_tokens of the wrong type", "POST", "/v1/messages", 400, /max_tokens/, JSON.stringify({ model: CLAUDE, max_tokens: "ten", messages: [{ role: "user", content: "x" }] })],
+    ["missing messages", "POST", "/v1/messages", 400, /messages/, JSON.stringify({ model: CLAUDE, max_tokens: 10 })],
+    ["a model ROUTING does not allow", "POST", "/v1/messages", 400, /model/i, JSON.stringify({ model: "claude-unlisted", max_tokens: 10, messages: [{ role: "user", content: "x" }] })],
+    ["malformed JSON", "POST", "/v1/chat/completions", 400, /json/i, "{"],
+    ["messages that are not a list", "POST", "/v1/chat/completions", 400, /messages/, JSON.stringify({ model: GPT, messages: "hi" })],
+    ["a model ROUTING does not allow", "POST", "/v1/chat/completions", 400, /model/i, JSON.stringify({ model: "gpt-unlisted", messages: [{ role: "user", content: "x" }] })],
+    ["missing messages", "POST", "/api/chat", 400, /messages/, JSON.stringify({})],
+    ["an unknown role", "POST", "/api/chat", 400, /role/, JSON.stringify({ messages: [{ role: "robot", content: "x" }] })],
+    ["stream that is not a boolean", "POST", "/api/chat", 400, /stream/, JSON.stringify({ stream: "yes", messages: [{ role: "user", content: "x" }] })],
+    ["a body over the size limit", "POST", "/api/chat", 413, /larger|limit|size/i, JSON.stringify({ messages: [{ role: "user", content: big }] })],
+    ["a body over the size limit", "POST", "/v1/messages", 413, /larger|limit|size/i, JSON.stringify({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: big }] })],
+    ["an unknown route", "POST", "/v1/nothing-here", 404, /no route|not found/i, "{}"],
+    ["the wrong method", "GET", "/api/chat", 405, /method/i, null],
+    ["the wrong method", "PUT", "/v1/messages", 405, /method/i, "{}"],
+  ];
+  it.each(table)("%s on %s %s → %s", async (_name, method, path, status, message, body) => {
+    const before = stack.standin.records().length;
+    const res = await stack.fetch(`${stack.workerUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${stack.keys.alice}`, "content-type": "application/json" },
+      body: body ?? undefined,
+    });
+    expect(res.status).toBe(status);
+    const j = (await res.json()) as { type?: string; error: { message: string; type?: string } };
+    expect(j.error.message).toMatch(message);
+    if (path === "/v1/messages") expect(j.type).toBe("error"); // Anthropic's shape
+    expect(stack.standin.records().length).toBe(before);
+  });
+});
+
+describe("npm run smoke against the local stack", () => {
+  const smoke = (args: string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), join(ROOT, "scripts/smoke.ts"), ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      );
+    });
+
+  it("passes every check with a valid client key", async () => {
+    const r = await smoke(["--url", stack.workerUrl, "--key", stack.keys.bob]);
+    expect(r.out).not.toMatch(/FAIL/);
+    expect(r.out).toMatch(/PASS.*cache HIT/i);
+    expect(r.code).toBe(0);
+  });
+
+  it("fails, naming the failed check, when the key is wrong", async () => {
+    const r = await smoke(["--url", stack.workerUrl, "--key", "not-a-client-key"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/FAIL/);
+  });
+});
+
+describe("leak scan over the whole suite", () => {
+  it("never showed a client a provider key, the gateway token, the account id or the gateway URL", async () => {
+    const seen = await stack.seen();
+    expect(seen.length).toBeGreaterThan(40);
+    const leaks: string[] = [];
+    for (const s of seen) {
+      const text = `${s.headers.map(([k, v]) => `${k}: ${v}`).join("\n")}\n${s.body}`;
+      for (const [name, value] of Object.entries(stack.secrets)) if (text.includes(value)) leaks.push(`${name} in the response to ${s.what} (${s.status})`);
+    }
+    expect(leaks).toEqual([]);
+  });
+
+  it("never forwarded a client's key to the gateway", () => {
+    const records = stack.standin.records();
+    expect(records.length).toBeGreaterThan(20);
+    const forwarded = records.filter((r) => [stack.keys.alice, stack.keys.bob].some((k) => JSON.stringify(r.headers).includes(k) || r.body.includes(k)));
+    expect(forwarded.map((r) => r.seq)).toEqual([]);
+  });
+});
