@@ -297,7 +297,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         text: { UPSTREAM: si.origin },
         request: { path: targets.passthrough.path, headers: targets.passthrough.headers, body: startupBody },
       },
-    ], o.startupRuns);
+    ], o.startupRuns, tmp);
 
     let n = 1;
     const missBody = () => uniqueBody("messages", n++);
@@ -419,8 +419,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       json,
       stream,
       bundle: {
-        worker: { rawBytes: bundle.worker.rawBytes, gzipBytes: bundle.worker.gzipBytes },
-        passthrough: { rawBytes: bundle.passthrough.rawBytes, gzipBytes: bundle.passthrough.gzipBytes },
+        worker: { rawBytes: bundle.worker.rawBytes, gzipBytes: bundle.worker.gzipBytes, wranglerSays: bundle.worker.wranglerSays },
+        passthrough: {
+          rawBytes: bundle.passthrough.rawBytes,
+          gzipBytes: bundle.passthrough.gzipBytes,
+          wranglerSays: bundle.passthrough.wranglerSays,
+        },
       },
       startup: {
         worker: startup.find((s) => s.name === "worker")!,

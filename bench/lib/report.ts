@@ -58,9 +58,15 @@ export interface StreamCell {
   readonly rounds: ReadonlyArray<{ ttfb: Summary; total: Summary; errors: number }>;
 }
 
+export interface BundleSize {
+  readonly rawBytes: number;
+  readonly gzipBytes: number;
+  readonly wranglerSays?: string;
+}
+
 export interface BundleFigures {
-  readonly worker: { rawBytes: number; gzipBytes: number };
-  readonly passthrough: { rawBytes: number; gzipBytes: number };
+  readonly worker: BundleSize;
+  readonly passthrough: BundleSize;
 }
 
 export interface CacheRow {
@@ -358,10 +364,15 @@ export function renderMarkdown(r: BenchReport): string {
   out.push("");
   out.push(
     table(
-      ["Worker", "raw (minified)", "gzip -9"],
+      ["Worker", "raw (minified)", "gzip -9", "wrangler reports"],
       [
-        [TARGET_LABELS.worker, formatBytes(r.bundle.worker.rawBytes), formatBytes(r.bundle.worker.gzipBytes)],
-        [TARGET_LABELS.passthrough, formatBytes(r.bundle.passthrough.rawBytes), formatBytes(r.bundle.passthrough.gzipBytes)],
+        [TARGET_LABELS.worker, formatBytes(r.bundle.worker.rawBytes), formatBytes(r.bundle.worker.gzipBytes), r.bundle.worker.wranglerSays ?? "n/a"],
+        [
+          TARGET_LABELS.passthrough,
+          formatBytes(r.bundle.passthrough.rawBytes),
+          formatBytes(r.bundle.passthrough.gzipBytes),
+          r.bundle.passthrough.wranglerSays ?? "n/a",
+        ],
       ],
     ),
   );

@@ -6,9 +6,9 @@
  * workerd runs from a generated config rather than through Miniflare so nothing but the runtime is on the clock;
  * rate-limit and KV bindings are in-memory stubs (no I/O happens at start-up either way).
  */
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { freePort, HOST, sleep } from "./net";
 import { spawnManaged } from "./procs";
 import { median } from "./stats";
@@ -150,20 +150,33 @@ async function once(workerd: string, s: StartupSubject, dir: string): Promise<St
 
 /**
  * `runs` fresh launches of each subject, alternating, after one untimed launch that warms the page cache
- * (the 150 MB workerd binary) so the first timed launch is not the only one reading it from disk.
+ * (the 150 MB workerd binary) so the first timed launch is not the only one reading it from disk. Each subject gets
+ * a directory under `workDir` with a copy of its bundle, the stubs and the generated config.
  */
-export async function measureStartup(workerd: string, subjects: readonly StartupSubject[], runs: number): Promise<StartupResult[]> {
-  for (const s of subjects) {
-    writeFileSync(join(dirname(s.bundlePath), "bench-ratelimit-stub.js"), RATELIMIT_STUB);
-    writeFileSync(join(dirname(s.bundlePath), "bench-kv-stub.js"), KV_STUB);
-  }
-  if (subjects[0]) await once(workerd, subjects[0], dirname(subjects[0].bundlePath));
-  const all = new Map<string, StartupRun[]>(subjects.map((s) => [s.name, []]));
+export async function measureStartup(
+  workerd: string,
+  subjects: readonly StartupSubject[],
+  runs: number,
+  workDir: string,
+): Promise<StartupResult[]> {
+  const dirs = new Map<string, string>();
+  const prepared = subjects.map((s) => {
+    const dir = join(workDir, `startup-${s.name}`);
+    mkdirSync(dir, { recursive: true });
+    const bundlePath = join(dir, basename(s.bundlePath));
+    copyFileSync(s.bundlePath, bundlePath);
+    writeFileSync(join(dir, "bench-ratelimit-stub.js"), RATELIMIT_STUB);
+    writeFileSync(join(dir, "bench-kv-stub.js"), KV_STUB);
+    dirs.set(s.name, dir);
+    return { ...s, bundlePath };
+  });
+  if (prepared[0]) await once(workerd, prepared[0], dirs.get(prepared[0].name)!);
+  const all = new Map<string, StartupRun[]>(prepared.map((s) => [s.name, []]));
   for (let i = 0; i < runs; i++) {
-    const order = i % 2 === 0 ? subjects : [...subjects].reverse();
-    for (const s of order) all.get(s.name)!.push(await once(workerd, s, dirname(s.bundlePath)));
+    const order = i % 2 === 0 ? prepared : [...prepared].reverse();
+    for (const s of order) all.get(s.name)!.push(await once(workerd, s, dirs.get(s.name)!));
   }
-  return subjects.map((s) => {
+  return prepared.map((s) => {
     const r = all.get(s.name)!;
     return {
       name: s.name,

@@ -159,6 +159,13 @@ export interface BundleSize {
   readonly gzipBytes: number;
   /** The modules wrangler wrote (normally one). */
   readonly files: readonly string[];
+  /** Wrangler's own "Total Upload: … / gzip: …" line, as a cross-check. */
+  readonly wranglerSays?: string;
+}
+
+/** Wrangler's size line from a dry-run's output, e.g. "209.39 KiB / gzip: 65.66 KiB". */
+export function wranglerSizeLine(output: string): string | undefined {
+  return /Total Upload:\s*([^\n]+)/.exec(output)?.[1]?.trim();
 }
 
 /** Builds what `wrangler deploy` would upload (minified, no network) and measures it: raw and gzip (level 9). */
@@ -179,5 +186,5 @@ export async function measureBundle(root: string, configPath: string, outDir: st
     rawBytes += statSync(join(outDir, f)).size;
     gzipBytes += gzipSync(buf, { level: 9 }).length;
   }
-  return { rawBytes, gzipBytes, files };
+  return { rawBytes, gzipBytes, files, wranglerSays: wranglerSizeLine(readFileSync(logFile, "utf8")) };
 }

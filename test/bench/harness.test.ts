@@ -8,7 +8,7 @@ import { sleep } from "../../bench/lib/net";
 import { isAlive, processTree, rssKiB, spawnManaged } from "../../bench/lib/procs";
 import { rotation, upstreamHeadersFrom } from "../../bench/run";
 import { workerdConfig } from "../../bench/lib/startup";
-import { envFileText, readJsonc, writeBenchConfig } from "../../bench/lib/wrangler";
+import { envFileText, readJsonc, wranglerSizeLine, writeBenchConfig } from "../../bench/lib/wrangler";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-harness-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +66,12 @@ describe("bench configs", () => {
   it("writes secrets as single-quoted dotenv lines and refuses values that would break the file", () => {
     expect(envFileText({ A: "x", CLIENT_KEYS: '{"c":"ab"}' })).toBe("A='x'\nCLIENT_KEYS='{\"c\":\"ab\"}'\n");
     expect(() => envFileText({ A: "it's" })).toThrow(/A/);
+  });
+
+  it("picks wrangler's own size line out of a dry-run's output", () => {
+    const out = "⛅️ wrangler 4.156.2\n───\nTotal Upload: 209.39 KiB / gzip: 65.66 KiB\nYour Worker has access to";
+    expect(wranglerSizeLine(out)).toBe("209.39 KiB / gzip: 65.66 KiB");
+    expect(wranglerSizeLine("no size here")).toBeUndefined();
   });
 
   it("generates a workerd config that embeds the bundle and declares every binding", () => {

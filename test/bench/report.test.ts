@@ -45,7 +45,10 @@ function fixture(): BenchReport {
     jsonCell("hit", 1, "worker", 1150, 0.72, 1.3),
   ];
   const stream = [streamCell(1, "passthrough", 1.0), streamCell(1, "worker", 1.5), streamCell(1, "direct", 0.5)];
-  const bundle = { worker: { rawBytes: 200_000, gzipBytes: 50_000 }, passthrough: { rawBytes: 144, gzipBytes: 150 } };
+  const bundle = {
+    worker: { rawBytes: 200_000, gzipBytes: 50_000, wranglerSays: "195.31 KiB / gzip: 48.90 KiB" },
+    passthrough: { rawBytes: 144, gzipBytes: 150 },
+  };
   const partial = { json, stream, bundle };
   return {
     schema: 1,
@@ -129,7 +132,8 @@ describe("renderMarkdown", () => {
   });
 
   it("reports bundle, start-up, cache shares and the load run's memory", () => {
-    expect(md).toContain("| gateway Worker | 195.3 KiB | 48.8 KiB |");
+    expect(md).toContain("| gateway Worker | 195.3 KiB | 48.8 KiB | 195.31 KiB / gzip: 48.90 KiB |");
+    expect(md).toContain("| bare proxy Worker | 144 B | 150 B | n/a |");
     expect(md).toContain("| gateway Worker | 120 ms | 9.00 ms | 1.00 ms | 129 ms | 1.25× |");
     expect(md).toContain("(+26.0 ms) is the Worker's");
     expect(md).toContain("| keyOrder | 120 | 10.0% | 10.0% | 80.0% | 85.0% |");
