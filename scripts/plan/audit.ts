@@ -1,0 +1,191 @@
+/**
+ * The audit summary of a stack, read off its declared resources (not off the yaml, so it shows what would be
+ * deployed): who may call, what is cached and for how long, what is logged and kept, rate limits at each layer,
+ * models, fallback chain and A/B splits, alerts, where the Worker answers, and the secrets by name.
+ */
+import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
+import type { PolicyResource } from "../../policy/rules";
+import { parseRouting, type Routing } from "../../worker/src/routing";
+import type { Snapshot, SnapshotResource } from "./snapshot";
+
+const T = {
+  gateway: "cloudflare:index/aiGateway:AiGateway",
+  worker: "cloudflare:index/workersScript:WorkersScript",
+  cron: "cloudflare:index/workersCronTrigger:WorkersCronTrigger",
+  domain: "cloudflare:index/workersCustomDomain:WorkersCustomDomain",
+  route: "cloudflare:index/workersRoute:WorkersRoute",
+  subdomain: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
+  webhook: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
+} as const;
+
+export interface AuditSummary {
+  callers: {
+    /** null: the ids sit in an encrypted config value and are not readable offline. */
+    clientIds: string[] | null;
+    corsOrigins: string[];
+    publicUrls: string[];
+  };
+  cache: {
+    gatewayDefaultTtlSeconds: number | null;
+    invalidateOnUpdate: boolean | null;
+    /** Per Worker surface, seconds; 0 = not cached. */
+    perSurfaceTtlSeconds: Record<string, number>;
+  };
+  logging: {
+    gatewayCollectsLogs: boolean | null;
+    gatewayMaxStoredLogs: number | null;
+    gatewayWhenFull: string | null;
+    gatewayLogpush: boolean;
+    workerObservability: { enabled: boolean; headSamplingRate: number | null };
+  };
+  rateLimits: {
+    perClient: { limit: number; periodSeconds: number } | null;
+    gateway: { limit: number; intervalSeconds: number; technique: string | null } | null;
+    spendLimits: { limitUsd: number; windowSeconds: number; technique: string | null }[];
+    maxRequestBytes: number | null;
+  };
+  routing: {
+    models: Record<string, string[]>;
+    fallback: string[];
+    experiments: { name: string; weight: number; percent: number; target: string }[];
+    retries: { maxAttempts: number | null; delayMs: number | null; backoff: string | null };
+    timeouts: { attemptMs: number; totalMs: number } | null;
+  };
+  guardrails: { prompt: Record<string, string>; response: Record<string, string> } | null;
+  alerts: { computed: AlertFact[]; schedules: { resource: string; cron: string }[]; native: NativeAlertFact[]; problems: string[] };
+  schedules: string[];
+  /** Every secret the stack declares, by where it goes (binding name or resource property); values never. */
+  secrets: string[];
+}
+
+function rec(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+const num = (v: unknown): number | null => (typeof v === "number" ? v : null);
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const bool = (v: unknown): boolean | null => (typeof v === "boolean" ? v : null);
+
+function of(snapshot: Snapshot, type: string): SnapshotResource[] {
+  return snapshot.resources.filter((r) => r.type === type);
+}
+
+function bindingsOf(worker: SnapshotResource | undefined): Record<string, unknown>[] {
+  const list = worker?.inputs.bindings;
+  return Array.isArray(list) ? list.map(rec) : [];
+}
+
+function routingOf(bindings: Record<string, unknown>[]): Routing | null {
+  const b = bindings.find((x) => x.name === "ROUTING");
+  if (typeof b?.json !== "string") return null;
+  return parseRouting(JSON.parse(b.json));
+}
+
+const target = (t: { provider: string; model: string }) => `${t.provider}/${t.model}`;
+
+/** Hosts of NotificationPolicyWebhooks, for naming native policies' webhook destinations. */
+function nativeDestinations(snapshot: Snapshot, native: NativeAlertFact[]): NativeAlertFact[] {
+  const hooks = of(snapshot, T.webhook);
+  return native.map((n) => {
+    const policy = snapshot.resources.find((r) => r.name === n.resource);
+    const ids = Array.isArray(rec(policy?.inputs.mechanisms).webhooks) ? (rec(policy?.inputs.mechanisms).webhooks as unknown[]).map((w) => String(rec(w).id)) : [];
+    // Under the mock runtime a resource's id is "<name>-id"; a real preview shows the id as unknown.
+    const named = ids.map((id) => {
+      const hook = hooks.find((h) => `${h.name}-id` === id);
+      if (!hook) return "webhook";
+      let host = "";
+      try {
+        host = ` (${new URL(String(hook.inputs.url)).host})`;
+      } catch {
+        host = "";
+      }
+      return `webhook ${String(hook.inputs.name)}${host}`;
+    });
+    return { ...n, destinations: [...named, ...n.destinations.filter((d) => d !== "webhook")] };
+  });
+}
+
+function secretsOf(snapshot: Snapshot): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, at: string, into: string[]) => {
+    if (v === "[secret]") into.push(at);
+    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`, into));
+    else if (typeof v === "object" && v !== null) for (const [k, x] of Object.entries(v)) walk(x, at ? `${at}.${k}` : k, into);
+  };
+  for (const r of snapshot.resources) {
+    if (r.type === T.worker) {
+      for (const b of bindingsOf(r)) if (b.text === "[secret]") out.push(`Worker binding ${String(b.name)}`);
+      const rest = { ...r.inputs, bindings: undefined };
+      const found: string[] = [];
+      walk(rest, "", found);
+      out.push(...found.map((p) => `${r.name}: ${p}`));
+      continue;
+    }
+    const found: string[] = [];
+    walk(r.inputs, "", found);
+    out.push(...found.map((p) => `${r.type.split(":").pop()} ${r.name}: ${p}`));
+  }
+  return out;
+}
+
+export function auditOf(snapshot: Snapshot): AuditSummary {
+  const gateway = of(snapshot, T.gateway)[0]?.inputs ?? {};
+  const worker = of(snapshot, T.worker)[0];
+  const bindings = bindingsOf(worker);
+  const routing = routingOf(bindings);
+  const limiter = bindings.find((b) => b.type === "ratelimit");
+  const simple = rec(limiter?.simple);
+  const obs = rec(worker?.inputs.observability);
+  const facts = alertFacts(snapshot.resources.map((r): PolicyResource => ({ type: r.type, name: r.name, props: r.inputs, protect: r.protect })));
+  const weights = routing?.chat.experiments.reduce((s, e) => s + e.weight, 0) ?? 0;
+  const guard = rec(gateway.guardrails);
+  const urls = snapshot.outputs.urls;
+
+  return {
+    callers: {
+      clientIds: snapshot.clientIds,
+      corsOrigins: routing?.cors.allowOrigins ?? [],
+      publicUrls: Array.isArray(urls) ? urls.map(String) : [],
+    },
+    cache: {
+      gatewayDefaultTtlSeconds: num(gateway.cacheTtl),
+      invalidateOnUpdate: bool(gateway.cacheInvalidateOnUpdate),
+      perSurfaceTtlSeconds: routing ? { ...routing.cacheTtl } : {},
+    },
+    logging: {
+      gatewayCollectsLogs: bool(gateway.collectLogs),
+      gatewayMaxStoredLogs: num(gateway.logManagement),
+      gatewayWhenFull: str(gateway.logManagementStrategy),
+      gatewayLogpush: gateway.logpush === true,
+      workerObservability: { enabled: obs.enabled === true, headSamplingRate: num(obs.headSamplingRate) },
+    },
+    rateLimits: {
+      perClient: typeof simple.limit === "number" && typeof simple.period === "number" ? { limit: simple.limit, periodSeconds: simple.period } : null,
+      gateway:
+        typeof gateway.rateLimitingLimit === "number" && gateway.rateLimitingLimit > 0
+          ? { limit: gateway.rateLimitingLimit, intervalSeconds: Number(gateway.rateLimitingInterval), technique: str(gateway.rateLimitingTechnique) }
+          : null,
+      spendLimits:
+        rec(gateway.spendLimits).enabled === true && Array.isArray(rec(gateway.spendLimits).rules)
+          ? (rec(gateway.spendLimits).rules as unknown[]).map(rec).map((r) => ({ limitUsd: Number(r.limit), windowSeconds: Number(r.window), technique: str(r.technique) }))
+          : [],
+      maxRequestBytes: routing?.limits.maxRequestBytes ?? null,
+    },
+    routing: {
+      models: routing ? { ...routing.models } : {},
+      fallback: routing?.chat.fallback.map(target) ?? [],
+      experiments:
+        routing?.chat.experiments.map((e) => ({
+          name: e.name,
+          weight: e.weight,
+          percent: weights > 0 ? Math.round((e.weight / weights) * 1000) / 10 : 0,
+          target: target(e.target),
+        })) ?? [],
+      retries: { maxAttempts: num(gateway.retryMaxAttempts), delayMs: num(gateway.retryDelay), backoff: str(gateway.retryBackoff) },
+      timeouts: routing ? { ...routing.timeouts } : null,
+    },
+    guardrails: Object.keys(guard).length > 0 ? { prompt: rec(guard.prompt) as Record<string, string>, response: rec(guard.response) as Record<string, string> } : null,
+    alerts: { computed: facts.alerts, schedules: facts.schedules, native: nativeDestinations(snapshot, facts.native), problems: facts.problems },
+    schedules: of(snapshot, T.cron).flatMap((r) => (Array.isArray(r.inputs.schedules) ? r.inputs.schedules.map((s) => String(rec(s).cron)) : [])),
+    secrets: secretsOf(snapshot),
+  };
+}

@@ -1,0 +1,136 @@
+// The plan's parts on hand-built input: redaction of declared inputs (secret wrappers, recorded secret paths,
+// stand-in values, the bundle) and the audit summary's alert section from resources shaped like infra's Alerts
+// component (ALERTS json binding, webhook destinations, native policies, cron trigger). Real stacks: plan.test.ts.
+import { describe, expect, it } from "vitest";
+import { SECRET_SIG } from "../../infra/testing/harness";
+import { auditOf } from "./audit";
+import { buildPlan, renderMarkdown } from "./render";
+import { parsePath, redactInputs, type Snapshot } from "./snapshot";
+
+const wrap = (value: unknown) => ({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value });
+
+describe("redaction", () => {
+  it("parses secret paths", () => {
+    expect(parsePath("bindings[3].text")).toEqual(["bindings", 3, "text"]);
+    expect(parsePath("secret")).toEqual(["secret"]);
+  });
+
+  it("hides exactly the recorded secret paths inside a secret-wrapped property and keeps the rest readable", () => {
+    const inputs = {
+      bindings: wrap([
+        { name: "STACK", type: "plain_text", text: "dev" },
+        { name: "ANTHROPIC_API_KEY", type: "secret_text", text: "sk-ant-real-looking-value" },
+      ]),
+      scriptName: "s",
+    };
+    expect(redactInputs(inputs, ["bindings[1].text"])).toEqual({
+      bindings: [
+        { name: "STACK", type: "plain_text", text: "dev" },
+        { name: "ANTHROPIC_API_KEY", type: "secret_text", text: "[secret]" },
+      ],
+      scriptName: "s",
+    });
+    // The harness's objects are not modified.
+    expect((inputs.bindings.value as { text: string }[])[1]!.text).toBe("sk-ant-real-looking-value");
+  });
+
+  it("hides a whole property that is secret with no recorded inner path, a top-level secret path, and nested wrappers", () => {
+    expect(redactInputs({ a: wrap({ x: 1 }), secret: "hunter2", b: { c: wrap("v") } }, ["secret"])).toEqual({
+      a: "[secret]",
+      secret: "[secret]",
+      b: { c: "[secret]" },
+    });
+  });
+
+  it("hides secret stand-ins that reached a plain value, and summarises the bundle by size and hash", () => {
+    const out = redactInputs({ text: "x placeholder-secret:ai:abc", token: "minted-token-1", content: "a".repeat(5000) }, []);
+    expect(out.text).toBe("[secret]");
+    expect(out.token).toBe("[secret]");
+    expect(out.content).toMatch(/^\[5000 bytes, sha256 [0-9a-f]{64}\]$/);
+  });
+});
+
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const alerts = {
+  cron: "*/5 * * * *",
+  lagMinutes: 5,
+  failureRuns: 3,
+  rules: {
+    costPerDay: { usd: 100, window: "rolling24h" },
+    errorRate: { percent: 5, windowMinutes: 15, minRequests: 50 },
+    usageSpike: { factor: 2, windowMinutes: 60, baselineWindows: 24, minRequests: 500 },
+  },
+  destinations: { webhooks: [{ name: "ops", url: "https://hooks.example.com/path/with-token" }], pagerduty: true },
+};
+
+function snapshot(crons: string[]): Snapshot {
+  return {
+    stack: "prod",
+    project: "ai-gateway-stack",
+    clientIds: ["acme", "beta"],
+    bundles: { worker: { bytes: 10, sha256: "f".repeat(64) } },
+    outputs: { bundleSha256: "f".repeat(64), urls: ["https://ai.example.com"] },
+    resources: [
+      {
+        type: "cloudflare:index/workersScript:WorkersScript",
+        name: "worker",
+        custom: true,
+        protect: true,
+        inputs: {
+          accountId: ACCOUNT,
+          scriptName: "ai-gateway-prod",
+          compatibilityDate: "2026-11-01",
+          observability: { enabled: true, headSamplingRate: 1 },
+          bindings: [
+            { name: "ALERTS", type: "json", json: JSON.stringify(alerts) },
+            { name: "ALERTS_WEBHOOK_SECRETS", type: "secret_text", text: "[secret]" },
+            { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "1", simple: { limit: 10, period: 60 } },
+          ],
+        },
+      },
+      { type: "cloudflare:index/workersCronTrigger:WorkersCronTrigger", name: "schedules", custom: true, protect: true, inputs: { scriptName: "ai-gateway-prod", schedules: crons.map((cron) => ({ cron })) } },
+      {
+        type: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
+        name: "alerts-webhook-ops",
+        custom: true,
+        protect: true,
+        inputs: { accountId: ACCOUNT, name: "ai-gateway-prod-ops", url: "https://hooks.example.com/path/with-token", secret: "[secret]" },
+      },
+      {
+        type: "cloudflare:index/notificationPolicy:NotificationPolicy",
+        name: "alerts-incidents",
+        custom: true,
+        protect: true,
+        inputs: { accountId: ACCOUNT, alertType: "incident_alert", enabled: true, mechanisms: { webhooks: [{ id: "alerts-webhook-ops-id" }], emails: [{ id: "oncall@example.com" }] } },
+      },
+    ],
+  };
+}
+
+describe("audit summary", () => {
+  it("lists each computed alert with threshold, window and destinations (webhook host only), and the native policies", () => {
+    const a = auditOf(snapshot(["*/5 * * * *"]));
+    expect(a.alerts.computed.map((x) => [x.kind, x.threshold, x.window])).toEqual([
+      ["cost", "estimated spend reaches $100", "rolling 24 hours"],
+      ["error-rate", "5% of requests errored (at least 50 requests)", "15 minutes"],
+      ["usage-spike", "requests reach 2x the median of the previous 24 windows (at least 500 requests)", "60 minutes"],
+    ]);
+    expect(a.alerts.computed[0]!.destinations).toEqual(["webhook ops (hooks.example.com)", "PagerDuty"]);
+    expect(a.alerts.native).toEqual([
+      { resource: "alerts-incidents", alertType: "incident_alert", enabled: true, destinations: ["webhook ai-gateway-prod-ops (hooks.example.com)", "email oncall@example.com"] },
+    ]);
+    expect(a.alerts.problems).toEqual([]);
+    expect(a.secrets).toEqual(["Worker binding ALERTS_WEBHOOK_SECRETS", "NotificationPolicyWebhooks alerts-webhook-ops: secret"]);
+    expect(a.callers.clientIds).toEqual(["acme", "beta"]);
+  });
+
+  it("renders alerts, client ids and a failing rule in the Markdown, and never a webhook URL's path", () => {
+    const plan = buildPlan(snapshot(["0 * * * *"]), new Date("2026-11-29T00:00:00Z"));
+    const md = renderMarkdown(plan);
+    expect(md).toContain("- cost (`cost_per_day`): fires when estimated spend reaches $100, over rolling 24 hours; to webhook ops (hooks.example.com), PagerDuty");
+    expect(md).toContain("Client ids (each presents a key; only its SHA-256 digest is deployed): `acme`, `beta`");
+    expect(md).toContain("| `alerts-cost-error-usage` | **FAIL** |");
+    expect(md).toContain('- Worker "worker" evaluates alerts on cron "*/5 * * * *" but no cron trigger of the script has that schedule; the alerts would never run');
+    expect(md.split("## Resources")[0]).not.toContain("with-token");
+  });
+});

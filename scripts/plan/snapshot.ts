@@ -1,0 +1,147 @@
+/**
+ * One stack's declared resources, made safe to print: the program runs under the SDK mocks (infra/testing/harness),
+ * then every secret becomes "[secret]" before anything leaves this module — the values declared secret, any secret
+ * wrapper left over, and any string holding a placeholder or minted stand-in. The Worker bundle becomes its size and
+ * hash. Client ids are the one thing read from inside a secret (the CLIENT_KEYS JSON), and only its keys leave.
+ */
+import { createHash } from "node:crypto";
+import {
+  type DeclaredResource,
+  isSecretValue,
+  placeholderSecret,
+  type ProgramResult,
+  reveal,
+  runProgram,
+} from "../../infra/testing/harness";
+
+export const SECRET = "[secret]";
+
+/** Strings that can only be stand-ins for secrets: `secure:` placeholders and mock-minted token values. */
+const PLACEHOLDER_PREFIX = placeholderSecret("k", "c").split(":")[0]!;
+const SECRET_SHAPED = new RegExp(`${PLACEHOLDER_PREFIX}:|minted-token-`);
+
+/** Longer strings (the bundle) are shown as size and hash: a plan is for reading and diffing. */
+const MAX_INLINE = 4096;
+
+export interface SnapshotResource {
+  type: string;
+  name: string;
+  /** false: a component (grouping only; nothing is created in Cloudflare). */
+  custom: boolean;
+  parent?: string;
+  protect: boolean;
+  inputs: Record<string, unknown>;
+}
+
+export interface Snapshot {
+  stack: string;
+  project: string;
+  resources: SnapshotResource[];
+  outputs: Record<string, unknown>;
+  /** Client ids from the CLIENT_KEYS binding, when its value is readable JSON here (not an encrypted placeholder). */
+  clientIds: string[] | null;
+  /** The Worker bundle(s): script resource name -> size and SHA-256 of the uploaded module. */
+  bundles: Record<string, { bytes: number; sha256: string }>;
+}
+
+type Path = (string | number)[];
+
+/** `bindings[3].text` -> ["bindings", 3, "text"] */
+export function parsePath(p: string): Path {
+  const out: Path = [];
+  for (const m of p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
+
+function setAt(root: Record<string, unknown>, path: Path, value: unknown): void {
+  let node: unknown = root;
+  for (const [i, key] of path.entries()) {
+    if (typeof node !== "object" || node === null) return;
+    const container = node as Record<string | number, unknown>;
+    if (i === path.length - 1) {
+      if (key in container) container[key] = value;
+      return;
+    }
+    node = isSecretValue(container[key]) ? (container[key] = (container[key] as { value: unknown }).value) : container[key];
+  }
+}
+
+/** Replaces leftover secret wrappers and secret-shaped strings; summarises very long strings. */
+function scrub(v: unknown): unknown {
+  if (isSecretValue(v)) return SECRET;
+  if (typeof v === "string") {
+    if (SECRET_SHAPED.test(v)) return SECRET;
+    if (v.length > MAX_INLINE) return `[${Buffer.byteLength(v)} bytes, sha256 ${createHash("sha256").update(v).digest("hex")}]`;
+    return v;
+  }
+  if (Array.isArray(v)) return v.map(scrub);
+  if (typeof v === "object" && v !== null) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)]));
+  }
+  return v;
+}
+
+/** Inputs with every secret as "[secret]". A secret property with no recorded inner paths is hidden whole. */
+export function redactInputs(inputs: Record<string, unknown>, secretPaths: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(inputs)) {
+    const inner = secretPaths.map(parsePath).filter((p) => p[0] === key);
+    if (inner.some((p) => p.length === 1) || (isSecretValue(value) && inner.length === 0)) {
+      out[key] = SECRET;
+      continue;
+    }
+    // Structured clone so the harness's objects stay untouched.
+    const holder: Record<string, unknown> = { [key]: structuredClone(isSecretValue(value) ? value.value : value) };
+    for (const p of inner) setAt(holder, p, SECRET);
+    out[key] = scrub(holder[key]);
+  }
+  return out;
+}
+
+const WORKER = "cloudflare:index/workersScript:WorkersScript";
+
+function clientIdsOf(resources: readonly DeclaredResource[]): string[] | null {
+  for (const r of resources.filter((x) => x.type === WORKER)) {
+    const bindings = reveal(r.inputs.bindings);
+    if (!Array.isArray(bindings)) continue;
+    const b = (bindings as Record<string, unknown>[]).find((x) => x.name === "CLIENT_KEYS");
+    if (typeof b?.text !== "string") continue;
+    try {
+      const parsed: unknown = JSON.parse(b.text);
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return Object.keys(parsed).sort();
+    } catch {
+      // An encrypted `secure:` value runs as an opaque placeholder: the ids are not knowable offline.
+    }
+  }
+  return null;
+}
+
+export function snapshotOf(result: ProgramResult): Snapshot {
+  const bundles: Snapshot["bundles"] = {};
+  for (const r of result.resources.filter((x) => x.type === WORKER)) {
+    const content = reveal(r.inputs.content);
+    if (typeof content === "string") {
+      bundles[r.name] = { bytes: Buffer.byteLength(content), sha256: createHash("sha256").update(content).digest("hex") };
+    }
+  }
+  return {
+    stack: result.stack,
+    project: result.project,
+    resources: result.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      custom: r.custom,
+      ...(r.options.parent ? { parent: r.options.parent } : {}),
+      protect: r.options.protect,
+      inputs: redactInputs(r.inputs, r.secretInputs),
+    })),
+    outputs: scrub(result.outputs) as Record<string, unknown>,
+    clientIds: clientIdsOf(result.resources),
+    bundles,
+  };
+}
+
+/** Runs the program for `stack` (once per process) and returns its printable snapshot. */
+export async function takeSnapshot(stack: string, config?: Record<string, unknown>): Promise<Snapshot> {
+  return snapshotOf(await runProgram(stack, config ? { config } : {}));
+}
