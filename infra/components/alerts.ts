@@ -9,6 +9,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { BindingName } from "../../worker/src/bindings";
 import type { AlertsConfig, AlertsSecrets } from "../alerts-config";
+import type { WorkerBindingValues } from "./worker";
 
 /** The permission group the minted analytics token carries. */
 export const ANALYTICS_PERMISSION_GROUP = "Account Analytics Read";
@@ -29,8 +30,8 @@ export interface AlertsArgs {
 type AlertBinding = Extract<BindingName, `ALERTS${string}`>;
 
 export class Alerts extends pulumi.ComponentResource {
-  /** Worker bindings by name (value: text, json text or KV namespace id); secrets are Pulumi secrets. */
-  public readonly bindings: Partial<Record<AlertBinding, pulumi.Output<string>>>;
+  /** Worker binding values by name, shaped as the Worker component takes them (`extraBindings`); secrets are Pulumi secrets. */
+  public readonly bindings: Pick<WorkerBindingValues, AlertBinding>;
   /** Cron expressions the Worker must be triggered on for the alerts to run. */
   public readonly crons: string[];
   public readonly stateNamespaceId: pulumi.Output<string>;
@@ -134,8 +135,8 @@ export class Alerts extends pulumi.ComponentResource {
       .all(Object.fromEntries(config.webhooks.map((h) => [h.name, args.secrets.webhookSecrets[h.name]!])))
       .apply((m) => JSON.stringify(m));
     this.bindings = {
-      ALERTS: pulumi.output(JSON.stringify(config.binding)),
-      ALERTS_STATE: state.id,
+      ALERTS: config.binding,
+      ALERTS_STATE: { namespaceId: state.id },
       ALERTS_ANALYTICS_TOKEN: analyticsToken,
       ALERTS_WEBHOOK_SECRETS: pulumi.secret(webhookSecrets),
       ...(config.binding.destinations.pagerduty && args.secrets.pagerdutyRoutingKey
