@@ -1,7 +1,7 @@
 // One `vitest run` covers every test: the Worker inside workerd, and infra, scripts and end-to-end tests in Node.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_ACCOUNT_ID, TEST_CLIENT_DIGESTS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID, TEST_SECRETS } from "./worker/test/fixtures";
+import { TEST_ACCOUNT_ID, TEST_CLIENT_DIGESTS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID, TEST_SECRETS } from "./worker/test/fixtures.js";
 
 export default defineConfig({
   test: {

@@ -32,10 +32,17 @@ export class FakeGateway {
   readonly calls: Recorded[] = [];
   readonly unexpected: string[] = [];
   private readonly queues: Record<ProviderPath, Handler[]> = { anthropic: [], openai: [], "workers-ai": [] };
+  private readonly defaults: Partial<Record<ProviderPath, Handler>> = {};
 
   /** Queue the next answer for a provider (each queued answer is used once, in order). */
   on(provider: ProviderPath, ...handlers: Handler[]): this {
     this.queues[provider].push(...handlers);
+    return this;
+  }
+
+  /** Answer every request to a provider this way once its queue is empty. */
+  always(provider: ProviderPath, handler: Handler): this {
+    this.defaults[provider] = handler;
     return this;
   }
 
@@ -48,7 +55,7 @@ export class FakeGateway {
     }
     const path = req.url.slice(prefix.length - 1);
     const provider = path.split("/")[1] as ProviderPath;
-    const handler = this.queues[provider]?.shift();
+    const handler = this.queues[provider]?.shift() ?? this.defaults[provider];
     const recorded: Recorded = { provider, path, headers: req.headers, body: (await req.json()) as Record<string, unknown> };
     this.calls.push(recorded);
     if (!handler) {
@@ -165,11 +172,14 @@ const enc = new TextEncoder();
  * closes), or "error" (the connection breaks).
  */
 export function sse(frames: string[], then: "close" | "stall" | "error" = "close", headers: Record<string, string> = {}): Response {
+  let i = 0;
+  // Pull-based, so every frame is read before the stream closes, breaks or stalls (an error drops unread chunks).
   const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      for (const f of frames) c.enqueue(enc.encode(f));
-      if (then === "close") c.close();
-      if (then === "error") c.error(new Error("connection reset"));
+    pull(c) {
+      if (i < frames.length) return c.enqueue(enc.encode(frames[i++]));
+      if (then === "close") return c.close();
+      if (then === "error") return c.error(new Error("connection reset"));
+      return new Promise<void>(() => {});
     },
   });
   return new Response(body, { headers: { "content-type": "text/event-stream", ...headers } });
