@@ -82,16 +82,15 @@ function writeInstance(dir: string, base: WranglerConfig, vars: Record<string, u
   };
   delete cfg.$schema;
   writeFileSync(join(dir, "wrangler.json"), JSON.stringify(cfg, null, 2));
-  // wrangler dev reads .dev.vars beside its config; secrets it requires but these tests do not use get inert values.
-  // Single quotes: dotenv keeps the value verbatim (the JSON ones contain double quotes).
-  const lines = required.map((name) => `${name}='${secrets[name] ?? `unused-${rnd(4)}`}'`);
+  // wrangler dev reads .dev.vars beside its config. Single quotes: dotenv keeps the value verbatim (JSON has double quotes).
+  const lines = required.map((name) => `${name}='${secrets[name] ?? ""}'`);
   writeFileSync(join(dir, ".dev.vars"), lines.join("\n") + "\n");
   return join(dir, "wrangler.json");
 }
 
 export async function startStack(): Promise<Stack> {
   const keys = { alice: `ck-alice-${rnd()}`, bob: `ck-bob-${rnd()}` };
-  const secrets = {
+  const secrets: Record<string, string> = {
     AI_GATEWAY_TOKEN: `gwtok-${rnd()}`,
     ANTHROPIC_API_KEY: `sk-ant-e2e-${rnd()}`,
     OPENAI_API_KEY: `sk-oai-e2e-${rnd()}`,
@@ -108,6 +107,10 @@ export async function startStack(): Promise<Stack> {
   });
 
   const base = parseJsonc(readFileSync(join(ROOT, "worker", "wrangler.jsonc"), "utf8")) as WranglerConfig;
+  // Secrets the config requires that these tests do not use (alerting) still get unique values, so the scan covers them.
+  const extra: Record<string, string> = {};
+  for (const name of base.secrets?.required ?? []) if (!(name in secrets)) extra[name] = `unused-${name.toLowerCase()}-${rnd(6)}`;
+  Object.assign(secrets, extra);
   const r = base.vars.ROUTING;
   const routing: Routing = {
     ...r,
@@ -186,9 +189,10 @@ export async function startStack(): Promise<Stack> {
     routing,
     keys,
     secrets: {
-      AI_GATEWAY_TOKEN: secrets.AI_GATEWAY_TOKEN,
-      ANTHROPIC_API_KEY: secrets.ANTHROPIC_API_KEY,
-      OPENAI_API_KEY: secrets.OPENAI_API_KEY,
+      AI_GATEWAY_TOKEN: secrets.AI_GATEWAY_TOKEN!,
+      ANTHROPIC_API_KEY: secrets.ANTHROPIC_API_KEY!,
+      OPENAI_API_KEY: secrets.OPENAI_API_KEY!,
+      ...extra,
       account,
       gateway,
       gatewayUrl: standin.url.replace("http://", ""),
