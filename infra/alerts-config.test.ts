@@ -3,7 +3,9 @@
  * broken key stops with a message naming the key and the stack.
  */
 import { describe, expect, it } from "vitest";
-import { parseAlertsConfig, AlertsStackConfigError } from "./alerts-config";
+import * as pulumi from "@pulumi/pulumi";
+import { parseAlertsConfig, readAlertsConfig } from "./alerts-config";
+import { ConfigError } from "./config";
 import { findProjectRoot, loadStackConfig } from "./testing/harness";
 
 const root = findProjectRoot();
@@ -100,13 +102,46 @@ describe("parseAlertsConfig rejects", () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(AlertsStackConfigError);
+      expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(new RegExp(`^stack "prod": config ai-gateway-stack:${key.replace(/[.[\]]/g, "\\$&")} `));
-      expect((err as AlertsStackConfigError).key).toBe(`ai-gateway-stack:${key}`);
+      expect((err as ConfigError).key).toBe(`ai-gateway-stack:${key}`);
     });
   }
 
   it("a plain string instead of an object, naming alerts", () => {
     expect(() => parseAlertsConfig("on", "dev")).toThrow('stack "dev": config ai-gateway-stack:alerts must be an object');
+  });
+});
+
+describe("readAlertsConfig", () => {
+  const project = "ai-gateway-stack";
+  const set = (values: Record<string, unknown>, secretKeys: string[]) =>
+    pulumi.runtime.setAllConfig(
+      Object.fromEntries(Object.entries(values).map(([k, v]) => [`${project}:${k}`, typeof v === "string" ? v : JSON.stringify(v)])),
+      secretKeys.map((k) => `${project}:${k}`),
+    );
+
+  it("is undefined for a stack without alerts", () => {
+    set({}, []);
+    expect(readAlertsConfig(new pulumi.Config(project), "dev")).toBeUndefined();
+  });
+
+  it("reads every secret the stack's alerts need as a Pulumi secret", async () => {
+    set({ alerts: { ...good, analyticsToken: "config" }, alertsWebhookSecret: "s1", alertsAnalyticsToken: "s2", alertsPagerdutyRoutingKey: "s3" }, [
+      "alertsWebhookSecret",
+      "alertsAnalyticsToken",
+      "alertsPagerdutyRoutingKey",
+    ]);
+    const read = readAlertsConfig(new pulumi.Config(project), "prod")!;
+    expect(read.config.binding.rules.costPerDay).toEqual({ usd: 100, window: "rolling24h" });
+    const outs = [read.secrets.webhookSecrets.ops!, read.secrets.analyticsToken!, read.secrets.pagerdutyRoutingKey!];
+    for (const o of outs) expect(await pulumi.isSecret(o)).toBe(true);
+  });
+
+  it("names the missing secret key and the stack", () => {
+    set({ alerts: good }, []);
+    expect(() => readAlertsConfig(new pulumi.Config(project), "prod")).toThrow(
+      /^stack "prod": config ai-gateway-stack:alertsWebhookSecret must be set \(pulumi config set --secret alertsWebhookSecret \.\.\.\) for the webhook "ops"$/,
+    );
   });
 });

@@ -6,6 +6,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AlertsConfigError, Fields, parseAlertsBinding, type AlertsBinding } from "../worker/src/alerts/config";
+// The program's one config error type: same message shape for every key (used at throw time only, so the import
+// stays safe if config.ts imports this module).
+import { ConfigError } from "./config";
 
 export const ANALYTICS_TOKEN_SOURCES = ["mint", "config"] as const;
 /** Cloudflare's incident impact levels, for the incident_alert filter. */
@@ -42,17 +45,6 @@ export interface AlertsSecrets {
   webhookSecrets: Record<string, pulumi.Output<string>>;
   /** Set when destinations.pagerduty is true. */
   pagerdutyRoutingKey?: pulumi.Output<string>;
-}
-
-export class AlertsStackConfigError extends Error {
-  constructor(
-    readonly key: string,
-    readonly stack: string,
-    problem: string,
-  ) {
-    super(`stack "${stack}": config ${key} ${problem}`);
-    this.name = "AlertsStackConfigError";
-  }
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -129,14 +121,14 @@ function parse(raw: unknown): AlertsConfig {
 }
 
 /**
- * Validates the stack's `alerts` value (the parsed yaml object). Throws AlertsStackConfigError naming
+ * Validates the stack's `alerts` value (the parsed yaml object). Throws ConfigError naming
  * `<project>:alerts.<path>` and the stack. Pure: no Pulumi runtime needed.
  */
 export function parseAlertsConfig(raw: unknown, stack: string, project = "ai-gateway-stack"): AlertsConfig {
   try {
     return parse(raw);
   } catch (err) {
-    if (err instanceof AlertsConfigError) throw new AlertsStackConfigError(`${project}:${err.path}`, stack, err.problem);
+    if (err instanceof AlertsConfigError) throw new ConfigError(`${project}:${err.path}`, stack, err.problem);
     throw err;
   }
 }
@@ -157,7 +149,7 @@ export function readAlertsConfig(cfg: pulumi.Config, stack: string): { config: A
   }
   const config = parseAlertsConfig(raw, stack, project);
   const require = (key: string, why: string) => {
-    if (cfg.get(key) === undefined) throw new AlertsStackConfigError(`${project}:${key}`, stack, `must be set (pulumi config set --secret ${key} ...) ${why}`);
+    if (cfg.get(key) === undefined) throw new ConfigError(`${project}:${key}`, stack, `must be set (pulumi config set --secret ${key} ...) ${why}`);
     return cfg.requireSecret(key);
   };
   const byKey = new Map<string, pulumi.Output<string>>();
