@@ -146,6 +146,16 @@ describe("usage spike", () => {
     expect(hook.state.received).toHaveLength(0);
   });
 
+  it("compares whole days with the week before, grouped by hour and ending on the hour", async () => {
+    const daily = { usageSpike: { factor: 2, windowMinutes: 1440, baselineWindows: 7, minRequests: 50 } };
+    const week = Array.from({ length: 7 }, (_, k) => at((k + 1) * 1440 + 120, 1000));
+    analytics.state.data = [...week, at(120, 2000)];
+    const report = await run(config(daily), new MemoryStateStore());
+    expect(report.verdicts).toMatchObject([{ rule: "usage_spike", status: "firing", value: 2000, threshold: 2000 }]);
+    expect(analytics.state.queries[0]!.query).toContain("dimensions { datetimeHour }");
+    expect(analytics.state.queries[0]!.variables).toMatchObject({ start: "2026-11-21T11:00:00Z", end: "2026-11-29T11:00:00Z" });
+  });
+
   it("reads 25 hours of history in one query grouped by minute", async () => {
     analytics.state.data = [...history(100), at(10, 100)];
     await run(config(rule), new MemoryStateStore());
