@@ -68,7 +68,7 @@ function destinations(b: AlertsBinding): string[] {
   ];
 }
 
-const COST_WINDOW_WORDS = { rolling24h: "rolling 24 hours", calendarDayUtc: "calendar day (UTC)" } as const;
+const COST_WINDOW_WORDS = { rolling24h: "the last 24 hours (rolling)", calendarDayUtc: "the calendar day so far (UTC)" } as const;
 
 function computedAlerts(b: AlertsBinding, resource: string): AlertFact[] {
   const to = destinations(b);

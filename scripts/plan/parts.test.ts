@@ -52,13 +52,13 @@ describe("redaction", () => {
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const alerts = {
-  cron: "*/5 * * * *",
-  lagMinutes: 5,
-  failureRuns: 3,
+  cron: "*/10 * * * *",
+  lagMinutes: 2,
+  failureRuns: 2,
   rules: {
-    costPerDay: { usd: 100, window: "rolling24h" },
-    errorRate: { percent: 5, windowMinutes: 15, minRequests: 50 },
-    usageSpike: { factor: 2, windowMinutes: 60, baselineWindows: 24, minRequests: 500 },
+    costPerDay: { usd: 40, window: "calendarDayUtc" },
+    errorRate: { percent: 7.5, windowMinutes: 10, minRequests: 30 },
+    usageSpike: { factor: 3, windowMinutes: 120, baselineWindows: 12, minRequests: 200 },
   },
   destinations: { webhooks: [{ name: "ops", url: "https://hooks.example.com/path/with-token" }], pagerduty: true },
 };
@@ -109,11 +109,11 @@ function snapshot(crons: string[]): Snapshot {
 
 describe("audit summary", () => {
   it("lists each computed alert with threshold, window and destinations (webhook host only), and the native policies", () => {
-    const a = auditOf(snapshot(["*/5 * * * *"]));
+    const a = auditOf(snapshot(["*/10 * * * *"]));
     expect(a.alerts.computed.map((x) => [x.kind, x.threshold, x.window])).toEqual([
-      ["cost", "estimated spend reaches $100", "rolling 24 hours"],
-      ["error-rate", "5% of requests errored (at least 50 requests)", "15 minutes"],
-      ["usage-spike", "requests reach 2x the median of the previous 24 windows (at least 500 requests)", "60 minutes"],
+      ["cost", "estimated spend reaches $40", "the calendar day so far (UTC)"],
+      ["error-rate", "7.5% of requests errored (at least 30 requests)", "10 minutes"],
+      ["usage-spike", "requests reach 3x the median of the previous 12 windows (at least 200 requests)", "120 minutes"],
     ]);
     expect(a.alerts.computed[0]!.destinations).toEqual(["webhook ops (hooks.example.com)", "PagerDuty"]);
     expect(a.alerts.native).toEqual([
@@ -127,10 +127,10 @@ describe("audit summary", () => {
   it("renders alerts, client ids and a failing rule in the Markdown, and never a webhook URL's path", () => {
     const plan = buildPlan(snapshot(["0 * * * *"]), new Date("2026-11-29T00:00:00Z"));
     const md = renderMarkdown(plan);
-    expect(md).toContain("- cost (`cost_per_day`): fires when estimated spend reaches $100, over rolling 24 hours; to webhook ops (hooks.example.com), PagerDuty");
+    expect(md).toContain("- cost (`cost_per_day`): fires when estimated spend reaches $40, over the calendar day so far (UTC); to webhook ops (hooks.example.com), PagerDuty");
     expect(md).toContain("Client ids (each presents a key; only its SHA-256 digest is deployed): `acme`, `beta`");
     expect(md).toContain("| `alerts-cost-error-usage` | **FAIL** |");
-    expect(md).toContain('- Worker "worker" evaluates alerts on cron "*/5 * * * *" but no cron trigger of the script has that schedule; the alerts would never run');
+    expect(md).toContain('- Worker "worker" evaluates alerts on cron "*/10 * * * *" but no cron trigger of the script has that schedule; the alerts would never run');
     expect(md.split("## Resources")[0]).not.toContain("with-token");
   });
 });
