@@ -33,3 +33,23 @@ export function standinControl(url: string): StandinControl {
     clearCache: async () => void (await call("DELETE", "cache")),
   };
 }
+
+/**
+ * Reads a response body to its end, or to where the connection broke (a stream the stand-in cut), and says which.
+ * Tests need the partial text of a cut stream, which `res.text()` throws away.
+ */
+export async function readUntilBreak(body: ReadableStream<Uint8Array> | null): Promise<{ text: string; broke: boolean }> {
+  if (!body) return { text: "", broke: false };
+  const reader = body.getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { text, broke: false };
+      text += dec.decode(value, { stream: true });
+    }
+  } catch {
+    return { text, broke: true };
+  }
+}

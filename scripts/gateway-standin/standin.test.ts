@@ -3,7 +3,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { answerText, startStandin, type Standin } from "./index";
-import { standinControl } from "./client";
+import { readUntilBreak, standinControl } from "./client";
 
 const TOKEN = "gw-token-for-tests";
 let s: Standin;
@@ -49,22 +49,6 @@ function events(text: string): [string | undefined, string][] {
       const data = /^data: (.*)$/m.exec(b)?.[1] ?? "";
       return [ev, data];
     });
-}
-
-/** Reads a body until it ends or the connection breaks; reports which. */
-async function readUntilBreak(res: Response): Promise<{ text: string; broke: boolean }> {
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let text = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return { text, broke: false };
-      text += dec.decode(value, { stream: true });
-    }
-  } catch {
-    return { text, broke: true };
-  }
 }
 
 describe("gateway rules", () => {
@@ -345,7 +329,7 @@ describe("faults", () => {
     s.setFault("anthropic", { cut: "before-first-token" });
     const res = await post("/anthropic/v1/messages", msg("cut early", { stream: true }), anthropicHeaders);
     expect(res.status).toBe(200);
-    const { text, broke } = await readUntilBreak(res);
+    const { text, broke } = await readUntilBreak(res.body);
     expect(broke).toBe(true);
     expect(text).toContain("message_start");
     expect(text).not.toContain("content_block_delta");
@@ -354,7 +338,7 @@ describe("faults", () => {
   it("cuts a stream after the first token: exactly one content event, connection broken", async () => {
     s.setFault("openai", { cut: "after-first-token" });
     const res = await post("/openai/chat/completions", chat("cut late please", { stream: true }), openaiHeaders);
-    const { text, broke } = await readUntilBreak(res);
+    const { text, broke } = await readUntilBreak(res.body);
     expect(broke).toBe(true);
     expect(text).not.toContain("[DONE]");
     const contents = events(text).map(([, d]) => (JSON.parse(d) as OpenAI.ChatCompletionChunk).choices[0]!.delta.content);

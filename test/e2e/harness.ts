@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { startStandin, type Standin, type StandinRecord } from "../../scripts/gateway-standin/index";
 import { freePort, parseJsonc, sha256Hex, startWorker, type WorkerProcess } from "../../scripts/local-stack";
 
@@ -161,24 +162,7 @@ export async function startStack(): Promise<Stack> {
     const res = await fetch(input, init);
     const what = `${init?.method ?? (input instanceof Request ? input.method : "GET")} ${input instanceof Request ? input.url : String(input)}`;
     const copy = res.clone();
-    pending.push(
-      (async () => {
-        let body = "";
-        try {
-          const reader = copy.body?.getReader();
-          const dec = new TextDecoder();
-          for (;;) {
-            if (!reader) break;
-            const { done, value } = await reader.read();
-            if (done) break;
-            body += dec.decode(value, { stream: true });
-          }
-        } catch {
-          /* a cut stream: keep what arrived */
-        }
-        return { what, status: res.status, headers: [...res.headers.entries()], body };
-      })(),
-    );
+    pending.push(readUntilBreak(copy.body).then(({ text }) => ({ what, status: res.status, headers: [...res.headers.entries()], body: text })));
     return res;
   };
 

@@ -8,6 +8,7 @@ import OpenAI from "openai";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { answerText, type Fault } from "../../scripts/gateway-standin/index";
 import { ATTEMPT_MS, marker, ROOT, startStack, TINY_LIMIT, VARIANT, type Stack } from "./harness";
 
@@ -62,21 +63,8 @@ function sseEvents(text: string): { event: string; data: unknown }[] {
     });
 }
 
-/** Reads a streamed body to its end or to where the connection broke. */
-async function readAll(res: Response): Promise<string> {
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let text = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return text;
-      text += dec.decode(value, { stream: true });
-    }
-  } catch {
-    return text;
-  }
-}
+/** A streamed body's text, to its end or to where the connection broke. */
+const readAll = async (res: Response) => (await readUntilBreak(res.body)).text;
 
 const header = (rec: { headers: Record<string, string> }, name: string) => rec.headers[name];
 
