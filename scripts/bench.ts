@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--out DIR] [--soak-seconds N] [--rounds N] [--seconds N] [--concurrency 1,8,32]
- * [--keep-tmp]`: what the gateway Worker costs on the request path (bench/run.ts), written to
+ * `npm run bench [-- --quick] [--out DIR] [--soak-seconds N] [--soak-on workerd|dev] [--rounds N] [--seconds N]
+ * [--concurrency 1,8,32] [--keep-tmp]`: what the gateway Worker costs on the request path (bench/run.ts), written to
  * bench/results/latest.{md,json} (a --quick run writes to bench/results/tmp/ unless --out is given).
  */
 import { existsSync } from "node:fs";
@@ -14,6 +14,13 @@ function positiveNumber(name: string, v: string): number {
   return n;
 }
 
+function soakTarget(v: string | undefined): BenchOptions["soakTarget"] | undefined {
+  if (v === undefined) return undefined;
+  if (v === "workerd") return "worker-workerd";
+  if (v === "dev") return "worker-dev";
+  throw new Error(`--soak-on must be "workerd" or "dev", got "${v}"`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -23,6 +30,7 @@ async function main(): Promise<void> {
       rounds: { type: "string" },
       seconds: { type: "string" },
       concurrency: { type: "string" },
+      "soak-on": { type: "string" },
       "keep-tmp": { type: "boolean", default: false },
     },
   });
@@ -39,6 +47,7 @@ async function main(): Promise<void> {
     concurrency: values.concurrency
       ? values.concurrency.split(",").map((c) => Math.round(positiveNumber("concurrency", c)))
       : d.concurrency,
+    soakTarget: soakTarget(values["soak-on"]) ?? d.soakTarget,
     keepTmp: values["keep-tmp"],
   };
   await runBench(o);

@@ -6,14 +6,31 @@
 import { ratio, type Summary } from "./stats";
 import type { StartupResult } from "./startup";
 
-export const TARGET_NAMES = ["direct", "passthrough", "worker"] as const;
+/**
+ * Five targets: the Worker's upstream request straight to the stand-in, and the bare proxy and the gateway Worker
+ * each on a bare workerd (production-like) and under wrangler dev (the local tool, with its dev proxy in the path).
+ */
+export const TARGET_NAMES = ["direct", "proxy-workerd", "worker-workerd", "proxy-dev", "worker-dev"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
   direct: "stand-in direct",
-  passthrough: "bare proxy Worker",
-  worker: "gateway Worker",
+  "proxy-workerd": "bare proxy, workerd",
+  "worker-workerd": "gateway Worker, workerd",
+  "proxy-dev": "bare proxy, wrangler dev",
+  "worker-dev": "gateway Worker, wrangler dev",
 };
+
+/** Each gateway Worker target with the bare proxy in the same runtime set-up: the floor its ratios are taken to. */
+export const PAIRS = [
+  { runtime: "workerd", proxy: "proxy-workerd", worker: "worker-workerd" },
+  { runtime: "wrangler dev", proxy: "proxy-dev", worker: "worker-dev" },
+] as const satisfies ReadonlyArray<{ runtime: string; proxy: TargetName; worker: TargetName }>;
+
+/** The target a row's ratio is taken to: its own runtime's bare proxy (direct is compared with workerd's). */
+export function baseOf(t: TargetName): TargetName {
+  return t === "worker-dev" || t === "proxy-dev" ? "proxy-dev" : "proxy-workerd";
+}
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -116,7 +133,12 @@ export interface BenchReport {
   readonly json: readonly JsonCell[];
   readonly stream: readonly StreamCell[];
   readonly bundle: BundleFigures;
-  readonly startup: { readonly worker: StartupResult; readonly passthrough: StartupResult; readonly wranglerReadyMs: Record<TargetName | string, number> };
+  readonly startup: {
+    readonly worker: StartupResult;
+    readonly passthrough: StartupResult;
+    /** `wrangler dev` launch to first answer, including its bundling: the local-development figure. */
+    readonly wranglerReadyMs: { readonly worker: number; readonly passthrough: number };
+  };
   readonly cache: { readonly calls: number; readonly bases: number; readonly rows: readonly CacheRow[] };
   readonly soak: SoakFigures;
   readonly targets: readonly TargetCheck[];
@@ -172,43 +194,45 @@ function cellFor<T extends { target: TargetName }>(cells: readonly T[], match: (
   return cells.find((c) => c.target === target && match(c));
 }
 
-/** The issue's targets, checked against the figures (reported only: nothing fails when one is missed). */
+/** The issue's targets, checked per runtime against the figures (reported only: nothing fails when one is missed). */
 export function checkTargets(r: Pick<BenchReport, "json" | "stream" | "bundle">): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const levels = [...new Set(r.json.map((c) => c.connections))].sort((a, b) => a - b);
-  for (const path of ["miss", "hit"] as const) {
-    const p50s: string[] = [];
-    const rpss: string[] = [];
-    let p50Met = true;
-    let rpsMet = true;
-    for (const c of levels) {
-      const w = cellFor(r.json, (x) => x.path === path && x.connections === c, "worker");
-      const b = cellFor(r.json, (x) => x.path === path && x.connections === c, "passthrough");
-      if (!w || !b) continue;
-      const p = ratio(w.p50, b.p50);
-      const t = ratio(w.rps, b.rps);
-      p50s.push(`c=${c}: ${formatRatio(p)}`);
-      rpss.push(`c=${c}: ${formatRatio(t)}`);
-      p50Met &&= p <= 1.1;
-      rpsMet &&= t >= 0.9;
-    }
-    if (p50s.length === 0) continue;
-    checks.push({ name: `p50 latency, JSON cache ${path}`, target: "≤ 1.10× bare proxy", measured: p50s.join(", "), met: p50Met });
-    checks.push({ name: `throughput, JSON cache ${path}`, target: "≥ 0.90× bare proxy", measured: rpss.join(", "), met: rpsMet });
-  }
   const streamLevels = [...new Set(r.stream.map((c) => c.connections))].sort((a, b) => a - b);
-  const deltas: string[] = [];
-  let ttfbMet = true;
-  for (const c of streamLevels) {
-    const w = cellFor(r.stream, (x) => x.connections === c, "worker");
-    const b = cellFor(r.stream, (x) => x.connections === c, "passthrough");
-    if (!w || !b) continue;
-    const d = w.ttfbP50 - b.ttfbP50;
-    deltas.push(`c=${c}: ${formatDeltaMs(d)}`);
-    ttfbMet &&= d <= 1;
-  }
-  if (deltas.length > 0) {
-    checks.push({ name: "streaming first byte (p50)", target: "≤ bare proxy + 1 ms", measured: deltas.join(", "), met: ttfbMet });
+  for (const pair of PAIRS) {
+    for (const path of ["miss", "hit"] as const) {
+      const p50s: string[] = [];
+      const rpss: string[] = [];
+      let p50Met = true;
+      let rpsMet = true;
+      for (const c of levels) {
+        const w = cellFor(r.json, (x) => x.path === path && x.connections === c, pair.worker);
+        const b = cellFor(r.json, (x) => x.path === path && x.connections === c, pair.proxy);
+        if (!w || !b) continue;
+        const p = ratio(w.p50, b.p50);
+        const t = ratio(w.rps, b.rps);
+        p50s.push(`c=${c}: ${formatRatio(p)}`);
+        rpss.push(`c=${c}: ${formatRatio(t)}`);
+        p50Met &&= p <= 1.1;
+        rpsMet &&= t >= 0.9;
+      }
+      if (p50s.length === 0) continue;
+      checks.push({ name: `p50 latency, JSON cache ${path} (${pair.runtime})`, target: "≤ 1.10× bare proxy", measured: p50s.join(", "), met: p50Met });
+      checks.push({ name: `throughput, JSON cache ${path} (${pair.runtime})`, target: "≥ 0.90× bare proxy", measured: rpss.join(", "), met: rpsMet });
+    }
+    const deltas: string[] = [];
+    let ttfbMet = true;
+    for (const c of streamLevels) {
+      const w = cellFor(r.stream, (x) => x.connections === c, pair.worker);
+      const b = cellFor(r.stream, (x) => x.connections === c, pair.proxy);
+      if (!w || !b) continue;
+      const d = w.ttfbP50 - b.ttfbP50;
+      deltas.push(`c=${c}: ${formatDeltaMs(d)}`);
+      ttfbMet &&= d <= 1;
+    }
+    if (deltas.length > 0) {
+      checks.push({ name: `streaming first byte, p50 (${pair.runtime})`, target: "≤ bare proxy + 1 ms", measured: deltas.join(", "), met: ttfbMet });
+    }
   }
   checks.push({
     name: "bundle size (gzip)",
@@ -219,45 +243,62 @@ export function checkTargets(r: Pick<BenchReport, "json" | "stream" | "bundle">)
   return checks;
 }
 
-/** The "latest figures" table the README quotes: one row per headline figure with its ratio to the bare proxy. */
+function levelsOf(cells: ReadonlyArray<{ connections: number }>): number[] {
+  return [...new Set(cells.map((c) => c.connections))].sort((a, b) => a - b);
+}
+
+/** The "latest figures" table the README quotes: the gateway Worker per runtime, each beside its bare proxy. */
 export function headlineTable(r: BenchReport): string {
   const rows: string[][] = [];
-  const levels = [...new Set(r.json.map((c) => c.connections))].sort((a, b) => a - b);
   for (const path of ["miss", "hit"] as const) {
-    for (const c of levels) {
-      const w = cellFor(r.json, (x) => x.path === path && x.connections === c, "worker");
-      const b = cellFor(r.json, (x) => x.path === path && x.connections === c, "passthrough");
-      if (!w || !b) continue;
-      rows.push([
-        `JSON, cache ${path}, ${c} conn.`,
-        `${formatRps(w.rps)} req/s (${formatRatio(ratio(w.rps, b.rps))})`,
-        `${formatMs(w.p50)} (${formatRatio(ratio(w.p50, b.p50))})`,
-        `${formatMs(w.p99)} (${formatRatio(ratio(w.p99, b.p99))})`,
-      ]);
+    for (const c of levelsOf(r.json)) {
+      const row = [`JSON, cache ${path}, ${c} conn.`];
+      for (const pair of PAIRS) {
+        const w = cellFor(r.json, (x) => x.path === path && x.connections === c, pair.worker);
+        const b = cellFor(r.json, (x) => x.path === path && x.connections === c, pair.proxy);
+        row.push(
+          w && b
+            ? `${formatRps(w.rps)} req/s (${formatRatio(ratio(w.rps, b.rps))}); p50 ${formatMs(w.p50)} (${formatRatio(ratio(w.p50, b.p50))}); p99 ${formatMs(w.p99)} (${formatRatio(ratio(w.p99, b.p99))})`
+            : "n/a",
+        );
+      }
+      rows.push(row);
     }
   }
-  for (const c of [...new Set(r.stream.map((x) => x.connections))].sort((a, b) => a - b)) {
-    const w = cellFor(r.stream, (x) => x.connections === c, "worker");
-    const b = cellFor(r.stream, (x) => x.connections === c, "passthrough");
-    if (!w || !b) continue;
-    rows.push([
-      `SSE first byte, ${c} conn.`,
-      "",
-      `${formatMs(w.ttfbP50)} (${formatDeltaMs(w.ttfbP50 - b.ttfbP50)})`,
-      `${formatMs(w.ttfbP99)} (${formatDeltaMs(w.ttfbP99 - b.ttfbP99)})`,
-    ]);
+  for (const c of levelsOf(r.stream)) {
+    const row = [`SSE first byte, ${c} conn.`];
+    for (const pair of PAIRS) {
+      const w = cellFor(r.stream, (x) => x.connections === c, pair.worker);
+      const b = cellFor(r.stream, (x) => x.connections === c, pair.proxy);
+      row.push(
+        w && b
+          ? `p50 ${formatMs(w.ttfbP50)} (${formatDeltaMs(w.ttfbP50 - b.ttfbP50)}); p99 ${formatMs(w.ttfbP99)} (${formatDeltaMs(w.ttfbP99 - b.ttfbP99)})`
+          : "n/a",
+      );
+    }
+    rows.push(row);
   }
-  return table(["gateway Worker", "throughput (× bare proxy)", "p50 (vs bare proxy)", "p99 (vs bare proxy)"], rows);
+  rows.push([
+    "bundle (minified)",
+    `${formatBytes(r.bundle.worker.gzipBytes)} gzip, ${formatBytes(r.bundle.worker.rawBytes)} raw`,
+    "same bundle",
+  ]);
+  const s = r.startup;
+  rows.push([
+    "start-up, launch → first answer",
+    `${formatMs(s.worker.toFirstAnswerMs)} (${formatDeltaMs(s.worker.toFirstAnswerMs - s.passthrough.toFirstAnswerMs)})`,
+    `${formatMs(s.wranglerReadyMs.worker)} (${formatDeltaMs(s.wranglerReadyMs.worker - s.wranglerReadyMs.passthrough)}), incl. bundling`,
+  ]);
+  return table(["gateway Worker (vs bare proxy)", "on workerd", "under wrangler dev"], rows);
 }
 
 function jsonTable(r: BenchReport, path: "miss" | "hit"): string {
   const rows: string[][] = [];
-  const levels = [...new Set(r.json.map((c) => c.connections))].sort((a, b) => a - b);
-  for (const c of levels) {
-    const base = cellFor(r.json, (x) => x.path === path && x.connections === c, "passthrough");
+  for (const c of levelsOf(r.json)) {
     for (const t of TARGET_NAMES) {
       const cell = cellFor(r.json, (x) => x.path === path && x.connections === c, t);
       if (!cell) continue;
+      const base = cellFor(r.json, (x) => x.path === path && x.connections === c, baseOf(t));
       rows.push([
         String(c),
         TARGET_LABELS[t],
@@ -271,19 +312,16 @@ function jsonTable(r: BenchReport, path: "miss" | "hit"): string {
       ]);
     }
   }
-  return table(
-    ["conn.", "target", "req/s", "× proxy", "p50", "× proxy", "p99", "× proxy", "errors / requests"],
-    rows,
-  );
+  return table(["conn.", "target", "req/s", "× proxy", "p50", "× proxy", "p99", "× proxy", "errors / requests"], rows);
 }
 
 function streamTable(r: BenchReport): string {
   const rows: string[][] = [];
-  for (const c of [...new Set(r.stream.map((x) => x.connections))].sort((a, b) => a - b)) {
-    const base = cellFor(r.stream, (x) => x.connections === c, "passthrough");
+  for (const c of levelsOf(r.stream)) {
     for (const t of TARGET_NAMES) {
       const cell = cellFor(r.stream, (x) => x.connections === c, t);
       if (!cell) continue;
+      const base = cellFor(r.stream, (x) => x.connections === c, baseOf(t));
       rows.push([
         String(c),
         TARGET_LABELS[t],
@@ -310,7 +348,7 @@ function memoryLine(samples: readonly MemorySample[]): string {
   return `start ${first.toFixed(1)} MiB, end ${last.toFixed(1)} MiB, max ${Math.max(...mib).toFixed(1)} MiB (${samples.length} samples)`;
 }
 
-/** Every ~tenth memory sample as a table, enough to see growth without a row per second. */
+/** About a dozen memory samples as a table, enough to see growth without a row per second. */
 function memoryTable(samples: readonly MemorySample[]): string {
   const step = Math.max(1, Math.ceil(samples.length / 12));
   const picked = samples.filter((_, i) => i % step === 0 || i === samples.length - 1);
@@ -333,10 +371,12 @@ export function renderMarkdown(r: BenchReport): string {
   out.push("");
   out.push(
     `All traffic on 127.0.0.1; upstream is the gateway stand-in (scripts/gateway-standin) in its own process. ` +
-      `Targets: **${TARGET_LABELS.direct}** (the Worker's upstream request sent straight to the stand-in), ` +
-      `**${TARGET_LABELS.passthrough}** (bench/passthrough: a bare fetch proxy in the same workerd, the floor) and ` +
-      `**${TARGET_LABELS.worker}** (worker/, ${r.settings.surface}). Each cell ran ${r.settings.rounds} round(s) of ` +
-      `${r.settings.cellSeconds} s per target, targets alternating within each round; figures are medians across rounds.`,
+      `Targets: **${TARGET_LABELS.direct}** (the Worker's own upstream request, replayed straight to the stand-in); ` +
+      `the **bare proxy** (bench/passthrough: a fetch proxy with no logic, the floor) and the **gateway Worker** ` +
+      `(worker/, ${r.settings.surface}), each both on a bare **workerd** process (production-like: nothing but the ` +
+      `runtime in the path) and under **wrangler dev** (the local tool, whose dev proxy adds a constant cost to both). ` +
+      `Ratios are to the bare proxy in the same set-up. Each cell ran ${r.settings.rounds} round(s) of ` +
+      `${r.settings.cellSeconds} s per target, target order rotating between cells; figures are medians across rounds.`,
   );
   for (const n of r.settings.notes) out.push(`- ${n}`);
   out.push("");
@@ -366,13 +406,8 @@ export function renderMarkdown(r: BenchReport): string {
     table(
       ["Worker", "raw (minified)", "gzip -9", "wrangler reports"],
       [
-        [TARGET_LABELS.worker, formatBytes(r.bundle.worker.rawBytes), formatBytes(r.bundle.worker.gzipBytes), r.bundle.worker.wranglerSays ?? "n/a"],
-        [
-          TARGET_LABELS.passthrough,
-          formatBytes(r.bundle.passthrough.rawBytes),
-          formatBytes(r.bundle.passthrough.gzipBytes),
-          r.bundle.passthrough.wranglerSays ?? "n/a",
-        ],
+        ["gateway Worker", formatBytes(r.bundle.worker.rawBytes), formatBytes(r.bundle.worker.gzipBytes), r.bundle.worker.wranglerSays ?? "n/a"],
+        ["bare proxy", formatBytes(r.bundle.passthrough.rawBytes), formatBytes(r.bundle.passthrough.gzipBytes), r.bundle.passthrough.wranglerSays ?? "n/a"],
       ],
     ),
   );
@@ -384,14 +419,20 @@ export function renderMarkdown(r: BenchReport): string {
   out.push(
     table(
       ["Worker", "launch → ready", "first request", "warm request", "launch → first answer", "× proxy"],
-      [s.worker, s.passthrough].map((x) => [
-        x === s.worker ? TARGET_LABELS.worker : TARGET_LABELS.passthrough,
-        formatMs(x.readyMs),
-        formatMs(x.firstMs),
-        formatMs(x.warmMs),
-        formatMs(x.toFirstAnswerMs),
-        formatRatio(ratio(x.toFirstAnswerMs, s.passthrough.toFirstAnswerMs)),
-      ]),
+      [
+        ["gateway Worker", s.worker],
+        ["bare proxy", s.passthrough],
+      ].map(([label, x]) => {
+        const res = x as StartupResult;
+        return [
+          label as string,
+          formatMs(res.readyMs),
+          formatMs(res.firstMs),
+          formatMs(res.warmMs),
+          formatMs(res.toFirstAnswerMs),
+          formatRatio(ratio(res.toFirstAnswerMs, s.passthrough.toFirstAnswerMs)),
+        ];
+      }),
     ),
   );
   out.push("");
@@ -399,15 +440,14 @@ export function renderMarkdown(r: BenchReport): string {
     `A fresh workerd ${v.workerd} process per launch (the binary wrangler dev runs), loading the deployable bundle ` +
       `with rate-limit and KV bindings stubbed in memory; "ready" is launch until it accepts connections (runtime start, ` +
       `bundle compile and top-level evaluation); medians of ${s.worker.runs.length} launches each, alternating. ` +
-      `Both pay the same runtime start, so the ` +
-      `difference (${formatDeltaMs(s.worker.toFirstAnswerMs - s.passthrough.toFirstAnswerMs)}) is the Worker's ` +
+      `Both pay the same runtime start, so the difference ` +
+      `(${formatDeltaMs(s.worker.toFirstAnswerMs - s.passthrough.toFirstAnswerMs)}) is the Worker's ` +
       `bundle compile, top-level evaluation and first-request initialisation. "first request" minus "warm request" ` +
       `(${formatDeltaMs(s.worker.firstMs - s.worker.warmMs)} for the Worker) is what its first request initialises lazily.`,
   );
   out.push(
-    `For local development: \`wrangler dev\` took ${Object.entries(s.wranglerReadyMs)
-      .map(([k, ms]) => `${formatMs(ms)} (${TARGET_LABELS[k as TargetName] ?? k})`)
-      .join(", ")} from launch to first answer, including its own bundling.`,
+    `For local development: \`wrangler dev\` took ${formatMs(s.wranglerReadyMs.worker)} (gateway Worker) and ` +
+      `${formatMs(s.wranglerReadyMs.passthrough)} (bare proxy) from launch to first answer, including its own bundling.`,
   );
   out.push("");
   out.push("## Cache effectiveness on a replayed workload");
@@ -444,7 +484,7 @@ export function renderMarkdown(r: BenchReport): string {
       `p50 ${formatMs(k.p50)}, p99 ${formatMs(k.p99)}.`,
   );
   out.push("");
-  out.push(`workerd memory (RSS of the wrangler dev process tree's workerd): ${memoryLine(k.memory)}.`);
+  out.push(`workerd memory (resident set of the workerd process${k.target === "worker-dev" ? "es under wrangler dev" : ""}): ${memoryLine(k.memory)}.`);
   out.push("");
   out.push(memoryTable(k.memory));
   out.push("");

@@ -1,32 +1,14 @@
 /**
- * Start-up cost of a Worker bundle: a fresh workerd process (the binary wrangler dev runs) per launch, loading the
- * deployable bundle, timed from launch to accepting connections (runtime start plus compiling and evaluating the
- * bundle's top level) and then to its first answered request (whatever the Worker initialises lazily). The gateway
- * Worker and the bare proxy pay the same runtime start, so their difference is what the Worker's code costs.
- * workerd runs from a generated config rather than through Miniflare so nothing but the runtime is on the clock;
- * rate-limit and KV bindings are in-memory stubs (no I/O happens at start-up either way).
+ * Start-up cost of a Worker bundle: a fresh workerd process per launch (./workerd.ts), timed from launch to
+ * accepting connections (runtime start plus compiling and evaluating the bundle's top level) and then to its first
+ * answered request (whatever the Worker initialises lazily). The gateway Worker and the bare proxy pay the same
+ * runtime start, so their difference is what the Worker's code costs at start-up.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
-import { basename, join } from "node:path";
-import { freePort, HOST, sleep } from "./net";
-import { spawnManaged } from "./procs";
+import { join } from "node:path";
 import { median } from "./stats";
+import { startWorkerd, type WorkerdSubject } from "./workerd";
 
-export interface StartupSubject {
-  readonly name: string;
-  /** The single ES module `wrangler deploy --dry-run --outdir` wrote. */
-  readonly bundlePath: string;
-  readonly compatibilityDate: string;
-  readonly compatibilityFlags: readonly string[];
-  /** Plain-text bindings (vars and secrets). */
-  readonly text: Readonly<Record<string, string>>;
-  /** JSON bindings (object-valued vars). */
-  readonly json?: Readonly<Record<string, unknown>>;
-  /** Rate-limit binding names: stubbed, always allowing. */
-  readonly ratelimits?: readonly string[];
-  /** KV binding names: stubbed, always empty. */
-  readonly kv?: readonly string[];
+export interface StartupSubject extends WorkerdSubject {
   /** The first request; it must be answered 2xx. */
   readonly request: { readonly path: string; readonly headers: Readonly<Record<string, string>>; readonly body: string };
 }
@@ -51,66 +33,9 @@ export interface StartupResult {
   readonly toFirstAnswerMs: number;
 }
 
-const RATELIMIT_STUB = `export default function () { return { async limit() { return { success: true }; } }; }\n`;
-const KV_STUB = `export default function () {
-  return {
-    async get() { return null; },
-    async getWithMetadata() { return { value: null, metadata: null }; },
-    async put() {},
-    async delete() {},
-    async list() { return { keys: [], list_complete: true, cacheStatus: null }; },
-  };
-}
-`;
-
-/** A capnp string literal (JSON's escapes are valid capnp escapes for the ASCII values used here). */
-const str = (s: string) => JSON.stringify(s);
-
-/** The workerd config for one subject listening on `port`; bundle and stubs are embedded from the config's dir. */
-export function workerdConfig(s: StartupSubject, port: number): string {
-  const bindings: string[] = [];
-  for (const [k, v] of Object.entries(s.text)) bindings.push(`(name = ${str(k)}, text = ${str(v)})`);
-  for (const [k, v] of Object.entries(s.json ?? {})) bindings.push(`(name = ${str(k)}, json = ${str(JSON.stringify(v))})`);
-  for (const k of s.ratelimits ?? []) bindings.push(`(name = ${str(k)}, wrapped = (moduleName = "bench:ratelimit"))`);
-  for (const k of s.kv ?? []) bindings.push(`(name = ${str(k)}, wrapped = (moduleName = "bench:kv"))`);
-  return `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (
-  services = [
-    (name = "main", worker = .worker),
-    (name = "net", network = (allow = ["public", "private", "local"])),
-  ],
-  sockets = [(name = "http", address = ${str(`${HOST}:${port}`)}, http = (), service = "main")],
-  extensions = [(modules = [
-    (name = "bench:ratelimit", esModule = embed "bench-ratelimit-stub.js", internal = true),
-    (name = "bench:kv", esModule = embed "bench-kv-stub.js", internal = true),
-  ])],
-);
-const worker :Workerd.Worker = (
-  modules = [(name = ${str(basename(s.bundlePath))}, esModule = embed ${str(basename(s.bundlePath))})],
-  compatibilityDate = ${str(s.compatibilityDate)},
-  compatibilityFlags = [${s.compatibilityFlags.map(str).join(", ")}],
-  globalOutbound = "net",
-  bindings = [
-    ${bindings.join(",\n    ")}
-  ],
-);
-`;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(port, HOST);
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => resolve(false));
-  });
-}
-
-async function timeRequest(port: number, s: StartupSubject): Promise<number> {
+async function timeRequest(origin: string, s: StartupSubject): Promise<number> {
   const t0 = performance.now();
-  const res = await fetch(`http://${HOST}:${port}${s.request.path}`, {
+  const res = await fetch(origin + s.request.path, {
     method: "POST",
     headers: { ...s.request.headers, "content-type": "application/json" },
     body: s.request.body,
@@ -122,36 +47,20 @@ async function timeRequest(port: number, s: StartupSubject): Promise<number> {
 }
 
 async function once(workerd: string, s: StartupSubject, dir: string): Promise<StartupRun> {
-  const port = await freePort();
-  const configPath = join(dir, `${s.name}.capnp`);
-  writeFileSync(configPath, workerdConfig(s, port), { mode: 0o600 });
-  const t0 = performance.now();
-  const proc = spawnManaged(`workerd (${s.name})`, workerd, ["serve", configPath, "--experimental"], {
-    cwd: dir,
-    logFile: join(dir, `${s.name}.workerd.log`),
-  });
-  let exited: string | undefined;
-  void proc.exited.then((c) => (exited = String(c)));
+  const w = await startWorkerd(workerd, s, dir);
   try {
-    while (!(await canConnect(port))) {
-      if (exited !== undefined) throw new Error(`workerd for ${s.name} exited with ${exited} (log: ${join(dir, `${s.name}.workerd.log`)})`);
-      if (performance.now() - t0 > 30_000) throw new Error(`workerd for ${s.name} did not listen within 30 s`);
-      await sleep(1);
-    }
-    const readyMs = performance.now() - t0;
-    const firstMs = await timeRequest(port, s);
+    const firstMs = await timeRequest(w.origin, s);
     const warm: number[] = [];
-    for (let i = 0; i < 5; i++) warm.push(await timeRequest(port, s));
-    return { readyMs, firstMs, warmMs: median(warm) };
+    for (let i = 0; i < 5; i++) warm.push(await timeRequest(w.origin, s));
+    return { readyMs: w.readyMs, firstMs, warmMs: median(warm) };
   } finally {
-    await proc.stop();
+    await w.stop();
   }
 }
 
 /**
  * `runs` fresh launches of each subject, alternating, after one untimed launch that warms the page cache
- * (the 150 MB workerd binary) so the first timed launch is not the only one reading it from disk. Each subject gets
- * a directory under `workDir` with a copy of its bundle, the stubs and the generated config.
+ * (the 150 MB workerd binary) so the first timed launch is not the only one reading it from disk.
  */
 export async function measureStartup(
   workerd: string,
@@ -159,24 +68,14 @@ export async function measureStartup(
   runs: number,
   workDir: string,
 ): Promise<StartupResult[]> {
-  const dirs = new Map<string, string>();
-  const prepared = subjects.map((s) => {
-    const dir = join(workDir, `startup-${s.name}`);
-    mkdirSync(dir, { recursive: true });
-    const bundlePath = join(dir, basename(s.bundlePath));
-    copyFileSync(s.bundlePath, bundlePath);
-    writeFileSync(join(dir, "bench-ratelimit-stub.js"), RATELIMIT_STUB);
-    writeFileSync(join(dir, "bench-kv-stub.js"), KV_STUB);
-    dirs.set(s.name, dir);
-    return { ...s, bundlePath };
-  });
-  if (prepared[0]) await once(workerd, prepared[0], dirs.get(prepared[0].name)!);
-  const all = new Map<string, StartupRun[]>(prepared.map((s) => [s.name, []]));
+  const prepared = subjects.map((s) => ({ s, dir: join(workDir, `startup-${s.name}`) }));
+  if (prepared[0]) await once(workerd, prepared[0].s, prepared[0].dir);
+  const all = new Map<string, StartupRun[]>(prepared.map((p) => [p.s.name, []]));
   for (let i = 0; i < runs; i++) {
     const order = i % 2 === 0 ? prepared : [...prepared].reverse();
-    for (const s of order) all.get(s.name)!.push(await once(workerd, s, dirs.get(s.name)!));
+    for (const p of order) all.get(p.s.name)!.push(await once(workerd, p.s, p.dir));
   }
-  return prepared.map((s) => {
+  return prepared.map(({ s }) => {
     const r = all.get(s.name)!;
     return {
       name: s.name,

@@ -4,16 +4,23 @@
  * file, the workerd processes under it (for memory), and the deployable bundle's size from `wrangler deploy --dry-run`.
  */
 import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import ts from "typescript";
 import { freePort, HOST, waitUntil } from "./net";
 import { commandName, processTree, rssKiB, spawnManaged, type Managed } from "./procs";
 
-/** Environment for every wrangler the bench starts: no telemetry, no request.cf fetch, no interactive UI. */
-export function wranglerEnv(): NodeJS.ProcessEnv {
+/**
+ * Environment for the tools the bench starts: the project's own Node (node_modules/.bin first on PATH, whatever the
+ * system Node is), and for wrangler no telemetry, no request.cf fetch and no interactive UI.
+ */
+export function toolEnv(root: string): NodeJS.ProcessEnv {
+  return { ...process.env, PATH: `${join(root, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}` };
+}
+
+export function wranglerEnv(root: string): NodeJS.ProcessEnv {
   return {
-    ...process.env,
+    ...toolEnv(root),
     WRANGLER_SEND_METRICS: "false",
     CLOUDFLARE_CF_FETCH_ENABLED: "false",
     CI: "true",
@@ -123,7 +130,7 @@ export async function startWranglerDev(opts: DevOptions): Promise<DevServer> {
   ];
   const started = performance.now();
   const proc = spawnManaged(`wrangler dev (${opts.name})`, wranglerBin(opts.root), args, {
-    env: wranglerEnv(),
+    env: wranglerEnv(opts.root),
     cwd: opts.tmpDir,
     logFile,
   });
@@ -174,7 +181,7 @@ export async function measureBundle(root: string, configPath: string, outDir: st
     "wrangler deploy --dry-run",
     wranglerBin(root),
     ["deploy", "--dry-run", "--minify", "--outdir", outDir, "--config", configPath],
-    { env: wranglerEnv(), cwd: dirname(configPath), logFile },
+    { env: wranglerEnv(root), cwd: dirname(configPath), logFile },
   );
   const code = await proc.exited;
   if (code !== 0) throw new Error(`wrangler deploy --dry-run for ${configPath} exited with ${code} (log: ${logFile})`);

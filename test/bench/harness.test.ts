@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { sleep } from "../../bench/lib/net";
 import { isAlive, processTree, rssKiB, spawnManaged } from "../../bench/lib/procs";
 import { rotation, upstreamHeadersFrom } from "../../bench/run";
-import { workerdConfig } from "../../bench/lib/startup";
+import { workerdConfig } from "../../bench/lib/workerd";
 import { envFileText, readJsonc, wranglerSizeLine, writeBenchConfig } from "../../bench/lib/wrangler";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-harness-test-"));
@@ -85,7 +85,6 @@ describe("bench configs", () => {
         json: { ROUTING: { a: [1] } },
         ratelimits: ["RATE_LIMITER"],
         kv: ["STATE"],
-        request: { path: "/", headers: {}, body: "" },
       },
       4321,
     );
