@@ -71,7 +71,8 @@ export function findDevClientKey(vars: Record<string, string>, comments: string[
   }
   const byDigest = new Map(Object.entries(digests).map(([id, d]) => [String(d).toLowerCase(), id]));
   for (const c of comments) {
-    for (const word of c.split(/[\s"'`,;()]+/)) {
+    for (const raw of c.split(/[\s"'`,;()<>]+/)) {
+      const word = raw.replace(/[.:!?]+$/, ""); // "the key is abc." names abc
       if (word.length < 8) continue;
       const id = byDigest.get(sha256Hex(word));
       if (id) return { clientId: id, key: word };

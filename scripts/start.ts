@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const example = join(root, "worker", ".dev.vars.example");
   const secretsFile = values["dev-vars"] ?? (existsSync(own) ? own : example);
   const secrets = readDevVars(secretsFile);
-  if (!secrets) throw new Error(`no development secrets: ${secretsFile} is missing`);
+  if (!secrets) throw new Error(`no development secrets: ${secretsFile} is missing (create worker/.dev.vars, or pass --dev-vars FILE)`);
   const vars = secrets.vars;
 
   await assertPortFree(workerPort, IP, "Worker", "pick another with --port or WORKER_PORT");
