@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BINDINGS } from "../worker/src/bindings";
 import { parseRouting, RoutingError, type Routing } from "../worker/src/routing";
+import { readAlertsConfig } from "./alerts-config";
 
 export const RATE_LIMIT_TECHNIQUES = ["fixed", "sliding"] as const;
 export const LOG_STRATEGIES = ["STOP_INSERTING", "DELETE_OLDEST"] as const;
@@ -68,6 +69,8 @@ export interface StackConfig extends Settings {
     /** Set when gatewayTokenSource is "config". */
     gatewayToken?: pulumi.Output<string>;
   };
+  /** The stack's alerts (rules, destinations, their secrets); undefined when the stack declares none. */
+  alerts?: ReturnType<typeof readAlertsConfig>;
 }
 
 export class ConfigError extends Error {
@@ -225,7 +228,8 @@ function gatewaySettings(r: Reader, v: unknown): GatewaySettings {
 /** Optional bindings a stack may set itself; required ones are wired by infra from other settings. */
 export function configurableVars(): string[] {
   return Object.entries(BINDINGS)
-    .filter(([, spec]) => !spec.required && (spec.kind === "plain_text" || spec.kind === "json"))
+    // ALERTS* bindings come from the alerts component (validated by infra/alerts-config.ts), never from worker.vars.
+    .filter(([name, spec]) => !spec.required && !name.startsWith("ALERTS") && (spec.kind === "plain_text" || spec.kind === "json"))
     .map(([name]) => name);
 }
 
@@ -407,9 +411,11 @@ export function loadConfig(): StackConfig {
   if (settings.gatewayTokenSource === "mint" && present("gatewayToken")) {
     r.fail("gatewayToken", 'is set but gatewayTokenSource is "mint": remove it or set gatewayTokenSource to config');
   }
+  const alerts = readAlertsConfig(cfg, stack);
   return {
     ...settings,
     stack,
+    alerts,
     secrets: {
       anthropicApiKey: secret("anthropicApiKey"),
       openaiApiKey: secret("openaiApiKey"),

@@ -3,6 +3,7 @@
  * what a caller needs. Every stack difference comes from Pulumi.<stack>.yaml (see infra/config.ts).
  */
 import { AiGateway } from "./components/ai-gateway";
+import { Alerts } from "./components/alerts";
 import { GatewayToken } from "./components/gateway-token";
 import { Routes } from "./components/routes";
 import { Schedules } from "./components/schedules";
@@ -19,6 +20,7 @@ const token = new GatewayToken(
   cfg.secrets.gatewayToken ? { source: "config", value: cfg.secrets.gatewayToken } : { source: "mint", accountId, tokenName: `${resourceName} worker` },
   opts,
 );
+const alerts = cfg.alerts && new Alerts("alerts", { accountId, resourceName, ...cfg.alerts }, opts);
 const worker = new Worker(
   "worker",
   {
@@ -38,12 +40,12 @@ const worker = new Worker(
       STACK: cfg.stack,
       RATE_LIMITER: { namespaceId: cfg.worker.rateLimit.namespaceId, simple: { limit: cfg.worker.rateLimit.limit, period: cfg.worker.rateLimit.period } },
     },
-    extraBindings: cfg.worker.vars,
+    extraBindings: { ...cfg.worker.vars, ...alerts?.bindings },
   },
   opts,
 );
 const routes = new Routes("routes", { accountId, scriptName: worker.scriptName, ...cfg.routes }, opts);
-new Schedules("schedules", { accountId, scriptName: worker.scriptName, crons: cfg.crons }, opts);
+new Schedules("schedules", { accountId, scriptName: worker.scriptName, crons: [...new Set([...cfg.crons, ...(alerts?.crons ?? [])])] }, opts);
 
 export const gatewayId = gateway.gatewayId;
 export const workerName = worker.scriptName;

@@ -1,6 +1,7 @@
 /** The gateway Worker's entry point: the app with the real fetch, clock, ids and hash. */
 import { sha256Unit } from "./crypto";
 import { createApp } from "./app";
+import { runScheduledAlerts } from "./alerts";
 
 const app = createApp({
   // Late-bound so the runtime's fetch is looked up per call.
@@ -13,4 +14,8 @@ const app = createApp({
 
 export default {
   fetch: app.fetch,
+  // The cron declared by infra (alerts component) evaluates the stack's alert rules.
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(runScheduledAlerts(controller, env));
+  },
 } satisfies ExportedHandler<Env>;
