@@ -17,6 +17,12 @@ export interface Managed {
 }
 
 const live = new Set<Managed>();
+const history: number[] = [];
+
+/** Every child pid this process started (each leads its own process group), for checks that none survived. */
+export function spawnHistory(): readonly number[] {
+  return history;
+}
 let handlersInstalled = false;
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -68,6 +74,7 @@ export function spawnManaged(name: string, cmd: string, args: readonly string[],
   if (fd !== undefined) closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${cmd})`);
   const pid = child.pid;
+  history.push(pid);
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
     child.once("error", () => resolve("spawn-error"));
@@ -106,6 +113,23 @@ function parentOf(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Processes (not zombies) in process group `pgid` right now: a stopped child's group must be empty. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // Fields after the command: state, ppid, pgrp.
+      if (Number(rest[2]) === pgid && rest[0] !== "Z") out.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return out;
 }
 
 /** `pid` and all its descendants (a snapshot). */
