@@ -49,16 +49,28 @@ export interface BenchConfigOptions {
   readonly set?: Record<string, unknown>;
 }
 
+const isRelative = (p: string) => p.startsWith("./") || p.startsWith("../");
+
 /**
- * The bench's copy of a Worker's wrangler config, written to `outPath`: same entry (made absolute), compatibility
- * date, flags and bindings, with the overrides above. The original file is never touched.
+ * The bench's copy of a Worker's wrangler config, written to `outPath`: same entry, aliases and other paths (made
+ * absolute, since the copy lives elsewhere), compatibility date, flags and bindings, with the overrides above.
+ * The original file is never touched.
  */
 export function writeBenchConfig(sourcePath: string, outPath: string, opts: BenchConfigOptions): Record<string, unknown> {
   const cfg = readJsonc(sourcePath);
+  const dir = dirname(sourcePath);
   delete cfg.$schema;
   cfg.name = opts.name;
   if (typeof cfg.main !== "string") throw new Error(`${sourcePath}: no "main" entry`);
-  cfg.main = resolve(dirname(sourcePath), cfg.main);
+  cfg.main = resolve(dir, cfg.main);
+  for (const key of ["tsconfig", "base_dir"] as const) {
+    if (typeof cfg[key] === "string") cfg[key] = resolve(dir, cfg[key]);
+  }
+  if (cfg.alias && typeof cfg.alias === "object") {
+    cfg.alias = Object.fromEntries(
+      Object.entries(cfg.alias as Record<string, string>).map(([k, v]) => [k, isRelative(v) ? resolve(dir, v) : v]),
+    );
+  }
   Object.assign(cfg, opts.set);
   if (opts.vars) cfg.vars = { ...(cfg.vars as Record<string, unknown> | undefined), ...opts.vars };
   if (opts.rateLimit !== undefined && Array.isArray(cfg.ratelimits)) {
