@@ -3,7 +3,8 @@
  * check, config, client auth and rate limit, then the routes; one onError renders every failure in the caller's
  * surface shape. Dependencies come in, so tests run this same app with a fake gateway.
  */
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv, Deps } from "./context";
 import { ApiError, errorBody, surfaceOf } from "./errors";

@@ -23,7 +23,8 @@ export interface LogRecord {
   method: string;
   path: string;
   client: string | null;
-  surface: Surface;
+  /** null for health checks and unknown routes. */
+  surface: Surface | null;
   feature: string | null;
   provider: string | null;
   model: string | null;

@@ -91,6 +91,13 @@ export function errorBody(surface: Surface, err: ApiError, requestId: string): u
   }
 }
 
+const API_PATHS: Record<string, Surface> = { "/v1/messages": "messages", "/v1/chat/completions": "chatCompletions", "/api/chat": "chat" };
+
+/** The API surface a path is, for the log; null for everything else (health, unknown routes). */
+export function apiSurface(path: string): Surface | null {
+  return API_PATHS[path] ?? null;
+}
+
 /** Which surface's error shape a path gets: the SDK surfaces by their paths, everything else the simple shape. */
 export function surfaceOf(path: string): Surface {
   if (path === "/v1/messages" || path.startsWith("/v1/messages/")) return "messages";

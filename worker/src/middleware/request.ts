@@ -4,7 +4,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Deps, LogRecord } from "../context";
-import { surfaceOf } from "../errors";
+import { apiSurface } from "../errors";
 import { OUT, SECURITY_HEADERS } from "../wire";
 
 export function requestContext(deps: Deps) {
@@ -17,7 +17,7 @@ export function requestContext(deps: Deps) {
       method: c.req.method,
       path,
       client: null,
-      surface: surfaceOf(path),
+      surface: apiSurface(path),
       feature: null,
       provider: null,
       model: null,

@@ -2,7 +2,7 @@
  * POST /v1/chat/completions: OpenAI Chat Completions, passed through to OpenAI via the gateway (JSON or SSE,
  * stream_options.include_usage included), so the OpenAI SDK works with baseURL `<worker>/v1` and a client key.
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { allowedModel, feature, optionalBoolean, optionalObject, optionalPositiveInt, readJsonObject, requireArray, requireString } from "../body";
 import type { AppEnv } from "../context";
 import { openai } from "../providers/openai";

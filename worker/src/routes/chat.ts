@@ -5,7 +5,8 @@
  * cached, usage}`, or SSE `delta` events ending with `done` (same fields, without text: the client already has it)
  * or `error` (a failure after the first token is never passed off as a complete answer).
  */
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import { attemptOrder, chooseVariant, DEFAULT_VARIANT } from "../ab";
 import { feature as featureOf, invalid, optionalBoolean, readJsonObject, requireArray } from "../body";
 import type { AppEnv } from "../context";

@@ -3,7 +3,7 @@
  * works with only its baseURL and apiKey changed. System prompts, tools, images, stop sequences and the rest pass
  * through as sent; the checks here are the ones this Worker owns (allowed model, required fields, basic types).
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { allowedModel, feature, optionalBoolean, optionalObject, optionalPositiveInt, readJsonObject, requireArray, requireString } from "../body";
 import type { AppEnv } from "../context";
 import { anthropic } from "../providers/anthropic";
