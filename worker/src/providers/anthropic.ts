@@ -7,7 +7,7 @@ import { BaseAnthropic } from "@anthropic-ai/sdk/client";
 import { APIError } from "@anthropic-ai/sdk/core/error";
 import { Messages, type MessageCreateParams } from "@anthropic-ai/sdk/resources/messages/messages";
 import { gatewayUrl } from "../gateway";
-import { count, isRecord, type Provider, type UpstreamCall } from "./provider";
+import { count, isRecord, parseJson, type Provider, type UpstreamCall } from "./provider";
 
 let cached: { baseURL: string; apiKey: string; fetch: typeof fetch; messages: Messages } | undefined;
 
@@ -68,12 +68,7 @@ export const anthropic: Provider = {
   },
 
   readEvent(ev) {
-    let data: unknown;
-    try {
-      data = JSON.parse(ev.data);
-    } catch {
-      return undefined;
-    }
+    const data = parseJson(ev.data);
     if (!isRecord(data)) return undefined;
     switch (data.type) {
       case "message_start": {

@@ -1,6 +1,6 @@
 /** OpenAI Chat Completions through the gateway, with plain fetch (the surface is small and the SDK is not needed). */
 import { gatewayUrl } from "../gateway";
-import { count, isRecord, postJson, type Provider } from "./provider";
+import { count, isRecord, parseJson, postJson, type Provider } from "./provider";
 
 export const openai: Provider = {
   name: "openai",
@@ -33,12 +33,7 @@ export const openai: Provider = {
 
   readEvent(ev) {
     if (ev.data === "[DONE]") return { done: true };
-    let data: unknown;
-    try {
-      data = JSON.parse(ev.data);
-    } catch {
-      return undefined;
-    }
+    const data = parseJson(ev.data);
     if (!isRecord(data)) return undefined;
     if (data.error !== undefined) return { error: true };
     const piece: { text?: string; usage?: { input?: number; output?: number } } = {};

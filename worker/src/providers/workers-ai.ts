@@ -4,7 +4,7 @@
  * Workers AI permission as well.
  */
 import { gatewayUrl } from "../gateway";
-import { count, isRecord, postJson, type Provider } from "./provider";
+import { count, isRecord, parseJson, postJson, type Provider } from "./provider";
 
 function usageOf(v: unknown): { input?: number; output?: number } | undefined {
   return isRecord(v) ? { input: count(v.prompt_tokens), output: count(v.completion_tokens) } : undefined;
@@ -38,12 +38,7 @@ export const workersAi: Provider = {
 
   readEvent(ev) {
     if (ev.data === "[DONE]") return { done: true };
-    let data: unknown;
-    try {
-      data = JSON.parse(ev.data);
-    } catch {
-      return undefined;
-    }
+    const data = parseJson(ev.data);
     if (!isRecord(data)) return undefined;
     if (data.error !== undefined || data.errors !== undefined) return { error: true };
     const usage = usageOf(data.usage);
