@@ -10,3 +10,11 @@ test("dev is configured unprotected, on workers.dev, with a minted gateway token
   expect(y.value("routes").workersDev).toBe(true);
   expect(y.value("gatewayTokenSource")).toBe("mint");
 });
+
+test("dev alerts mint their analytics token and notify a webhook only: no PagerDuty, no native policies", () => {
+  const alerts = stackYaml("dev").value("alerts");
+  expect(alerts.analyticsToken).toBe("mint");
+  expect(alerts.destinations.webhooks.length).toBeGreaterThan(0);
+  expect(alerts.destinations.pagerduty).toBe(false);
+  expect(alerts.native).toBeUndefined();
+});

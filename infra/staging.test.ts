@@ -1,7 +1,8 @@
 /**
  * A new stack is one yaml file and no code: a staging stack written here (beside a copy of Pulumi.yaml, with the real
  * infra/ and worker/ linked in) runs the unchanged program. It also configures what dev and prod leave out: an
- * optional binding set from yaml, cron schedules, a zone route and a minted token alongside a custom domain.
+ * optional binding set from yaml, cron schedules, a zone route and a minted token alongside a custom domain — and no
+ * alerts at all, since `alerts` and its secrets are optional.
  */
 import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,9 +15,11 @@ import { stackYaml } from "./testing/stack-suite";
 
 const repo = findProjectRoot();
 const dev = stackYaml("dev");
+/** dev's config without `alerts` and the alert secrets (alertsWebhookSecret, ...). */
+const devWithoutAlerts = Object.fromEntries(Object.entries(dev.all).filter(([k]) => !k.startsWith("ai-gateway-stack:alerts")));
 const staging = {
   config: {
-    ...dev.all,
+    ...devWithoutAlerts,
     "ai-gateway-stack:gateway": { ...dev.value("gateway"), cacheTtl: 900 },
     "ai-gateway-stack:worker": { ...dev.value("worker"), vars: { AI_GATEWAY_BASE_URL: "https://gateway.staging.example.com/v1" } },
     "ai-gateway-stack:routes": {
@@ -55,6 +58,18 @@ test("declares an optional binding when the yaml sets it, and only the bindings 
   expect(bindings.find((b) => b.name === "AI_GATEWAY_BASE_URL")?.text).toBe("https://gateway.staging.example.com/v1");
   const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || n === "AI_GATEWAY_BASE_URL");
   expect(bindings.map((b) => b.name).sort()).toEqual([...want].sort());
+});
+
+test("runs without alerts: no Alerts component, state namespace, destination, policy or analytics token, no ALERTS* binding", () => {
+  expect(Object.keys(staging.config).filter((k) => k.includes(":alerts"))).toEqual([]);
+  expect(result.resources.filter((r) => r.type.includes(":alerts:") || r.options.parent?.includes(":alerts:"))).toEqual([]);
+  for (const t of ["workersKvNamespace:WorkersKvNamespace", "notificationPolicyWebhooks:NotificationPolicyWebhooks", "notificationPolicy:NotificationPolicy"]) {
+    expect(ofType(t), t).toEqual([]);
+  }
+  // The one account token is the gateway token the yaml asks to mint.
+  expect(ofType("accountToken:AccountToken").map((r) => r.options.parent)).toEqual(["ai-gateway-stack:infra:GatewayToken::gateway-token"]);
+  const bindings = reveal(ofType("workersScript:WorkersScript")[0]!.inputs.bindings) as { name: string }[];
+  expect(bindings.filter((b) => b.name.startsWith("ALERTS"))).toEqual([]);
 });
 
 test("declares one cron trigger resource carrying every schedule", () => {

@@ -1,13 +1,15 @@
 /**
  * The checks every stack must pass, run against the real program under mocks with that stack's yaml: each declared
  * input traced back to the yaml (read here, independently of the program), secrets only as Pulumi secrets, protect
- * as configured, and the Worker's bindings equal to the list the Worker reads. One stack per test file.
+ * as configured, the Worker's bindings equal to the list the Worker reads, and — when the yaml has `alerts` — the
+ * alert rules, destinations, cron, native policies and analytics token. One stack per test file.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { beforeAll, describe, expect, test } from "vitest";
+import { DEFAULT_ENDPOINTS, parseAlertsBinding } from "../../worker/src/alerts/config";
 import { BINDINGS, BINDING_NAMES, SECRET_BINDING_NAMES } from "../../worker/src/bindings";
 import { parseRouting } from "../../worker/src/routing";
 import { routeUrl } from "../components/routes";
@@ -49,7 +51,21 @@ const T = {
   route: "cloudflare:index/workersRoute:WorkersRoute",
   subdomain: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
   cron: "cloudflare:index/workersCronTrigger:WorkersCronTrigger",
+  kv: "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
+  webhook: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
+  policy: "cloudflare:index/notificationPolicy:NotificationPolicy",
 };
+
+/** Component types: a resource's purpose is told by the component it belongs to, not by its type alone. */
+const C = {
+  gatewayToken: "ai-gateway-stack:infra:GatewayToken",
+  alerts: "ai-gateway-stack:alerts:Alerts",
+};
+
+/** Config key holding a webhook's secret when the yaml names none (documented in Pulumi.yaml). */
+const DEFAULT_WEBHOOK_SECRET_KEY = "alertsWebhookSecret";
+/** incident_alert impacts when the yaml names none (documented in Pulumi.yaml). */
+const DEFAULT_INCIDENT_IMPACTS = ["INCIDENT_IMPACT_MAJOR", "INCIDENT_IMPACT_CRITICAL"];
 
 export function stackSuite(stack: string): void {
   const y = stackYaml(stack);
@@ -70,6 +86,26 @@ export function stackSuite(stack: string): void {
     const b = bindings().find((x) => x.name === n);
     expect(b, n).toBeDefined();
     return b!;
+  };
+  /** True when binding `n` was a Pulumi secret when declared (its own value, not only the list around it). */
+  const declaredSecret = (n: string) => one(T.script).secretInputs.includes(`bindings[${bindings().findIndex((b) => b.name === n)}].text`);
+  /** Resources declared as children of a component of type `component`. */
+  const childrenOf = (component: string): DeclaredResource[] => result.resources.filter((r) => r.options.parent?.startsWith(`${component}::`));
+  const gatewayTokens = () => childrenOf(C.gatewayToken).filter((r) => r.type === T.token);
+  const analyticsTokens = () => childrenOf(C.alerts).filter((r) => r.type === T.token);
+  const secretPlaceholder = (key: string) => {
+    const ciphertext = y.secure(key);
+    expect(ciphertext, `${key} is set as a secure value in Pulumi.${stack}.yaml`).toBeDefined();
+    return placeholderSecret(`${PROJECT}:${key}`, ciphertext!);
+  };
+  /** The yaml's alerts value (undefined: the stack runs without alerts). */
+  const alerts: Raw | undefined = y.value("alerts");
+  const yamlWebhooks = (): Raw[] => alerts?.destinations?.webhooks ?? [];
+  /** The NotificationPolicyWebhooks declared for one yaml webhook (found by its URL and name). */
+  const webhookResource = (hook: Raw): DeclaredResource => {
+    const found = ofType(T.webhook).filter((r) => r.inputs.url === hook.url && String(r.inputs.name).endsWith(`-${hook.name}`));
+    expect(found, `webhook destination ${hook.name}`).toHaveLength(1);
+    return found[0]!;
   };
 
   beforeAll(async () => {
@@ -138,20 +174,21 @@ export function stackSuite(stack: string): void {
       const token = binding("AI_GATEWAY_TOKEN");
       expect(token.type).toBe("secret_text");
       if (source === "config") {
-        expect(ofType(T.token)).toHaveLength(0);
-        expect(token.text).toBe(placeholderSecret(`${PROJECT}:gatewayToken`, y.secure("gatewayToken")!));
+        expect(gatewayTokens()).toHaveLength(0);
+        expect(token.text).toBe(secretPlaceholder("gatewayToken"));
       } else {
-        const minted = one(T.token);
-        expect(token.text).toBe(`minted-token-${mockId("token", minted.name)}`);
+        expect(gatewayTokens()).toHaveLength(1);
+        expect(token.text).toBe(`minted-token-${mockId("token", gatewayTokens()[0]!.name)}`);
       }
     });
 
     test("is minted with AI Gateway Run and Workers AI Read, scoped to the account, when minted", () => {
       if (y.value("gatewayTokenSource") !== "mint") {
-        expect(ofType(T.token)).toHaveLength(0);
+        expect(gatewayTokens()).toHaveLength(0);
         return;
       }
-      const t = one(T.token).inputs;
+      expect(gatewayTokens()).toHaveLength(1);
+      const t = gatewayTokens()[0]!.inputs;
       const id = (n: string) => MOCK_PERMISSION_GROUPS.find((g) => g.name === n)!.id;
       expect(t.accountId).toBe(y.value("accountId"));
       expect(t.policies).toEqual([
@@ -185,12 +222,25 @@ export function stackSuite(stack: string): void {
       expect([...(w.compatibilityFlags ?? ["nodejs_compat"])].sort()).toEqual([...local.compatibility_flags].sort());
     });
 
-    test("declares every required binding the Worker reads, with the kind bindings.ts gives it, and nothing else", () => {
+    test("declares every binding the Worker reads for this stack's features, with the kind bindings.ts gives it, and nothing else", () => {
       const declared = bindings().map((b) => b.name);
       const configuredOptional = Object.keys(y.value("worker").vars ?? {});
-      const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || configuredOptional.includes(n));
+      // With alerts, every ALERTS* name in bindings.ts; the PagerDuty key only when the yaml turns PagerDuty on.
+      const alertNames = alerts
+        ? BINDING_NAMES.filter((n) => n.startsWith("ALERTS") && (n !== "ALERTS_PAGERDUTY_ROUTING_KEY" || alerts.destinations?.pagerduty === true))
+        : [];
+      const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || configuredOptional.includes(n) || alertNames.includes(n));
       expect([...declared].sort()).toEqual([...want].sort());
       for (const b of bindings()) expect(b.type, b.name).toBe(BINDINGS[b.name as keyof typeof BINDINGS].kind);
+    });
+
+    test("leaves out of the Worker's list only optional bindings this stack's yaml does not use", () => {
+      const declared = new Set(bindings().map((b) => b.name));
+      const missing = BINDING_NAMES.filter((n) => !declared.has(n));
+      for (const n of missing) {
+        expect(BINDINGS[n].required, n).toBe(false);
+        if (n.startsWith("ALERTS") && n !== "ALERTS_PAGERDUTY_ROUTING_KEY") expect(alerts, `${n} is missing although the yaml has alerts`).toBeUndefined();
+      }
     });
 
     test("binds the account, gateway id, stack, ROUTING and rate limiter from the yaml", () => {
@@ -262,17 +312,176 @@ export function stackSuite(stack: string): void {
       expect(one(T.subdomain).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, enabled: y.value("routes").workersDev ?? false, previewsEnabled: false });
     });
 
-    test("declares cron triggers only when the yaml lists schedules", () => {
-      const crons: string[] = y.value("crons") ?? [];
+    test("declares one cron trigger carrying the yaml's crons plus the alerts cron, or none when there are no schedules", () => {
+      const crons: string[] = [...new Set([...(y.value("crons") ?? []), ...(alerts ? [alerts.cron ?? "*/5 * * * *"] : [])])];
       if (crons.length === 0) expect(ofType(T.cron)).toHaveLength(0);
       else expect(one(T.cron).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, schedules: crons.map((cron) => ({ cron })) });
     });
   });
 
+  describe(`stack ${stack}: alerts`, () => {
+    // Each stack gets the checks for what its yaml declares (registered, never skipped).
+    const withAlerts = (title: string, fn: () => void) => alerts && test(title, fn);
+    const withoutAlerts = (title: string, fn: () => void) => !alerts && test(title, fn);
+
+    withoutAlerts("declares no alert resources and no ALERTS* binding when the yaml has no alerts", () => {
+      expect(result.resources.filter((r) => r.type === C.alerts)).toHaveLength(0);
+      for (const t of [T.kv, T.webhook, T.policy]) expect(ofType(t), t).toHaveLength(0);
+      expect(bindings().filter((b) => b.name.startsWith("ALERTS"))).toEqual([]);
+    });
+
+    withAlerts("declares exactly the state namespace, one destination per webhook, the native policies and a minted token if asked, all in the Alerts component", () => {
+      const a = alerts!;
+      expect(result.resources.filter((r) => r.type === C.alerts).map((r) => r.name)).toEqual(["alerts"]);
+      const want = [
+        T.kv,
+        ...yamlWebhooks().map(() => T.webhook),
+        ...Object.keys(a.native ?? {}).map(() => T.policy),
+        ...((a.analyticsToken ?? "mint") === "mint" ? [T.token] : []),
+      ];
+      expect(childrenOf(C.alerts).map((r) => r.type).sort()).toEqual(want.sort());
+      // Nothing of the alerts' kinds is declared outside the component.
+      for (const t of [T.kv, T.webhook, T.policy]) expect(ofType(t).every((r) => r.options.parent === `${C.alerts}::alerts`), t).toBe(true);
+    });
+
+    withAlerts("hands the Worker an ALERTS value with the yaml's cron, rules, thresholds, windows and webhook names, which the Worker's parser accepts as is", () => {
+      const a = alerts!;
+      const got = JSON.parse(binding("ALERTS").json);
+      expect(binding("ALERTS").type).toBe("json");
+      expect(parseAlertsBinding(got)).toEqual(got);
+      const { analyticsToken: _t, native: _n, destinations, ...workerKeys } = a;
+      // Every value the yaml gives reaches the Worker unchanged; defaults fill the rest.
+      expect(got).toMatchObject(workerKeys);
+      expect(Object.keys(got.rules).sort()).toEqual(Object.keys(a.rules).sort());
+      expect(got.destinations).toEqual({
+        webhooks: yamlWebhooks().map((w) => ({ name: w.name, url: w.url })),
+        pagerduty: destinations.pagerduty ?? false,
+      });
+      expect(got.endpoints).toEqual(a.endpoints ?? DEFAULT_ENDPOINTS);
+      // Infra-only keys (emails, secret key names, native policies, token source) stay out of the Worker's value.
+      expect(Object.keys(got).sort()).toEqual(["cron", "destinations", "endpoints", "failureRuns", "lagMinutes", "rules"]);
+      for (const email of destinations.emails ?? []) expect(binding("ALERTS").json).not.toContain(email);
+    });
+
+    withAlerts("binds the state KV namespace it declares, named after the stack", () => {
+      const kv = one(T.kv);
+      expect(kv.inputs.accountId).toBe(y.value("accountId"));
+      expect(String(kv.inputs.title)).toContain(name);
+      const state = binding("ALERTS_STATE");
+      expect(state.type).toBe("kv_namespace");
+      expect(state.namespaceId).toBe(`${kv.name}-id`);
+    });
+
+    withAlerts("declares one webhook destination per yaml webhook, its secret a Pulumi secret taken from the webhook's secret config key", () => {
+      expect(ofType(T.webhook)).toHaveLength(yamlWebhooks().length);
+      for (const hook of yamlWebhooks()) {
+        const r = webhookResource(hook);
+        expect(r.inputs.accountId).toBe(y.value("accountId"));
+        expect(String(r.inputs.name)).toContain(name);
+        expect(isSecretValue(r.inputs.secret), hook.name).toBe(true);
+        expect(r.secretInputs).toContain("secret");
+        expect(reveal(r.inputs.secret)).toBe(secretPlaceholder(hook.secretKey ?? DEFAULT_WEBHOOK_SECRET_KEY));
+      }
+    });
+
+    withAlerts("binds every webhook's secret, by webhook name, as the Pulumi secret ALERTS_WEBHOOK_SECRETS", () => {
+      const b = binding("ALERTS_WEBHOOK_SECRETS");
+      expect(b.type).toBe("secret_text");
+      expect(declaredSecret(b.name)).toBe(true);
+      expect(JSON.parse(b.text)).toEqual(Object.fromEntries(yamlWebhooks().map((w) => [w.name, secretPlaceholder(w.secretKey ?? DEFAULT_WEBHOOK_SECRET_KEY)])));
+    });
+
+    withAlerts("binds the PagerDuty routing key as a Pulumi secret exactly when the yaml turns PagerDuty on", () => {
+      const pd = bindings().find((b) => b.name === "ALERTS_PAGERDUTY_ROUTING_KEY");
+      if (alerts!.destinations?.pagerduty !== true) {
+        expect(pd).toBeUndefined();
+        return;
+      }
+      expect(pd!.type).toBe("secret_text");
+      expect(declaredSecret(pd!.name)).toBe(true);
+      expect(pd!.text).toBe(secretPlaceholder("alertsPagerdutyRoutingKey"));
+    });
+
+    withAlerts("takes the analytics token from the source the yaml chooses: minted with Account Analytics Read only, or the secret alertsAnalyticsToken", () => {
+      const source = alerts!.analyticsToken ?? "mint";
+      const b = binding("ALERTS_ANALYTICS_TOKEN");
+      expect(b.type).toBe("secret_text");
+      expect(declaredSecret(b.name)).toBe(true);
+      if (source === "config") {
+        expect(analyticsTokens()).toHaveLength(0);
+        expect(b.text).toBe(secretPlaceholder("alertsAnalyticsToken"));
+        return;
+      }
+      expect(analyticsTokens()).toHaveLength(1);
+      const t = analyticsTokens()[0]!;
+      const analyticsRead = MOCK_PERMISSION_GROUPS.find((g) => g.name === "Account Analytics Read")!.id;
+      expect(t.inputs.accountId).toBe(y.value("accountId"));
+      expect(t.inputs.policies).toEqual([
+        { effect: "allow", permissionGroups: [{ id: analyticsRead }], resources: JSON.stringify({ [`com.cloudflare.api.account.${y.value("accountId")}`]: "*" }) },
+      ]);
+      expect(b.text).toBe(`minted-token-${mockId("token", t.name)}`);
+    });
+
+    withAlerts("keeps the analytics token apart from the gateway token: its own resource, name and permissions", () => {
+      // Every AccountToken belongs to one of the two purposes; neither token stands in for the other.
+      expect(ofType(T.token).length).toBe(gatewayTokens().length + analyticsTokens().length);
+      const worker = binding("AI_GATEWAY_TOKEN").text;
+      expect(binding("ALERTS_ANALYTICS_TOKEN").text).not.toBe(worker);
+      for (const a of analyticsTokens()) {
+        for (const g of gatewayTokens()) expect(a.inputs.name).not.toBe(g.inputs.name);
+        const ids = (a.inputs.policies as Raw[]).flatMap((p) => p.permissionGroups.map((x: Raw) => x.id));
+        const gatewayRun = MOCK_PERMISSION_GROUPS.find((g) => g.name === "AI Gateway Run")!.id;
+        expect(ids).not.toContain(gatewayRun);
+      }
+    });
+
+    withAlerts("declares the native policies the yaml asks for, notifying the declared webhook destinations and emails", () => {
+      const a = alerts!;
+      const native: Raw = a.native ?? {};
+      const policies = ofType(T.policy).map((p) => p.inputs);
+      expect(policies).toHaveLength(Object.keys(native).length);
+      const mechanisms = {
+        webhooks: yamlWebhooks().map((h) => ({ id: `${webhookResource(h).name}-id` })),
+        emails: (a.destinations.emails ?? []).map((id: string) => ({ id })),
+      };
+      const byType = (t: string) => policies.filter((p) => p.alertType === t);
+      if (native.billingUsage) {
+        expect(byType("billing_usage_alert")).toHaveLength(1);
+        expect(byType("billing_usage_alert")[0]).toMatchObject({
+          accountId: y.value("accountId"),
+          enabled: true,
+          filters: { products: [native.billingUsage.product], limits: [String(native.billingUsage.limit)] },
+          mechanisms,
+        });
+      } else {
+        expect(byType("billing_usage_alert")).toHaveLength(0);
+      }
+      if (native.incidents) {
+        expect(byType("incident_alert")).toHaveLength(1);
+        expect(byType("incident_alert")[0]).toMatchObject({
+          accountId: y.value("accountId"),
+          enabled: true,
+          filters: { affectedComponents: native.incidents.components, incidentImpacts: native.incidents.impacts ?? DEFAULT_INCIDENT_IMPACTS },
+          mechanisms,
+        });
+      } else {
+        expect(byType("incident_alert")).toHaveLength(0);
+      }
+      for (const p of policies) expect(p.mechanisms).toEqual(mechanisms);
+    });
+
+    withAlerts("triggers the Worker on the cron its ALERTS value evaluates on", () => {
+      const cron = JSON.parse(binding("ALERTS").json).cron;
+      expect(one(T.cron).inputs.schedules).toContainEqual({ cron });
+    });
+  });
+
   describe(`stack ${stack}: protection and outputs`, () => {
-    test("every resource carries the stack's protect setting", () => {
+    test("every resource carries the stack's protect setting, alert children included", () => {
       const protect = y.value("protect") ?? false;
       expect(result.resources.length).toBeGreaterThan(5);
+      // The loop below must see the alert resources too: they are declared in a component, with protect inherited.
+      if (alerts) expect(childrenOf(C.alerts).length).toBeGreaterThan(yamlWebhooks().length);
       for (const r of result.resources) expect(r.options.protect, `${r.type} ${r.name}`).toBe(protect);
     });
 
