@@ -149,7 +149,8 @@ export function readAlertsConfig(cfg: pulumi.Config, stack: string): { config: A
   }
   const config = parseAlertsConfig(raw, stack, project);
   const require = (key: string, why: string) => {
-    if (cfg.get(key) === undefined) throw new ConfigError(`${project}:${key}`, stack, `must be set (pulumi config set --secret ${key} ...) ${why}`);
+    // Blank counts as unset, as for every other secret of the program: a blank webhook secret would sign nothing.
+    if ((cfg.get(key) ?? "").trim() === "") throw new ConfigError(`${project}:${key}`, stack, `must be set (pulumi config set --secret ${key} ...) ${why}`);
     return cfg.requireSecret(key);
   };
   const byKey = new Map<string, pulumi.Output<string>>();

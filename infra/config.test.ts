@@ -1,6 +1,6 @@
 /**
  * Broken stack config stops the real program before it declares anything, with a message naming the key and the
- * stack (and never a secret). Each case starts from dev's yaml and breaks one value.
+ * stack (and never a secret). Each case starts from dev's yaml and breaks one value, alerts and their secrets included.
  */
 import { beforeEach, describe, expect, test, vi } from "vitest";
 import { configurableVars, routePatternProblem, validateSettings } from "./config";
@@ -69,6 +69,17 @@ describe("a broken config value stops the program before any resource is declare
     ["custom domain outside its zone", breakAt("routes.customDomains", [{ hostname: "ai.example.org", zone: "example.com" }]), "routes.customDomains[0].hostname"],
     ["zone route with a scheme", breakAt("routes.zoneRoutes", [{ pattern: "https://api.example.com/*", zone: "example.com" }]), "routes.zoneRoutes[0].pattern"],
     ["cron that is not a cron", { [`${PROJECT}:crons`]: ["every minute"] }, "crons[0]"],
+    ["alerts error rate over 100%", breakAt("alerts.rules.errorRate.percent", 150), "alerts.rules.errorRate.percent"],
+    ["alerts cron that is not a cron", breakAt("alerts.cron", "every 15 minutes"), "alerts.cron"],
+    ["misspelt alerts rule", breakAt("alerts.rules.errorRatio", { percent: 5, windowMinutes: 15 }), "alerts.rules.errorRatio"],
+    ["alerts webhook that is not a URL", breakAt("alerts.destinations.webhooks[0].url", "hooks.example.com"), "alerts.destinations.webhooks[0].url"],
+    ["alerts email that is not an address", breakAt("alerts.destinations.emails", ["oncall"]), "alerts.destinations.emails[0]"],
+    ["unknown analytics token source", breakAt("alerts.analyticsToken", "borrow"), "alerts.analyticsToken"],
+    ["incident impact Cloudflare lacks", breakAt("alerts.native", { incidents: { components: ["Workers"], impacts: ["SEVERE"] } }), "alerts.native.incidents.impacts[0]"],
+    ["alerts webhook without its secret", { [`${PROJECT}:alertsWebhookSecret`]: undefined }, "alertsWebhookSecret"],
+    ["alerts webhook with an empty secret", { [`${PROJECT}:alertsWebhookSecret`]: " " }, "alertsWebhookSecret"],
+    ["analytics token from config without the token", breakAt("alerts.analyticsToken", "config"), "alertsAnalyticsToken"],
+    ["PagerDuty without its routing key", breakAt("alerts.destinations.pagerduty", true), "alertsPagerdutyRoutingKey"],
   ];
 
   test.each(cases)("%s", async (_, overrides, key) => {
