@@ -2,7 +2,11 @@
  * Broken stack config stops the real program before it declares anything, with a message naming the key and the
  * stack (and never a secret). Each case starts from dev's yaml and breaks one value, alerts and their secrets included.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
 import { beforeEach, describe, expect, test, vi } from "vitest";
+import { ALERT_SECRET_KEYS } from "./alerts-config";
 import { configurableVars, routePatternProblem, validateSettings } from "./config";
 import { findProjectRoot, loadStackConfig, ProgramError, runProgram } from "./testing/harness";
 
@@ -148,5 +152,30 @@ describe("routePatternProblem", () => {
     ["bad_host!/x", "example.com", "invalid host"],
   ])("rejects %s in %s (%s)", (pattern, zone, why) => {
     expect(routePatternProblem(pattern, zone)).toContain(why);
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  const root = findProjectRoot();
+  const text = readFileSync(path.join(root, "Pulumi.yaml"), "utf8");
+  const declared = (yaml.load(text) as { config: Record<string, Record<string, unknown>> }).config;
+  const stacks = readdirSync(root).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
+
+  test("declares no key without a default that a stack file leaves unset (Pulumi would refuse to run that stack)", () => {
+    expect(stacks.length).toBeGreaterThanOrEqual(2);
+    const required = Object.entries(declared).filter(([, d]) => !("default" in d)).map(([k]) => k);
+    expect(required).toContain("accountId");
+    for (const file of stacks) {
+      const config = (yaml.load(readFileSync(path.join(root, file), "utf8")) as { config: Record<string, unknown> }).config;
+      for (const key of required) expect(config, `${file} sets ${key}`).toHaveProperty([`${PROJECT}:${key}`]);
+    }
+  });
+
+  test("documents every optional secret the program reads, the alert secrets included, and the alerts key", () => {
+    for (const key of ["gatewayToken", ...Object.values(ALERT_SECRET_KEYS)]) {
+      expect(declared[key], `${key} is optional, so not declared`).toBeUndefined();
+      expect(text, key).toMatch(new RegExp(`^\\s*# ${key}[ :(]`, "m"));
+    }
+    expect(text).toMatch(/^#\s+alerts:/m);
   });
 });
