@@ -292,6 +292,12 @@ export function headlineTable(r: BenchReport): string {
   return table(["gateway Worker (vs bare proxy)", "on workerd", "under wrangler dev"], rows);
 }
 
+/** The lowest and highest of the per-round figures: how much the machine's noise moved them. */
+export function spread(values: readonly number[]): string {
+  if (values.length < 2) return "1 round";
+  return `${formatRps(Math.min(...values))}–${formatRps(Math.max(...values))}`;
+}
+
 function jsonTable(r: BenchReport, path: "miss" | "hit"): string {
   const rows: string[][] = [];
   for (const c of levelsOf(r.json)) {
@@ -308,11 +314,15 @@ function jsonTable(r: BenchReport, path: "miss" | "hit"): string {
         formatRatio(ratio(cell.p50, base?.p50 ?? Number.NaN)),
         formatMs(cell.p99),
         formatRatio(ratio(cell.p99, base?.p99 ?? Number.NaN)),
+        spread(cell.rounds.map((x) => x.rps)),
         `${cell.errors + cell.non2xx} / ${cell.requests.toLocaleString("en-US")}`,
       ]);
     }
   }
-  return table(["conn.", "target", "req/s", "× proxy", "p50", "× proxy", "p99", "× proxy", "errors / requests"], rows);
+  return table(
+    ["conn.", "target", "req/s", "× proxy", "p50", "× proxy", "p99", "× proxy", "req/s by round", "errors / requests"],
+    rows,
+  );
 }
 
 function streamTable(r: BenchReport): string {

@@ -9,6 +9,7 @@ import {
   formatRatio,
   headlineTable,
   renderMarkdown,
+  spread,
   type BenchReport,
   type JsonCell,
   type StreamCell,
@@ -87,6 +88,13 @@ describe("formatting", () => {
   });
 });
 
+describe("spread", () => {
+  it("shows the lowest and highest round so noise is visible beside the median", () => {
+    expect(spread([1200, 980.4, 1100])).toBe("980–1,200");
+    expect(spread([5])).toBe("1 round");
+  });
+});
+
 describe("checkTargets", () => {
   it("marks each target met only when every concurrency level meets it", () => {
     const checks = checkTargets(fixture());
@@ -126,7 +134,7 @@ describe("renderMarkdown", () => {
   });
 
   it("puts each figure beside its ratio to the bare proxy", () => {
-    expect(md).toContain("| 8 | gateway Worker, workerd | 2,400 | 0.80× | 2.60 ms | 1.30× | 6.00 ms | 1.50× | 0 / 1,000 |");
+    expect(md).toContain("| 8 | gateway Worker, workerd | 2,400 | 0.80× | 2.60 ms | 1.30× | 6.00 ms | 1.50× | 1 round | 0 / 1,000 |");
     expect(md).toContain("| 1 | stand-in direct | 2,000 | 2.00× | 0.400 ms | 0.50× |");
     expect(md).toContain("| 1 | gateway Worker, wrangler dev | 380 | 0.95× | 2.60 ms | 1.04× | 5.50 ms | 1.10× |");
     expect(md).toContain("| 1 | gateway Worker, workerd | 1.50 ms | +0.500 ms | 3.00 ms | +1.00 ms | 2.50 ms | 0 / 100 |");
