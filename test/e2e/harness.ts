@@ -34,6 +34,7 @@ interface WranglerConfig {
   name: string;
   vars: Record<string, unknown> & { ROUTING: Routing };
   secrets?: { required?: string[] };
+  alias?: Record<string, string>;
   ratelimits: { name: string; namespace_id: string; simple: { limit: number; period: number } }[];
   [k: string]: unknown;
 }
@@ -78,6 +79,8 @@ function writeInstance(dir: string, base: WranglerConfig, vars: Record<string, u
     ...base,
     name: `${base.name}-e2e`,
     main: join(ROOT, "worker", base.main),
+    // The copy lives in a temp dir: relative module aliases must point back into worker/.
+    ...(base.alias ? { alias: Object.fromEntries(Object.entries(base.alias).map(([k, v]) => [k, v.startsWith(".") ? join(ROOT, "worker", v) : v])) } : {}),
     vars: { ...base.vars, ...vars } as WranglerConfig["vars"],
     ratelimits: base.ratelimits.map((r) => ({ ...r, simple: { limit, period: 60 } })),
   };

@@ -181,7 +181,7 @@ describe("policy rules", () => {
   it("accepts the account id, model names and origins in plain bindings, and any value in secret_text", () => {
     expect(findKeyShapedValue(ACCOUNT, [ACCOUNT])).toBeUndefined();
     expect(findKeyShapedValue(ACCOUNT)).toBe("a long hex token");
-    expect(findKeyShapedValue(JSON.stringify({ m: ["@cf/meta/llama-3.1-8b-instruct", "claude-sonnet-4-5-20250929"], o: "https://gateway.ai.cloudflare.com/v1" }))).toBeUndefined();
+    expect(findKeyShapedValue(JSON.stringify({ m: ["@cf/meta/llama-3.1-8b-instruct", "claude-sonnet-5-20250929"], o: "https://gateway.ai.cloudflare.com/v1" }))).toBeUndefined();
     expect(messages(stack(), ctx("dev"), rule("secrets-only-in-secret-bindings"))).toEqual([]);
   });
 
