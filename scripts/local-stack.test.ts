@@ -1,6 +1,7 @@
-// The parsing npm start relies on: .dev.vars files, the development key named in a comment, wrangler's JSONC.
+// The parsing npm start relies on: .dev.vars files and the development key named in a comment (wrangler's JSONC:
+// infra/wrangler-config.test.ts).
 import { describe, expect, it } from "vitest";
-import { findDevClientKey, parseDevVars, parseJsonc, sha256Hex } from "./local-stack";
+import { findDevClientKey, parseDevVars, sha256Hex } from "./local-stack";
 
 describe("parseDevVars", () => {
   it("reads KEY=value lines with quotes kept verbatim inside, and collects comments apart", () => {
@@ -21,12 +22,5 @@ describe("findDevClientKey", () => {
   it("finds nothing when no comment word matches a digest, or CLIENT_KEYS is not JSON", () => {
     expect(findDevClientKey(vars, ["no key in here at all"])).toBeNull();
     expect(findDevClientKey({ CLIENT_KEYS: "{oops" }, [key])).toBeNull();
-  });
-});
-
-describe("parseJsonc", () => {
-  it("drops comments and trailing commas but leaves // inside strings alone", () => {
-    const text = `// head\n{\n  "url": "http://x/y", /* block */\n  "list": [1, 2,],\n}\n`;
-    expect(parseJsonc(text)).toEqual({ url: "http://x/y", list: [1, 2] });
   });
 });

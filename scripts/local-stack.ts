@@ -81,26 +81,8 @@ export function findDevClientKey(vars: Record<string, string>, comments: string[
   return null;
 }
 
-/** Removes // and /* *\/ comments and trailing commas from JSONC, leaving strings alone. */
-export function parseJsonc(text: string): unknown {
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j;
-    } else if (ch === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else if (ch === "/" && text[i + 1] === "*") {
-      i = text.indexOf("*/", i + 2) + 1;
-      if (i === 0) break;
-    } else out += ch;
-  }
-  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
-}
+/** wrangler.jsonc is read the way infra reads it (comments and trailing commas allowed). */
+export { parseJsonc } from "../infra/wrangler-config";
 
 export interface WorkerOptions {
   /** Repository root (holds node_modules/ and worker/). */

@@ -1,5 +1,6 @@
 /**
- * The gateway Worker: its bundle, built from worker/ with the options wrangler uses, and the WorkersScript carrying
+ * The gateway Worker: its bundle, built from worker/ with the options and the entry and aliases wrangler uses (read
+ * from worker/wrangler.jsonc, so the deployed bundle is the one wrangler would build), and the WorkersScript carrying
  * exactly the bindings listed in worker/src/bindings.ts. Binding shapes follow each binding's kind, so a name or kind
  * changed there changes what is declared here; secret_text values are always Pulumi secrets.
  */
@@ -9,6 +10,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { buildSync } from "esbuild";
 import { BINDINGS, type BindingKind, type BindingSpec } from "../../worker/src/bindings";
+import { readWorkerBuild, WRANGLER_CONFIG } from "../wrangler-config";
 
 export interface WorkerBundle {
   /** The ES module, as uploaded. */
@@ -20,11 +22,13 @@ export interface WorkerBundle {
 /**
  * Bundles a Worker entry the way `wrangler deploy` does (ESM, workerd conditions, es2024, minified), minus anything
  * that varies between runs: no source map, no metafile, paths relative to `root`. Same source, same bytes.
+ * `alias` maps module names to replacements the way wrangler's `alias` does (relative paths from `root`).
  */
-export function buildWorkerBundle(entry: string, root: string): WorkerBundle {
+export function buildWorkerBundle(entry: string, root: string, alias: Readonly<Record<string, string>> = {}): WorkerBundle {
   const result = buildSync({
     entryPoints: [path.resolve(root, entry)],
     absWorkingDir: root,
+    alias: { ...alias },
     bundle: true,
     write: false,
     format: "esm",
@@ -126,8 +130,8 @@ export interface WorkerArgs {
   scriptName: string;
   /** Directory the entry and bundle paths are relative to. @default the directory holding Pulumi.yaml */
   root?: string;
-  /** The Worker's entry module. @default "worker/src/index.ts" */
-  entry?: string;
+  /** The wrangler config whose entry (`main`) and module aliases the bundle is built with. @default "worker/wrangler.jsonc" */
+  wranglerConfig?: string;
   /** Runtime compatibility date (match worker/wrangler.jsonc). */
   compatibilityDate: string;
   /** Runtime compatibility flags. @default ["nodejs_compat"] */
@@ -153,7 +157,9 @@ export class Worker extends pulumi.ComponentResource {
 
   constructor(name: string, args: WorkerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway-stack:infra:Worker", name, {}, opts);
-    const bundle = buildWorkerBundle(args.entry ?? "worker/src/index.ts", args.root ?? projectRoot());
+    const root = args.root ?? projectRoot();
+    const build = readWorkerBuild(root, args.wranglerConfig ?? WRANGLER_CONFIG);
+    const bundle = buildWorkerBundle(build.entry, root, build.alias);
     this.bundleSha256 = bundle.sha256;
     this.script = new cloudflare.WorkersScript(
       name,
