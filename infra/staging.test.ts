@@ -1,8 +1,8 @@
 /**
  * A new stack is one yaml file and no code: a staging stack written here (beside a copy of Pulumi.yaml, with the real
  * infra/ and worker/ linked in) runs the unchanged program. It also configures what dev and prod leave out: an
- * optional binding set from yaml, cron schedules, a zone route and a minted token alongside a custom domain — and no
- * alerts at all, since `alerts` and its secrets are optional.
+ * optional binding set from yaml, a 10-second client rate limit, cron schedules, a zone route and a minted token
+ * alongside a custom domain — and no alerts at all, since `alerts` and its secrets are optional.
  */
 import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +21,11 @@ const staging = {
   config: {
     ...devWithoutAlerts,
     "ai-gateway-stack:gateway": { ...dev.value("gateway"), cacheTtl: 900 },
-    "ai-gateway-stack:worker": { ...dev.value("worker"), vars: { AI_GATEWAY_BASE_URL: "https://gateway.staging.example.com/v1" } },
+    "ai-gateway-stack:worker": {
+      ...dev.value("worker"),
+      rateLimit: { ...dev.value("worker").rateLimit, period: 10 },
+      vars: { AI_GATEWAY_BASE_URL: "https://gateway.staging.example.com/v1" },
+    },
     "ai-gateway-stack:routes": {
       workersDev: false,
       customDomains: [{ hostname: "ai.staging.example.com", zone: "example.com" }],
@@ -58,6 +62,12 @@ test("declares an optional binding when the yaml sets it, and only the bindings 
   expect(bindings.find((b) => b.name === "AI_GATEWAY_BASE_URL")?.text).toBe("https://gateway.staging.example.com/v1");
   const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || n === "AI_GATEWAY_BASE_URL");
   expect(bindings.map((b) => b.name).sort()).toEqual([...want].sort());
+});
+
+test("declares a 10-second client rate limit and tells the Worker that period, for Retry-After", () => {
+  const bindings = reveal(ofType("workersScript:WorkersScript")[0]!.inputs.bindings) as { name: string; text?: string; simple?: { period: number } }[];
+  expect(bindings.find((b) => b.name === "RATE_LIMITER")?.simple?.period).toBe(10);
+  expect(bindings.find((b) => b.name === "RATE_LIMIT_PERIOD")?.text).toBe("10");
 });
 
 test("runs without alerts: no Alerts component, state namespace, destination, policy or analytics token, no ALERTS* binding", () => {

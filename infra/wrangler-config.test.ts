@@ -1,5 +1,5 @@
 /** Reading the build settings infra shares with wrangler out of a wrangler config (JSONC). */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -55,4 +55,14 @@ describe("readWorkerBuild", () => {
     expect(real.entry).toBe("worker/src/index.ts");
     expect(real.alias["@opentelemetry/api"]).toBe("./worker/src/shims/opentelemetry-api.ts");
   });
+});
+
+test("the local config tells the Worker its RATE_LIMITER period (RATE_LIMIT_PERIOD), so local Retry-After is right", () => {
+  const cfg = parseJsonc(readFileSync(path.join(process.cwd(), "worker", "wrangler.jsonc"), "utf8")) as {
+    vars: Record<string, unknown>;
+    ratelimits: { name: string; simple: { period: number } }[];
+  };
+  const limiter = cfg.ratelimits.find((r) => r.name === "RATE_LIMITER");
+  expect(limiter).toBeDefined();
+  expect(cfg.vars.RATE_LIMIT_PERIOD).toBe(String(limiter!.simple.period));
 });

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
 import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../worker/src/bindings";
 import { readWorkerBuild } from "../wrangler-config";
-import { buildWorkerBundle, workerBindings } from "./worker";
+import { buildWorkerBundle, withDerivedBindings, workerBindings } from "./worker";
 
 const SPECS: Record<string, BindingSpec> = {
   PLAIN: { kind: "plain_text", required: true, doc: "" },
@@ -81,6 +81,19 @@ describe("workerBindings", () => {
     };
     const values = Object.fromEntries(BINDING_NAMES.map((n) => [n, sample[BINDINGS[n].kind]]));
     expect(workerBindings(BINDINGS, values).map((b) => b.name)).toEqual(BINDING_NAMES);
+  });
+});
+
+describe("withDerivedBindings", () => {
+  test("binds RATE_LIMITER's period as RATE_LIMIT_PERIOD, so the Worker's Retry-After follows the declared period", () => {
+    for (const period of [10, 60]) {
+      const limiter = { namespaceId: "1001", simple: { limit: 5, period } };
+      expect(withDerivedBindings({ STACK: "x", RATE_LIMITER: limiter })).toEqual({ STACK: "x", RATE_LIMITER: limiter, RATE_LIMIT_PERIOD: String(period) });
+    }
+  });
+
+  test("refuses a RATE_LIMIT_PERIOD set by hand, which could disagree with the limiter", () => {
+    expect(() => withDerivedBindings({ ...VALUES, RATE_LIMIT_PERIOD: "10" })).toThrow("derived from RATE_LIMITER's period");
   });
 });
 

@@ -78,6 +78,19 @@ export type WorkerBindingValues = { [N in RequiredName]: BindingValueByKind[Kind
   [N in OptionalName]?: BindingValueByKind[Kind<N>];
 };
 
+/** Bindings whose value follows from another binding's; callers never set them (see withDerivedBindings). */
+export type DerivedBindingName = "RATE_LIMIT_PERIOD";
+
+/**
+ * Adds the bindings that follow from others. RATE_LIMIT_PERIOD is RATE_LIMITER's period (the Worker's Retry-After),
+ * which the rate-limit binding cannot report at run time: deriving it here keeps one source for both.
+ */
+export function withDerivedBindings(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (values.RATE_LIMIT_PERIOD !== undefined) throw new Error("binding RATE_LIMIT_PERIOD is derived from RATE_LIMITER's period: set that instead");
+  const limiter = values.RATE_LIMITER as BindingValueByKind["ratelimit"] | undefined;
+  return limiter === undefined ? { ...values } : { ...values, RATE_LIMIT_PERIOD: String(limiter.simple.period) };
+}
+
 /**
  * The WorkersScript binding list for `specs`, in their order. Required bindings must have a value, optional ones are
  * declared only when given, and a value for a name not in `specs` is an error (it would never be read).
@@ -138,8 +151,8 @@ export interface WorkerArgs {
   compatibilityFlags?: string[];
   /** Workers Logs. @default { enabled: true, headSamplingRate: 1 } */
   observability?: { enabled: boolean; headSamplingRate: number };
-  /** Values for the bindings in worker/src/bindings.ts, by name. */
-  bindings: WorkerBindingValues;
+  /** Values for the bindings in worker/src/bindings.ts, by name (derived ones, like RATE_LIMIT_PERIOD, are added here). */
+  bindings: Omit<WorkerBindingValues, DerivedBindingName>;
   /** Binding values produced by other components (e.g. a KV namespace id), merged over `bindings`. @default {} */
   extraBindings?: Readonly<Record<string, unknown>>;
 }
@@ -171,7 +184,7 @@ export class Worker extends pulumi.ComponentResource {
         compatibilityDate: args.compatibilityDate,
         compatibilityFlags: args.compatibilityFlags ?? ["nodejs_compat"],
         observability: args.observability ?? { enabled: true, headSamplingRate: 1 },
-        bindings: workerBindings(BINDINGS, { ...args.bindings, ...args.extraBindings }),
+        bindings: workerBindings(BINDINGS, withDerivedBindings({ ...args.bindings, ...args.extraBindings })),
       },
       { parent: this },
     );

@@ -241,7 +241,7 @@ export function stackSuite(stack: string): void {
       }
     });
 
-    test("binds the account, gateway id, stack, ROUTING and rate limiter from the yaml", () => {
+    test("binds the account, gateway id, stack, ROUTING, rate limiter and its period (for Retry-After) from the yaml", () => {
       expect(binding("AI_GATEWAY_ACCOUNT_ID").text).toBe(y.value("accountId"));
       expect(binding("AI_GATEWAY_ID").text).toBe(name);
       expect(binding("STACK").text).toBe(stack);
@@ -252,6 +252,7 @@ export function stackSuite(stack: string): void {
         namespaceId: String(rl.namespaceId),
         simple: { limit: rl.limit, period: rl.period },
       });
+      expect(binding("RATE_LIMIT_PERIOD")).toMatchObject({ type: "plain_text", text: String(rl.period) });
     });
 
     test("binds each provider key and the client key digests from their own secret config", () => {

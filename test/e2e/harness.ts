@@ -18,6 +18,8 @@ export const ROOT = join(__dirname, "..", "..");
 
 /** Per-client limit of the second Worker instance. */
 export const TINY_LIMIT = 3;
+/** RATE_LIMITER's period in both instances, and so the Retry-After a throttled client is told. */
+export const LIMIT_PERIOD = 60;
 /** Per-attempt timeout the e2e ROUTING sets, so a latency fault longer than this triggers a fallback quickly. */
 export const ATTEMPT_MS = 1500;
 export const VARIANT = "e2e";
@@ -81,8 +83,8 @@ function writeInstance(dir: string, base: WranglerConfig, vars: Record<string, u
     main: join(ROOT, "worker", base.main),
     // The copy lives in a temp dir: relative module aliases must point back into worker/.
     ...(base.alias ? { alias: Object.fromEntries(Object.entries(base.alias).map(([k, v]) => [k, v.startsWith(".") ? join(ROOT, "worker", v) : v])) } : {}),
-    vars: { ...base.vars, ...vars } as WranglerConfig["vars"],
-    ratelimits: base.ratelimits.map((r) => ({ ...r, simple: { limit, period: 60 } })),
+    vars: { ...base.vars, ...vars, RATE_LIMIT_PERIOD: String(LIMIT_PERIOD) } as WranglerConfig["vars"],
+    ratelimits: base.ratelimits.map((r) => ({ ...r, simple: { limit, period: LIMIT_PERIOD } })),
   };
   delete cfg.$schema;
   writeFileSync(join(dir, "wrangler.json"), JSON.stringify(cfg, null, 2));

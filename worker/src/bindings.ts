@@ -29,6 +29,11 @@ export const BINDINGS = {
   ROUTING: { kind: "json", required: true, doc: "models, fallback chain, A/B splits, cache TTLs, limits, timeouts, CORS" },
   STACK: { kind: "plain_text", required: true, doc: "stack name, sent in gateway metadata" },
   RATE_LIMITER: { kind: "ratelimit", required: true, doc: "per-client request limit" },
+  RATE_LIMIT_PERIOD: {
+    kind: "plain_text",
+    required: true,
+    doc: "RATE_LIMITER's period in seconds, sent as Retry-After (the binding cannot tell the Worker; set beside it)",
+  },
   ALERTS: { kind: "json", required: false, doc: "computed alerts: cron, rules (cost/day, error rate, usage spike), destinations" },
   ALERTS_STATE: { kind: "kv_namespace", required: false, doc: "alert state: firing rules, analytics failure streak" },
   ALERTS_ANALYTICS_TOKEN: { kind: "secret_text", required: false, doc: "Account Analytics Read token for the GraphQL API" },

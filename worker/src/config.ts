@@ -1,6 +1,6 @@
 /**
- * Reads the Worker's configuration bindings once per isolate: ROUTING (validated by routing.ts) and CLIENT_KEYS
- * (client id -> SHA-256 hex digest). Each parse is cached by the raw binding value, so the hot path is one identity
+ * Reads the Worker's configuration bindings once per isolate: ROUTING (validated by routing.ts), CLIENT_KEYS
+ * (client id -> SHA-256 hex digest) and RATE_LIMIT_PERIOD. Each parse is cached by the raw binding value, so the hot path is one identity
  * comparison. A broken binding is the operator's mistake: the request gets a 500 config_error without detail, and
  * the log line says what is wrong (never a value).
  */
@@ -22,6 +22,7 @@ function configError(detail: string): ApiError {
 
 let routingCache: { raw: unknown; value: Routing } | undefined;
 let keysCache: { raw: unknown; value: ClientKey[] } | undefined;
+let periodCache: { raw: unknown; value: number } | undefined;
 
 export function routingOf(env: Env): Routing {
   const raw: unknown = env.ROUTING;
@@ -73,6 +74,16 @@ export function clientKeysOf(env: Env): ClientKey[] {
   }
   if (value.length === 0) throw configError("CLIENT_KEYS lists no clients");
   keysCache = { raw, value };
+  return value;
+}
+
+/** RATE_LIMITER's period in seconds (a whole number of seconds as text), for Retry-After. */
+export function rateLimitPeriodOf(env: Env): number {
+  const raw: unknown = env.RATE_LIMIT_PERIOD;
+  if (periodCache && periodCache.raw === raw) return periodCache.value;
+  const value = typeof raw === "string" && /^[1-9][0-9]{0,5}$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (Number.isNaN(value)) throw configError("RATE_LIMIT_PERIOD must be RATE_LIMITER's period in whole seconds (e.g. 60)");
+  periodCache = { raw, value };
   return value;
 }
 

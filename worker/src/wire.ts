@@ -74,10 +74,4 @@ export const NO_VARIANT = "none";
 /** Feature reported when the client names none. */
 export const DEFAULT_FEATURE = "default";
 
-/**
- * Retry-After on a rate-limited request. The rate limiting binding does not expose its period at run time;
- * infra declares RATE_LIMITER with this period (worker/wrangler.jsonc does too), so waiting this long always helps.
- */
-export const RATE_LIMIT_PERIOD_SECONDS = 60;
-
 export const SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8";

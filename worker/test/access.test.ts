@@ -42,6 +42,14 @@ describe("rate limit", () => {
     expect(keys).toEqual(["web"]);
   });
 
+  it("answers Retry-After 10 when the limiter's declared period (RATE_LIMIT_PERIOD) is 10 seconds", async () => {
+    const h = harness({ env: { RATE_LIMITER: denyAll, RATE_LIMIT_PERIOD: "10" } });
+    const res = await h.fetch("/api/chat", post(chat));
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("10");
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("retry after 10 seconds");
+  });
+
   it("checks auth before spending the client's rate limit", async () => {
     const h = harness({ env: { RATE_LIMITER: denyAll } });
     expect((await h.fetch("/api/chat", post(chat, { "x-api-key": "wrong" }))).status).toBe(401);
@@ -109,6 +117,7 @@ describe("operator mistakes", () => {
     ["CLIENT_KEYS holding a key instead of a digest", { CLIENT_KEYS: JSON.stringify({ web: WEB_KEY }) }, /CLIENT_KEYS\["web"\] must be a SHA-256 hex digest/],
     ["ROUTING with a bad field", { ROUTING: { models: {} } as object }, /ROUTING\.models\.anthropic|ROUTING\.chat/],
     ["a missing gateway token", { AI_GATEWAY_TOKEN: "" }, /AI_GATEWAY_TOKEN is not set/],
+    ["a rate-limit period that is not whole seconds", { RATE_LIMIT_PERIOD: "1m" }, /RATE_LIMIT_PERIOD must be RATE_LIMITER's period/],
   ];
 
   it.each(cases)("answers 500 config_error for %s, with the detail in the log only", async (_name, env, logged) => {
