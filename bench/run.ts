@@ -76,7 +76,6 @@ export function defaultOptions(root: string, quick: boolean): BenchOptions {
 
 /** Secrets the bench gives the Worker: throwaway values that exist only for this run. */
 const GATEWAY_TOKEN = `bench-gateway-${randomBytes(8).toString("hex")}`;
-const CLIENT_ID = "bench-client";
 const CLIENT_KEY = `bench-key-${randomBytes(12).toString("hex")}`;
 const ANTHROPIC_VERSION = "2023-06-01";
 
@@ -159,13 +158,23 @@ async function startStandinProcess(o: BenchOptions, tmp: string): Promise<Standi
   };
 }
 
+/**
+ * The client the bench calls as: the first id the Worker's config allows (a CLIENTS allow-list var, when there is
+ * one), so the bench uses the local config as committed rather than adding a client to it.
+ */
+export function benchClientId(vars: Record<string, unknown>): string {
+  const listed = vars.CLIENTS;
+  const first = Array.isArray(listed) ? listed.find((x): x is string => typeof x === "string") : undefined;
+  return first ?? "bench-client";
+}
+
 /** Values for every secret the Worker's config requires: the ones the bench needs, placeholders for the rest. */
-function workerSecrets(required: readonly string[]): Record<string, string> {
+function workerSecrets(required: readonly string[], clientId: string): Record<string, string> {
   const known: Record<string, string> = {
     AI_GATEWAY_TOKEN: GATEWAY_TOKEN,
     ANTHROPIC_API_KEY: `bench-anthropic-${randomBytes(6).toString("hex")}`,
     OPENAI_API_KEY: `bench-openai-${randomBytes(6).toString("hex")}`,
-    CLIENT_KEYS: JSON.stringify({ [CLIENT_ID]: createHash("sha256").update(CLIENT_KEY).digest("hex") }),
+    CLIENT_KEYS: JSON.stringify({ [clientId]: createHash("sha256").update(CLIENT_KEY).digest("hex") }),
   };
   const out: Record<string, string> = { ...known };
   for (const name of required) out[name] ??= `bench-unused-${name.toLowerCase()}`;
@@ -207,7 +216,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       rateLimit: 1_000_000_000,
     });
     const required = ((workerCfg.secrets as { required?: string[] } | undefined)?.required ?? []).slice();
-    const secrets = workerSecrets(required);
+    const secrets = workerSecrets(required, benchClientId((workerCfg.vars as Record<string, unknown> | undefined) ?? {}));
     const workerEnv = join(tmp, "worker.env");
     writeFileSync(workerEnv, envFileText(secrets), { mode: 0o600 });
     const passCfgPath = join(tmp, "passthrough.wrangler.json");
@@ -227,14 +236,22 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       passthrough: await measureBundle(o.root, passCfgPath, passBundleDir, join(tmp, "bundle-passthrough.log")),
     };
     if (bundle.worker.files.length !== 1 || bundle.passthrough.files.length !== 1) {
-      notes.push(`bundle files: worker ${bundle.worker.files.join(", ")}; pass-through ${bundle.passthrough.files.join(", ")}`);
+      throw new Error(`expected one module per bundle, got ${bundle.worker.files.join(", ")} and ${bundle.passthrough.files.join(", ")}`);
     }
+    const workerBundle = join(workerBundleDir, bundle.worker.files[0]!);
+    const passBundle = join(passBundleDir, bundle.passthrough.files[0]!);
+    // wrangler dev serves the same built bundles (no_bundle): every figure is of one build, and edits made to
+    // worker/src while the bench runs cannot reload the Worker halfway through.
+    const workerDevCfgPath = join(tmp, "worker.dev.wrangler.json");
+    writeBenchConfig(workerCfgPath, workerDevCfgPath, { name: "bench-gateway-worker", set: { main: workerBundle, no_bundle: true } });
+    const passDevCfgPath = join(tmp, "passthrough.dev.wrangler.json");
+    writeBenchConfig(passCfgPath, passDevCfgPath, { name: "bench-passthrough", set: { main: passBundle, no_bundle: true } });
 
     const workerdBin = join(o.root, "node_modules", "workerd", "bin", "workerd");
     const vars = (workerCfg.vars as Record<string, unknown> | undefined) ?? {};
     const workerSubject: WorkerdSubject = {
       name: "worker",
-      bundlePath: join(workerBundleDir, bundle.worker.files[0] ?? "index.js"),
+      bundlePath: workerBundle,
       compatibilityDate: String(workerCfg.compatibility_date),
       compatibilityFlags: (workerCfg.compatibility_flags as string[] | undefined) ?? [],
       text: {
@@ -247,7 +264,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     };
     const proxySubject: WorkerdSubject = {
       name: "passthrough",
-      bundlePath: join(passBundleDir, bundle.passthrough.files[0] ?? "index.js"),
+      bundlePath: passBundle,
       compatibilityDate: String(passCfg.compatibility_date),
       compatibilityFlags: (passCfg.compatibility_flags as string[] | undefined) ?? [],
       text: { UPSTREAM: si.origin },
@@ -261,7 +278,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const proxyDev = await startWranglerDev({
       root: o.root,
       name: "passthrough",
-      configPath: passCfgPath,
+      configPath: passDevCfgPath,
       envFile: passEnv,
       tmpDir: tmp,
       readyPath: "/__standin/healthz",
@@ -270,7 +287,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const workerDev = await startWranglerDev({
       root: o.root,
       name: "worker",
-      configPath: workerCfgPath,
+      configPath: workerDevCfgPath,
       envFile: workerEnv,
       tmpDir: tmp,
       readyPath: "/healthz",

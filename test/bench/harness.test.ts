@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sleep } from "../../bench/lib/net";
 import { isAlive, processTree, rssKiB, spawnManaged } from "../../bench/lib/procs";
-import { rotation, upstreamHeadersFrom } from "../../bench/run";
+import { benchClientId, rotation, upstreamHeadersFrom } from "../../bench/run";
 import { workerdConfig } from "../../bench/lib/workerd";
 import { envFileText, readJsonc, wranglerSizeLine, writeBenchConfig } from "../../bench/lib/wrangler";
 
@@ -119,6 +119,11 @@ describe("targets", () => {
       "anthropic-version": "2023-06-01",
     });
     expect(out).toEqual({ "cf-aig-authorization": "Bearer t", "cf-aig-cache-ttl": "300", "x-api-key": "k", "anthropic-version": "2023-06-01" });
+  });
+
+  it("calls as the first client the Worker's CLIENTS allow-list names, or its own id when there is no list", () => {
+    expect(benchClientId({ CLIENTS: ["dev", "web"] })).toBe("dev");
+    expect(benchClientId({ STACK: "local" })).toBe("bench-client");
   });
 
   it("rotates the target order so each target takes each position", () => {
