@@ -26,6 +26,7 @@ import {
 } from "./lib/report";
 import { measureStartup } from "./lib/startup";
 import { startWorkerd, type WorkerdInstance, type WorkerdSubject } from "./lib/workerd";
+import { workerSource, type WorkerSource } from "./lib/source";
 import { median, share } from "./lib/stats";
 import { envFileText, measureBundle, startWranglerDev, toolEnv, writeBenchConfig, type DevServer } from "./lib/wrangler";
 import {
@@ -52,6 +53,8 @@ export interface BenchOptions {
   readonly replayCalls: number;
   /** Which gateway Worker target the bounded load run drives (its workerd memory is sampled). */
   readonly soakTarget: "worker-workerd" | "worker-dev";
+  /** Measure the Worker as committed at this git revision instead of the working tree. */
+  readonly workerRev?: string;
   /** Keep the temp dir (configs, logs, bundles) for inspection. */
   readonly keepTmp: boolean;
   readonly log: (line: string) => void;
@@ -201,6 +204,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const servers: DevServer[] = [];
   const workerds: WorkerdInstance[] = [];
   let standin: StandinProcess | undefined;
+  let source: WorkerSource | undefined;
   let ok = false;
   try {
     o.log(`bench: temp dir ${tmp}`);
@@ -210,7 +214,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
     // Bench copies of both Worker configs: nothing under worker/ is written.
     const workerCfgPath = join(tmp, "worker.wrangler.json");
-    const workerCfg = writeBenchConfig(join(o.root, "worker", "wrangler.jsonc"), workerCfgPath, {
+    source = workerSource(o.root, o.workerRev);
+    o.log(`bench: Worker source ${source.commit}${source.dirty ? " with uncommitted changes" : ""}${o.workerRev ? ` (exported from git)` : ""}`);
+    const workerCfg = writeBenchConfig(join(source.dir, "worker", "wrangler.jsonc"), workerCfgPath, {
       name: "bench-gateway-worker",
       vars: { AI_GATEWAY_BASE_URL: si.baseUrl },
       rateLimit: 1_000_000_000,
@@ -442,6 +448,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         cellSeconds: o.cellSeconds,
         concurrency: o.concurrency,
         surface: "Anthropic Messages, POST /v1/messages",
+        workerCommit: `${source.commit}${source.dirty ? " + uncommitted changes" : ""}`,
         notes: [
           "The Worker's per-client rate-limit binding stays on the path with a limit the load cannot reach; everything else is worker/wrangler.jsonc as committed.",
           "The stand-in writes each stream in one piece (no token pacing), so first-byte figures are processing overhead, not provider pacing.",
@@ -480,6 +487,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const w of workerds) await w.stop();
     if (standin) await standin.proc.stop();
     killAllNow();
+    source?.cleanup();
     if (ok && !o.keepTmp) rmSync(tmp, { recursive: true, force: true });
     else o.log(`bench: logs and configs kept in ${tmp}`);
   }

@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [--out DIR] [--soak-seconds N] [--soak-on workerd|dev] [--rounds N] [--seconds N]
- * [--concurrency 1,8,32] [--keep-tmp]`: what the gateway Worker costs on the request path (bench/run.ts), written to
- * bench/results/latest.{md,json} (a --quick run writes to bench/results/tmp/ unless --out is given).
+ * `npm run bench [-- --quick] [--at REV] [--out DIR] [--soak-seconds N] [--soak-on workerd|dev] [--rounds N]
+ * [--seconds N] [--concurrency 1,8,32] [--keep-tmp]`: what the gateway Worker costs on the request path
+ * (bench/run.ts), written to bench/results/latest.{md,json} (a --quick run writes to bench/results/tmp/ unless --out
+ * is given). `--at REV` measures the Worker as committed at REV instead of the working tree.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       seconds: { type: "string" },
       concurrency: { type: "string" },
       "soak-on": { type: "string" },
+      at: { type: "string" },
       "keep-tmp": { type: "boolean", default: false },
     },
   });
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
       ? values.concurrency.split(",").map((c) => Math.round(positiveNumber("concurrency", c)))
       : d.concurrency,
     soakTarget: soakTarget(values["soak-on"]) ?? d.soakTarget,
+    workerRev: values.at,
     keepTmp: values["keep-tmp"],
   };
   await runBench(o);

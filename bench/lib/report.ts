@@ -128,6 +128,8 @@ export interface BenchReport {
     readonly cellSeconds: number;
     readonly concurrency: readonly number[];
     readonly surface: string;
+    /** The Worker commit measured, e.g. "aa4bc25e1f00" or "aa4bc25e1f00 + uncommitted changes". */
+    readonly workerCommit: string;
     readonly notes: readonly string[];
   };
   readonly json: readonly JsonCell[];
@@ -376,7 +378,7 @@ export function renderMarkdown(r: BenchReport): string {
   out.push(`# Benchmark: what the gateway Worker costs on the request path${r.quick ? " (quick smoke run)" : ""}`);
   out.push("");
   out.push(`Run ${r.date} in ${Math.round(r.durationS)} s on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os} (Linux ${m.kernel}).`);
-  out.push(`Node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, autocannon ${v.autocannon}.`);
+  out.push(`Node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, autocannon ${v.autocannon}. Gateway Worker at commit ${r.settings.workerCommit}.`);
   out.push(`Load average before ${m.loadBefore.map((x) => x.toFixed(2)).join(" / ")}, after ${m.loadAfter.map((x) => x.toFixed(2)).join(" / ")} (1 / 5 / 15 min).`);
   out.push("");
   out.push(

@@ -9,6 +9,7 @@ import { isAlive, processTree, rssKiB, spawnManaged } from "../../bench/lib/proc
 import { benchClientId, rotation, upstreamHeadersFrom } from "../../bench/run";
 import { workerdConfig } from "../../bench/lib/workerd";
 import { envFileText, readJsonc, wranglerSizeLine, writeBenchConfig } from "../../bench/lib/wrangler";
+import { workerSource } from "../../bench/lib/source";
 
 const dir = mkdtempSync(join(tmpdir(), "bench-harness-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +102,28 @@ describe("bench configs", () => {
     ]) {
       expect(cfg).toContain(line);
     }
+  });
+});
+
+describe("Worker source", () => {
+  const root = join(__dirname, "..", "..");
+
+  it("measures the working tree by default and says which commit it is based on", () => {
+    const src = workerSource(root, undefined);
+    expect(src.dir).toBe(root);
+    expect(src.commit).toMatch(/^[0-9a-f]{12}$/);
+  });
+
+  it("exports a committed revision's worker/ into a scratch folder it removes afterwards", () => {
+    const src = workerSource(root, "HEAD");
+    try {
+      expect(src.dirty).toBe(false);
+      expect(src.dir).toContain(join("bench", "results", "tmp"));
+      expect(readJsonc(join(src.dir, "worker", "wrangler.jsonc")).main).toBe("src/index.ts");
+    } finally {
+      src.cleanup();
+    }
+    expect(() => readFileSync(join(src.dir, "worker", "wrangler.jsonc"))).toThrow();
   });
 });
 

@@ -59,7 +59,7 @@ function fixture(): BenchReport {
     quick: false,
     machine: { cpu: "Test CPU", cores: 2, memoryGiB: 23.5, os: "Debian GNU/Linux 12 (bookworm)", kernel: "6.1.0", loadBefore: [0.1, 0.2, 0.3], loadAfter: [1.5, 0.9, 0.4] },
     versions: { node: "v24.21.0", wrangler: "4.156.2", workerd: "1.20261102.1", autocannon: "9.0.0" },
-    settings: { rounds: 3, cellSeconds: 2, concurrency: [1, 8], surface: "Anthropic Messages, POST /v1/messages", notes: ["a note for readers"] },
+    settings: { rounds: 3, cellSeconds: 2, concurrency: [1, 8], surface: "Anthropic Messages, POST /v1/messages", workerCommit: "abc123def456", notes: ["a note for readers"] },
     json,
     stream,
     bundle,
@@ -128,7 +128,7 @@ describe("renderMarkdown", () => {
 
   it("names the machine, the versions and the load on the machine", () => {
     expect(md).toContain("Test CPU, 2 cores, 23.5 GiB RAM, Debian GNU/Linux 12 (bookworm)");
-    expect(md).toContain("Node v24.21.0, wrangler 4.156.2, workerd 1.20261102.1, autocannon 9.0.0");
+    expect(md).toContain("Node v24.21.0, wrangler 4.156.2, workerd 1.20261102.1, autocannon 9.0.0. Gateway Worker at commit abc123def456.");
     expect(md).toContain("Load average before 0.10 / 0.20 / 0.30, after 1.50 / 0.90 / 0.40");
     expect(md).toContain("- a note for readers");
   });
