@@ -1,7 +1,7 @@
 // One `vitest run` covers every test: the Worker inside workerd, and infra, scripts and end-to-end tests in Node.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_ACCOUNT_ID, TEST_CLIENT_DIGESTS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID, TEST_SECRETS } from "./worker/test/fixtures.js";
+import { TEST_ACCOUNT_ID, TEST_CLIENT_DIGESTS, TEST_CLIENT_IDS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID, TEST_SECRETS } from "./worker/test/fixtures.js";
 
 export default defineConfig({
   test: {
@@ -16,6 +16,7 @@ export default defineConfig({
               bindings: {
                 ...TEST_SECRETS,
                 CLIENT_KEYS: JSON.stringify(TEST_CLIENT_DIGESTS),
+                CLIENTS: TEST_CLIENT_IDS,
                 AI_GATEWAY_ACCOUNT_ID: TEST_ACCOUNT_ID,
                 AI_GATEWAY_ID: TEST_GATEWAY_ID,
                 AI_GATEWAY_BASE_URL: TEST_GATEWAY_BASE,

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BINDINGS } from "../worker/src/bindings";
+import { ClientsError, parseClients } from "../worker/src/clients";
 import { parseRouting, RoutingError, type Routing } from "../worker/src/routing";
 import { readAlertsConfig } from "./alerts-config";
 
@@ -56,6 +57,8 @@ export interface Settings {
   gateway: GatewaySettings;
   worker: WorkerSettings;
   routing: Routing;
+  /** Client ids that may call (the CLIENTS binding); their key digests are the secret clientKeys. */
+  clients: string[];
   routes: RoutesSettings;
   crons: string[];
 }
@@ -344,6 +347,16 @@ function crons(r: Reader, v: unknown): string[] {
   return list;
 }
 
+function clients(r: Reader, v: unknown): string[] {
+  if (v === undefined) r.fail("clients", "is missing: list the client ids that may call (each also needs its key digest in clientKeys)");
+  try {
+    return parseClients(v);
+  } catch (err) {
+    if (err instanceof ClientsError) r.fail(`clients${err.path}`, err.message);
+    throw err;
+  }
+}
+
 /**
  * Validates the non-secret settings. `raw` holds the stack's values by unqualified key, structured ones already
  * parsed. Pure: no Pulumi runtime needed.
@@ -371,12 +384,13 @@ export function validateSettings(raw: Record<string, unknown>, project: string, 
     gateway: gatewaySettings(r, raw.gateway),
     worker: workerSettings(r, raw.worker),
     routing,
+    clients: clients(r, raw.clients),
     routes: routesSettings(r, raw.routes),
     crons: crons(r, raw.crons),
   };
 }
 
-const STRUCTURED = ["gateway", "worker", "routing", "routes", "crons"] as const;
+const STRUCTURED = ["gateway", "worker", "routing", "clients", "routes", "crons"] as const;
 const SCALARS = ["accountId", "name", "gatewayTokenSource"] as const;
 
 /** Reads and validates the current stack's config; throws ConfigError before anything is declared. */

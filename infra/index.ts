@@ -36,6 +36,7 @@ const worker = new Worker(
       ANTHROPIC_API_KEY: cfg.secrets.anthropicApiKey,
       OPENAI_API_KEY: cfg.secrets.openaiApiKey,
       CLIENT_KEYS: cfg.secrets.clientKeys,
+      CLIENTS: cfg.clients,
       ROUTING: cfg.routing,
       STACK: cfg.stack,
       RATE_LIMITER: { namespaceId: cfg.worker.rateLimit.namespaceId, simple: { limit: cfg.worker.rateLimit.limit, period: cfg.worker.rateLimit.period } },

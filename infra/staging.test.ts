@@ -32,6 +32,7 @@ const staging = {
       zoneRoutes: [{ pattern: "api.staging.example.com/v1/*", zone: "example.com" }],
     },
     "ai-gateway-stack:crons": ["*/10 * * * *", "0 3 * * *"],
+    "ai-gateway-stack:clients": ["web", "qa-bot"],
   },
 };
 
@@ -62,6 +63,12 @@ test("declares an optional binding when the yaml sets it, and only the bindings 
   expect(bindings.find((b) => b.name === "AI_GATEWAY_BASE_URL")?.text).toBe("https://gateway.staging.example.com/v1");
   const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || n === "AI_GATEWAY_BASE_URL");
   expect(bindings.map((b) => b.name).sort()).toEqual([...want].sort());
+});
+
+test("lets exactly the staging yaml's clients call: CLIENTS is its own list, not dev's", () => {
+  const bindings = reveal(ofType("workersScript:WorkersScript")[0]!.inputs.bindings) as { name: string; json?: string }[];
+  expect(JSON.parse(bindings.find((b) => b.name === "CLIENTS")!.json!)).toEqual(["web", "qa-bot"]);
+  expect(dev.value("clients")).not.toEqual(["web", "qa-bot"]);
 });
 
 test("declares a 10-second client rate limit and tells the Worker that period, for Retry-After", () => {

@@ -6,6 +6,7 @@
  * Which stacks are "production" is pack configuration (`productionStacks`), matched against the stack name in the
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
+import { ClientsError, parseClients } from "../worker/src/clients";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
 import { findKeyShapedValue } from "./secrets";
 
@@ -141,6 +142,28 @@ export const workerRateLimited: ResourceRule = {
   },
 };
 
+export const workerClientsListed: ResourceRule = {
+  scope: "resource",
+  name: "worker-clients-listed",
+  description: "Every Worker declares who may call: a plain CLIENTS json binding listing at least one valid client id.",
+  settings: [],
+  appliesTo: ofType(TYPES.workersScript),
+  check: (r) => {
+    const b = bindings(r).find((x) => x.name === "CLIENTS");
+    if (!b) return [`Worker "${r.name}" must declare the CLIENTS json binding (the client ids that may call); none found`];
+    if (b.type !== "json" || typeof b.json !== "string") {
+      return [`Worker "${r.name}" binding "CLIENTS" must be a json binding, readable in plans and audits (found ${String(b.type)})`];
+    }
+    try {
+      parseClients(JSON.parse(b.json));
+      return [];
+    } catch (e) {
+      const why = e instanceof ClientsError ? `${e.path} ${e.message}` : "is not valid JSON";
+      return [`Worker "${r.name}" binding "CLIENTS"${why.startsWith("[") ? why : ` ${why.trim()}`}`];
+    }
+  },
+};
+
 export const productionLogsCollected: ResourceRule = {
   scope: "resource",
   name: "production-logs-collected",
@@ -267,6 +290,7 @@ export const RULES: readonly Rule[] = [
   gatewayAuthenticated,
   gatewayRateLimited,
   workerRateLimited,
+  workerClientsListed,
   productionLogsCollected,
   secretsOnlyInSecretBindings,
   productionResourcesProtected,

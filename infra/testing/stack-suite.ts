@@ -255,6 +255,15 @@ export function stackSuite(stack: string): void {
       expect(binding("RATE_LIMIT_PERIOD")).toMatchObject({ type: "plain_text", text: String(rl.period) });
     });
 
+    test("binds the yaml's clients as the plain CLIENTS allow-list, readable without decrypting anything", () => {
+      const clients = y.value("clients");
+      expect(Array.isArray(clients) && clients.length > 0, "the yaml lists clients").toBe(true);
+      const b = binding("CLIENTS");
+      expect(b.type).toBe("json");
+      expect(JSON.parse(b.json)).toEqual(clients);
+      expect(declaredSecret("CLIENTS")).toBe(false);
+    });
+
     test("binds each provider key and the client key digests from their own secret config", () => {
       const from = { ANTHROPIC_API_KEY: "anthropicApiKey", OPENAI_API_KEY: "openaiApiKey", CLIENT_KEYS: "clientKeys" };
       for (const [n, key] of Object.entries(from)) {

@@ -5,6 +5,7 @@
  */
 import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
 import type { PolicyResource } from "../../policy/rules";
+import { parseClients } from "../../worker/src/clients";
 import { parseRouting, type Routing } from "../../worker/src/routing";
 import type { Snapshot, SnapshotResource } from "./snapshot";
 
@@ -20,7 +21,7 @@ const T = {
 
 export interface AuditSummary {
   callers: {
-    /** null: the ids sit in an encrypted config value and are not readable offline. */
+    /** The CLIENTS allow-list as declared; null when the Worker declares none (it would refuse every caller). */
     clientIds: string[] | null;
     corsOrigins: string[];
     publicUrls: string[];
@@ -78,6 +79,11 @@ function routingOf(bindings: Record<string, unknown>[]): Routing | null {
   const b = bindings.find((x) => x.name === "ROUTING");
   if (typeof b?.json !== "string") return null;
   return parseRouting(JSON.parse(b.json));
+}
+
+function clientIdsOf(bindings: Record<string, unknown>[]): string[] | null {
+  const b = bindings.find((x) => x.name === "CLIENTS");
+  return typeof b?.json === "string" ? parseClients(JSON.parse(b.json)) : null;
 }
 
 const target = (t: { provider: string; model: string }) => `${t.provider}/${t.model}`;
@@ -142,7 +148,7 @@ export function auditOf(snapshot: Snapshot): AuditSummary {
 
   return {
     callers: {
-      clientIds: snapshot.clientIds,
+      clientIds: clientIdsOf(bindings),
       corsOrigins: routing?.cors.allowOrigins ?? [],
       publicUrls: Array.isArray(urls) ? urls.map(String) : [],
     },

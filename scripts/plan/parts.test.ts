@@ -67,7 +67,6 @@ function snapshot(crons: string[]): Snapshot {
   return {
     stack: "prod",
     project: "ai-gateway-stack",
-    clientIds: ["acme", "beta"],
     bundles: { worker: { bytes: 10, sha256: "f".repeat(64) } },
     outputs: { bundleSha256: "f".repeat(64), urls: ["https://ai.example.com"] },
     resources: [
@@ -84,6 +83,8 @@ function snapshot(crons: string[]): Snapshot {
           bindings: [
             { name: "ALERTS", type: "json", json: JSON.stringify(alerts) },
             { name: "ALERTS_WEBHOOK_SECRETS", type: "secret_text", text: "[secret]" },
+            { name: "CLIENTS", type: "json", json: JSON.stringify(["acme", "beta"]) },
+            { name: "CLIENT_KEYS", type: "secret_text", text: "[secret]" },
             { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "1", simple: { limit: 10, period: 60 } },
           ],
         },
@@ -120,7 +121,7 @@ describe("audit summary", () => {
       { resource: "alerts-incidents", alertType: "incident_alert", enabled: true, destinations: ["webhook ai-gateway-prod-ops (hooks.example.com)", "email oncall@example.com"] },
     ]);
     expect(a.alerts.problems).toEqual([]);
-    expect(a.secrets).toEqual(["Worker binding ALERTS_WEBHOOK_SECRETS", "NotificationPolicyWebhooks alerts-webhook-ops: secret"]);
+    expect(a.secrets).toEqual(["Worker binding ALERTS_WEBHOOK_SECRETS", "Worker binding CLIENT_KEYS", "NotificationPolicyWebhooks alerts-webhook-ops: secret"]);
     expect(a.callers.clientIds).toEqual(["acme", "beta"]);
   });
 
@@ -128,7 +129,7 @@ describe("audit summary", () => {
     const plan = buildPlan(snapshot(["0 * * * *"]), new Date("2026-11-29T00:00:00Z"));
     const md = renderMarkdown(plan);
     expect(md).toContain("- cost (`cost_per_day`): fires when estimated spend reaches $40, over the calendar day so far (UTC); to webhook ops (hooks.example.com), PagerDuty");
-    expect(md).toContain("Client ids (each presents a key; only its SHA-256 digest is deployed): `acme`, `beta`");
+    expect(md).toContain("Client ids allowed (`clients` config, the CLIENTS binding): `acme`, `beta`. Each presents a key");
     expect(md).toContain("| `alerts-cost-error-usage` | **FAIL** |");
     expect(md).toContain('- Worker "worker" evaluates alerts on cron "*/10 * * * *" but no cron trigger of the script has that schedule; the alerts would never run');
     expect(md.split("## Resources")[0]).not.toContain("with-token");

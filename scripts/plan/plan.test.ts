@@ -109,6 +109,8 @@ describe("stack plans", () => {
     expect(a.routing.fallback).toEqual(y.routing.chat.fallback.map((t: Yaml) => `${t.provider}/${t.model}`));
     expect(a.routing.experiments.map((e) => [e.name, e.weight])).toEqual(y.routing.chat.experiments.map((e: Yaml) => [e.name, e.weight]));
     expect(a.callers.corsOrigins).toEqual(y.routing.cors.allowOrigins);
+    expect(a.callers.clientIds).toEqual(y.clients);
+    expect(planOf(stack).files[`${stack}.md`]).toContain(`Client ids allowed (\`clients\` config, the CLIENTS binding): ${y.clients.map((c: string) => `\`${c}\``).join(", ")}.`);
     expect(a.rateLimits.spendLimits.map((s) => s.limitUsd)).toEqual((y.gateway.spendLimits?.rules ?? []).map((r: Yaml) => r.limit));
     if (y.alerts) {
       const r = y.alerts.rules;

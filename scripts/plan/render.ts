@@ -112,8 +112,8 @@ function auditMarkdown(a: AuditSummary): string[] {
   out.push("### Who may call");
   out.push(
     a.callers.clientIds === null
-      ? "- Client ids: held in the encrypted `clientKeys` config (`secure:`), so not readable offline; each caller presents a key whose SHA-256 digest is listed there."
-      : `- Client ids (each presents a key; only its SHA-256 digest is deployed): ${a.callers.clientIds.map(code).join(", ") || "none"}`,
+      ? "- Client ids: none declared (no CLIENTS binding), so the Worker refuses every caller."
+      : `- Client ids allowed (\`clients\` config, the CLIENTS binding): ${a.callers.clientIds.map(code).join(", ")}. Each presents a key; only its SHA-256 digest is deployed (secret \`clientKeys\`), and a digest for an id not listed here is refused.`,
   );
   out.push(`- Browser origins allowed (CORS): ${a.callers.corsOrigins.map(code).join(", ") || "none"}`);
   out.push(`- Public URLs: ${a.callers.publicUrls.map(code).join(", ") || "none"}`);

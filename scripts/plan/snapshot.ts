@@ -2,11 +2,10 @@
  * One stack's declared resources, made safe to print: the program runs under the SDK mocks (infra/testing/harness),
  * then every secret becomes "[secret]" before anything leaves this module — the values declared secret, any secret
  * wrapper left over, and any string holding a placeholder or minted stand-in. The Worker bundle becomes its size and
- * hash. Client ids are the one thing read from inside a secret (the CLIENT_KEYS JSON), and only its keys leave.
+ * hash. Nothing is read from inside a secret: who may call comes from the plain CLIENTS binding (see audit.ts).
  */
 import { createHash } from "node:crypto";
 import {
-  type DeclaredResource,
   isSecretValue,
   placeholderSecret,
   type ProgramResult,
@@ -38,8 +37,6 @@ export interface Snapshot {
   project: string;
   resources: SnapshotResource[];
   outputs: Record<string, unknown>;
-  /** Client ids from the CLIENT_KEYS binding, when its value is readable JSON here (not an encrypted placeholder). */
-  clientIds: string[] | null;
   /** The Worker bundle(s): script resource name -> size and SHA-256 of the uploaded module. */
   bundles: Record<string, { bytes: number; sha256: string }>;
 }
@@ -100,22 +97,6 @@ export function redactInputs(inputs: Record<string, unknown>, secretPaths: reado
 
 const WORKER = "cloudflare:index/workersScript:WorkersScript";
 
-function clientIdsOf(resources: readonly DeclaredResource[]): string[] | null {
-  for (const r of resources.filter((x) => x.type === WORKER)) {
-    const bindings = reveal(r.inputs.bindings);
-    if (!Array.isArray(bindings)) continue;
-    const b = (bindings as Record<string, unknown>[]).find((x) => x.name === "CLIENT_KEYS");
-    if (typeof b?.text !== "string") continue;
-    try {
-      const parsed: unknown = JSON.parse(b.text);
-      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return Object.keys(parsed).sort();
-    } catch {
-      // An encrypted `secure:` value runs as an opaque placeholder: the ids are not knowable offline.
-    }
-  }
-  return null;
-}
-
 export function snapshotOf(result: ProgramResult): Snapshot {
   const bundles: Snapshot["bundles"] = {};
   for (const r of result.resources.filter((x) => x.type === WORKER)) {
@@ -136,7 +117,6 @@ export function snapshotOf(result: ProgramResult): Snapshot {
       inputs: redactInputs(r.inputs, r.secretInputs),
     })),
     outputs: scrub(result.outputs) as Record<string, unknown>,
-    clientIds: clientIdsOf(result.resources),
     bundles,
   };
 }

@@ -55,8 +55,11 @@ export interface Stack {
   limitedUrl: string;
   standin: Standin;
   routing: Routing;
-  /** Client id → plaintext key. */
-  keys: { alice: string; bob: string };
+  /**
+   * Client id → plaintext key. alice and bob are listed in CLIENTS; mallory's digest is in CLIENT_KEYS but she is not
+   * listed, so her key must be refused.
+   */
+  keys: { alice: string; bob: string; mallory: string };
   /** Values no client may ever see: provider keys, gateway token, account id, gateway id, gateway URL. */
   secrets: Record<string, string>;
   /** Every response a client received so far (bodies read to their end, or to where the connection broke). */
@@ -95,12 +98,12 @@ function writeInstance(dir: string, base: WranglerConfig, vars: Record<string, u
 }
 
 export async function startStack(): Promise<Stack> {
-  const keys = { alice: `ck-alice-${rnd()}`, bob: `ck-bob-${rnd()}` };
+  const keys = { alice: `ck-alice-${rnd()}`, bob: `ck-bob-${rnd()}`, mallory: `ck-mallory-${rnd()}` };
   const secrets: Record<string, string> = {
     AI_GATEWAY_TOKEN: `gwtok-${rnd()}`,
     ANTHROPIC_API_KEY: `sk-ant-e2e-${rnd()}`,
     OPENAI_API_KEY: `sk-oai-e2e-${rnd()}`,
-    CLIENT_KEYS: JSON.stringify({ alice: sha256Hex(keys.alice), bob: sha256Hex(keys.bob) }),
+    CLIENT_KEYS: JSON.stringify({ alice: sha256Hex(keys.alice), bob: sha256Hex(keys.bob), mallory: sha256Hex(keys.mallory) }),
     ALERTS_WEBHOOK_SECRETS: "{}",
   };
   const account = `acct${rnd(8)}`;
@@ -124,7 +127,14 @@ export async function startStack(): Promise<Stack> {
     chat: { ...r.chat, experiments: [{ name: VARIANT, weight: 1, target: r.chat.fallback[0] }] },
     timeouts: { attemptMs: ATTEMPT_MS, totalMs: 12_000 },
   };
-  const vars = { AI_GATEWAY_ACCOUNT_ID: account, AI_GATEWAY_ID: gateway, AI_GATEWAY_BASE_URL: standin.baseUrl, STACK: "e2e", ROUTING: routing };
+  const vars = {
+    AI_GATEWAY_ACCOUNT_ID: account,
+    AI_GATEWAY_ID: gateway,
+    AI_GATEWAY_BASE_URL: standin.baseUrl,
+    STACK: "e2e",
+    ROUTING: routing,
+    CLIENTS: ["alice", "bob"],
+  };
 
   const dirs = [mkdtempSync(join(tmpdir(), "e2e-worker-")), mkdtempSync(join(tmpdir(), "e2e-limited-"))];
   const workers: WorkerProcess[] = [];

@@ -393,6 +393,18 @@ describe("client auth", () => {
     expect(stack.recordsFor(m)).toEqual([]);
   });
 
+  it("refuses with 401 a client whose key digest is in CLIENT_KEYS but who is not listed in CLIENTS", async () => {
+    const m = marker("unlisted");
+    await expect(stack.anthropic(stack.keys.mallory).messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: m }] })).rejects.toMatchObject({
+      status: 401,
+      error: { type: "error", error: { type: "authentication_error" } },
+    });
+    const res = await chatFetch({ messages: [{ role: "user", content: m }] }, { key: stack.keys.mallory });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { message: "Invalid API key." } });
+    expect(stack.recordsFor(m)).toEqual([]);
+  });
+
   it("accepts the key as x-api-key as well as Authorization: Bearer", async () => {
     const m = marker("xapikey");
     const res = await stack.fetch(`${stack.workerUrl}/api/chat`, {
@@ -497,7 +509,7 @@ describe("leak scan over the whole suite", () => {
   it("never forwarded a client's key to the gateway", () => {
     const records = stack.standin.records();
     expect(records.length).toBeGreaterThan(20);
-    const forwarded = records.filter((r) => [stack.keys.alice, stack.keys.bob].some((k) => JSON.stringify(r.headers).includes(k) || r.body.includes(k)));
+    const forwarded = records.filter((r) => Object.values(stack.keys).some((k) => JSON.stringify(r.headers).includes(k) || r.body.includes(k)));
     expect(forwarded.map((r) => r.seq)).toEqual([]);
   });
 });

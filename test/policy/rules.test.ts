@@ -45,6 +45,7 @@ function stack(opts: { protect?: boolean; gateway?: Record<string, unknown>; wor
     { name: "ANTHROPIC_API_KEY", type: "secret_text", text: "sk-ant-api03-abcdefghijklmnopqrstuvwxyz" },
     { name: "ROUTING", type: "json", json: JSON.stringify({ models: { "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] }, cors: { allowOrigins: ["https://app.example.com"] } }) },
     { name: "STACK", type: "plain_text", text: "dev" },
+    { name: "CLIENTS", type: "json", json: JSON.stringify(["web", "batch"]) },
     { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "2001", simple: { limit: 100, period: 60 } },
     { name: "ALERTS", type: "json", json: alertsJson() },
   ];
@@ -126,6 +127,21 @@ describe("policy rules", () => {
     ]);
     const zero = stack({ bindings: replace("RATE_LIMITER", { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "1", simple: { limit: 0, period: 60 } }) });
     expect(messages(zero, ctx("dev"), rule("worker-rate-limited"))[0]).toContain('ratelimit binding "RATE_LIMITER" must set simple.limit and simple.period above 0');
+  });
+
+  it("fires worker-clients-listed when the Worker has no CLIENTS binding, an empty one, or a bad id", () => {
+    const none = stack({ bindings: (l) => l.filter((b) => b.name !== "CLIENTS") });
+    expect(messages(none, ctx("dev"), rule("worker-clients-listed"))).toEqual([
+      'Worker "worker" must declare the CLIENTS json binding (the client ids that may call); none found',
+    ]);
+    const empty = stack({ bindings: replace("CLIENTS", { name: "CLIENTS", type: "json", json: "[]" }) });
+    expect(messages(empty, ctx("dev"), rule("worker-clients-listed"))).toEqual([
+      'Worker "worker" binding "CLIENTS" must list at least one client id (an empty list lets nobody call)',
+    ]);
+    const bad = stack({ bindings: replace("CLIENTS", { name: "CLIENTS", type: "json", json: JSON.stringify(["web", "two words"]) }) });
+    expect(messages(bad, ctx("dev"), rule("worker-clients-listed"))[0]).toContain('binding "CLIENTS"[1] must be a client id');
+    const secret = stack({ bindings: replace("CLIENTS", { name: "CLIENTS", type: "secret_text", text: "[secret]" }) });
+    expect(messages(secret, ctx("dev"), rule("worker-clients-listed"))[0]).toContain("must be a json binding, readable in plans and audits");
   });
 
   it("fires production-logs-collected only in a production stack", () => {

@@ -26,6 +26,7 @@ export const BINDINGS = {
   ANTHROPIC_API_KEY: { kind: "secret_text", required: true, doc: "Anthropic provider key" },
   OPENAI_API_KEY: { kind: "secret_text", required: true, doc: "OpenAI provider key" },
   CLIENT_KEYS: { kind: "secret_text", required: true, doc: "JSON: client id -> SHA-256 hex digest of its key" },
+  CLIENTS: { kind: "json", required: true, doc: "client ids that may call (a key works only if its client is listed here too)" },
   ROUTING: { kind: "json", required: true, doc: "models, fallback chain, A/B splits, cache TTLs, limits, timeouts, CORS" },
   STACK: { kind: "plain_text", required: true, doc: "stack name, sent in gateway metadata" },
   RATE_LIMITER: { kind: "ratelimit", required: true, doc: "per-client request limit" },

@@ -1,9 +1,10 @@
 /**
  * Reads the Worker's configuration bindings once per isolate: ROUTING (validated by routing.ts), CLIENT_KEYS
- * (client id -> SHA-256 hex digest) and RATE_LIMIT_PERIOD. Each parse is cached by the raw binding value, so the hot path is one identity
+ * (client id -> SHA-256 hex digest) with the CLIENTS allow-list (clients.ts), and RATE_LIMIT_PERIOD. Each parse is cached by the raw binding value, so the hot path is one identity
  * comparison. A broken binding is the operator's mistake: the request gets a 500 config_error without detail, and
  * the log line says what is wrong (never a value).
  */
+import { CLIENT_ID, CLIENT_ID_RULE, ClientsError, parseClients } from "./clients";
 import { ApiError } from "./errors";
 import { parseRouting, RoutingError, type Routing } from "./routing";
 
@@ -12,7 +13,6 @@ export interface ClientKey {
   digest: Uint8Array;
 }
 
-const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 const DIGEST = /^[0-9a-fA-F]{64}$/;
 const REQUIRED_STRINGS = ["AI_GATEWAY_ACCOUNT_ID", "AI_GATEWAY_ID", "AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "STACK"] as const;
 
@@ -21,7 +21,7 @@ function configError(detail: string): ApiError {
 }
 
 let routingCache: { raw: unknown; value: Routing } | undefined;
-let keysCache: { raw: unknown; value: ClientKey[] } | undefined;
+let keysCache: { raw: unknown; listed: unknown; value: ClientKey[] } | undefined;
 let periodCache: { raw: unknown; value: number } | undefined;
 
 export function routingOf(env: Env): Routing {
@@ -51,9 +51,34 @@ export function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-export function clientKeysOf(env: Env): ClientKey[] {
+/** The CLIENTS allow-list (a json binding: already parsed in workerd, a JSON string when set as text). */
+function clientsOf(raw: unknown): Set<string> {
+  if (raw === undefined || raw === null || raw === "") throw configError("CLIENTS is not set (the client ids that may call)");
+  let input = raw;
+  if (typeof raw === "string") {
+    try {
+      input = JSON.parse(raw);
+    } catch {
+      throw configError("CLIENTS is not valid JSON (expected a list of client ids)");
+    }
+  }
+  try {
+    return new Set(parseClients(input));
+  } catch (e) {
+    throw configError(e instanceof ClientsError ? `CLIENTS${e.path} ${e.message}` : "CLIENTS could not be read");
+  }
+}
+
+/**
+ * The keys that may authenticate: CLIENT_KEYS entries whose client is also listed in CLIENTS (fail closed: a digest
+ * alone lets nobody in). A digest for an unlisted client is dropped, and `warn` hears about it once per isolate (per
+ * binding values), by client id only.
+ */
+export function clientKeysOf(env: Env, warn: (detail: string) => void): ClientKey[] {
   const raw: unknown = env.CLIENT_KEYS;
-  if (keysCache && keysCache.raw === raw) return keysCache.value;
+  const listed: unknown = env.CLIENTS;
+  if (keysCache && keysCache.raw === raw && keysCache.listed === listed) return keysCache.value;
+  const allowed = clientsOf(listed);
   if (typeof raw !== "string" || raw.trim() === "") throw configError("CLIENT_KEYS is not set");
   let parsed: unknown;
   try {
@@ -66,15 +91,20 @@ export function clientKeysOf(env: Env): ClientKey[] {
   }
   const value: ClientKey[] = [];
   for (const [id, digest] of Object.entries(parsed)) {
-    if (!CLIENT_ID.test(id)) throw configError(`CLIENT_KEYS has a client id that is not 1-64 letters, digits, '_', '.', ':' or '-'`);
+    if (!CLIENT_ID.test(id)) throw configError(`CLIENT_KEYS has a client id that is not ${CLIENT_ID_RULE}`);
     if (typeof digest !== "string" || !DIGEST.test(digest)) {
       throw configError(`CLIENT_KEYS["${id}"] must be a SHA-256 hex digest (64 hex characters), not a key`);
     }
     value.push({ id, digest: hexToBytes(digest) });
   }
   if (value.length === 0) throw configError("CLIENT_KEYS lists no clients");
-  keysCache = { raw, value };
-  return value;
+  const unlisted = value.filter((k) => !allowed.has(k.id)).map((k) => k.id);
+  if (unlisted.length > 0) {
+    warn(`CLIENT_KEYS has keys for client ids not listed in CLIENTS, refused until listed: ${unlisted.join(", ")}`);
+  }
+  const usable = value.filter((k) => allowed.has(k.id));
+  keysCache = { raw, listed, value: usable };
+  return usable;
 }
 
 /** RATE_LIMITER's period in seconds (a whole number of seconds as text), for Retry-After. */

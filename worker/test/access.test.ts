@@ -21,6 +21,25 @@ describe("client auth", () => {
     }
   });
 
+  it("refuses with 401 a key whose digest is in CLIENT_KEYS when its client is not listed in CLIENTS, and warns once", async () => {
+    // A CLIENTS value of its own, so this isolate's cached key list is rebuilt (and the warning given) in this test.
+    const h = harness({ env: { CLIENTS: ["web"] } });
+    h.gateway.on("anthropic", () => json(anthropicAnswer("a")));
+    for (const [path, body, shape] of surfaces.map((x) => [x.path, x.body, x.shape] as const)) {
+      const res = await h.fetch(path, post(body, { "x-api-key": BATCH_KEY }));
+      expect(res.status, path).toBe(401);
+      const text = await res.text();
+      expect(shape(JSON.parse(text)), path).toBe(true);
+      expect(text).toContain("Invalid API key.");
+    }
+    expect((await h.fetch("/api/chat", post(chat, { "x-api-key": WEB_KEY }))).status).toBe(200);
+    const warnings = h.logs.filter((l) => l.warning === "config");
+    expect(warnings).toEqual([{ level: "warn", warning: "config", detail: expect.stringContaining("not listed in CLIENTS, refused until listed: batch") }]);
+    const logged = JSON.stringify(h.logs);
+    for (const secret of [BATCH_KEY, TEST_CLIENT_DIGESTS.batch, TEST_CLIENT_DIGESTS.web]) expect(logged).not.toContain(secret);
+    expect(h.logs.filter((l) => l.status === 401).map((l) => l.client)).toEqual([null, null, null]);
+  });
+
   it("accepts the key in x-api-key or as Authorization: Bearer, and knows which client it is", async () => {
     const h = harness();
     h.gateway.on("anthropic", () => json(anthropicAnswer("a")), () => json(anthropicAnswer("b")));
@@ -117,6 +136,9 @@ describe("operator mistakes", () => {
     ["CLIENT_KEYS holding a key instead of a digest", { CLIENT_KEYS: JSON.stringify({ web: WEB_KEY }) }, /CLIENT_KEYS\["web"\] must be a SHA-256 hex digest/],
     ["ROUTING with a bad field", { ROUTING: { models: {} } as object }, /ROUTING\.models\.anthropic|ROUTING\.chat/],
     ["a missing gateway token", { AI_GATEWAY_TOKEN: "" }, /AI_GATEWAY_TOKEN is not set/],
+    ["a missing CLIENTS allow-list", { CLIENTS: undefined }, /CLIENTS is not set/],
+    ["an empty CLIENTS allow-list", { CLIENTS: [] }, /CLIENTS must list at least one client id/],
+    ["CLIENTS naming an id that is not an id", { CLIENTS: ["web", "no spaces"] }, /CLIENTS\[1\] must be a client id/],
     ["a rate-limit period that is not whole seconds", { RATE_LIMIT_PERIOD: "1m" }, /RATE_LIMIT_PERIOD must be RATE_LIMITER's period/],
   ];
 

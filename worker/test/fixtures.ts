@@ -20,6 +20,9 @@ export const TEST_CLIENTS = {
   batch: "ck_test_batch_8a4e6c0f2b9d",
 } as const;
 
+/** The CLIENTS allow-list the tests bind: every test client. */
+export const TEST_CLIENT_IDS = Object.keys(TEST_CLIENTS) as (keyof typeof TEST_CLIENTS)[];
+
 /** SHA-256 hex digests, precomputed (the config side has node:crypto; a test recomputes them with Web Crypto). */
 export const TEST_CLIENT_DIGESTS: Record<keyof typeof TEST_CLIENTS, string> = {
   web: "458f8a14c580c1c3c655e16e3f8c8386d94e025749f65c7b2d5d7e56e63a5bdd",

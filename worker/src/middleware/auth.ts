@@ -1,7 +1,8 @@
 /**
  * Client auth: the key comes in x-api-key (Anthropic SDK) or Authorization: Bearer (OpenAI SDK, browsers). Its
  * SHA-256 digest is compared in constant time against every client's digest, with no early exit, so timing says
- * nothing about which client or how much matched. The key itself goes no further than this file.
+ * nothing about which client or how much matched. Only clients listed in CLIENTS take part (config.ts), so a digest
+ * in CLIENT_KEYS for an unlisted client is refused like any wrong key. The key itself goes no further than this file.
  */
 import { createMiddleware } from "hono/factory";
 import { clientKeysOf } from "../config";
@@ -18,7 +19,7 @@ function presentedKey(headers: { header(name: string): string | undefined }): st
 }
 
 export const clientAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const clients = clientKeysOf(c.env);
+  const clients = clientKeysOf(c.env, (detail) => c.get("deps").log(JSON.stringify({ level: "warn", warning: "config", detail })));
   const key = presentedKey(c.req);
   if (key === undefined) {
     throw new ApiError(401, "authentication", "Missing API key: send it in the x-api-key header or as Authorization: Bearer <key>.");
