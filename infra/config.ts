@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BINDINGS } from "../worker/src/bindings";
+import { normalizeCron } from "../worker/src/alerts/config";
 import { ClientsError, parseClients } from "../worker/src/clients";
 import { parseRouting, RoutingError, type Routing } from "../worker/src/routing";
 import { readAlertsConfig } from "./alerts-config";
@@ -337,7 +338,7 @@ export function routePatternProblem(pattern: string, zone: string): string | und
 function crons(r: Reader, v: unknown): string[] {
   const list = r.list(v, "crons", []).map((c, i) => {
     const s = r.string(c, `crons[${i}]`);
-    const fields = s.trim().split(/\s+/);
+    const fields = normalizeCron(s).split(" ");
     if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) {
       r.fail(`crons[${i}]`, `must be a five-field cron expression like "*/5 * * * *" (got "${s}")`);
     }

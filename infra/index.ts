@@ -6,7 +6,7 @@ import { AiGateway } from "./components/ai-gateway";
 import { Alerts } from "./components/alerts";
 import { GatewayToken } from "./components/gateway-token";
 import { Routes } from "./components/routes";
-import { Schedules } from "./components/schedules";
+import { mergeCrons, Schedules } from "./components/schedules";
 import { Worker } from "./components/worker";
 import { loadConfig } from "./config";
 
@@ -46,7 +46,7 @@ const worker = new Worker(
   opts,
 );
 const routes = new Routes("routes", { accountId, scriptName: worker.scriptName, ...cfg.routes }, opts);
-new Schedules("schedules", { accountId, scriptName: worker.scriptName, crons: [...new Set([...cfg.crons, ...(alerts?.crons ?? [])])] }, opts);
+new Schedules("schedules", { accountId, scriptName: worker.scriptName, crons: mergeCrons(cfg.crons, alerts?.crons ?? []) }, opts);
 
 export const gatewayId = gateway.gatewayId;
 export const workerName = worker.scriptName;

@@ -4,7 +4,7 @@
  * optional binding set from yaml, a 10-second client rate limit, cron schedules, a zone route and a minted token
  * alongside a custom domain — and no alerts at all, since `alerts` and its secrets are optional.
  */
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -79,7 +79,10 @@ test("declares a 10-second client rate limit and tells the Worker that period, f
 
 test("runs without alerts: no Alerts component, state namespace, destination, policy or analytics token, no ALERTS* binding", () => {
   expect(Object.keys(staging.config).filter((k) => k.includes(":alerts"))).toEqual([]);
-  expect(result.resources.filter((r) => r.type.includes(":alerts:") || r.options.parent?.includes(":alerts:"))).toEqual([]);
+  const alertsComponent = "ai-gateway-stack:infra:Alerts";
+  expect(result.resources.filter((r) => r.type === alertsComponent || r.options.parent?.startsWith(`${alertsComponent}::`))).toEqual([]);
+  // The check above looks for the type the component really registers.
+  expect(readFileSync(path.join(repo, "infra", "components", "alerts.ts"), "utf8")).toContain(`"${alertsComponent}"`);
   for (const t of ["workersKvNamespace:WorkersKvNamespace", "notificationPolicyWebhooks:NotificationPolicyWebhooks", "notificationPolicy:NotificationPolicy"]) {
     expect(ofType(t), t).toEqual([]);
   }

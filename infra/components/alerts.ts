@@ -41,7 +41,7 @@ export class Alerts extends pulumi.ComponentResource {
   public readonly policyIds: Record<string, pulumi.Output<string>>;
 
   constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("ai-gateway-stack:alerts:Alerts", name, {}, opts);
+    super("ai-gateway-stack:infra:Alerts", name, {}, opts);
     const { config, accountId, resourceName } = args;
     const child = { parent: this };
 

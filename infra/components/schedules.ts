@@ -4,6 +4,15 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
+import { normalizeCron } from "../../worker/src/alerts/config";
+
+/**
+ * The schedules of several sources (the stack's crons, the alerts cron) as one list: each spelt one way and listed
+ * once, in first-seen order, so one schedule written two ways never becomes two triggers.
+ */
+export function mergeCrons(...lists: readonly (readonly string[])[]): string[] {
+  return [...new Set(lists.flat().map(normalizeCron))];
+}
 
 export interface SchedulesArgs {
   /** Account that owns the Worker. */

@@ -153,12 +153,20 @@ const CRON = /^\s*(\S+\s+){4}\S+\s*$/;
 const CRON_FIELD = /^[\d*,\-/A-Za-z?LW#]+$/;
 const NAME = /^[A-Za-z0-9_-]{1,40}$/;
 
+/**
+ * One spelling per schedule: fields joined by single spaces. Cloudflare hands the scheduled handler the trigger's
+ * cron as declared, so the ALERTS cron and the declared trigger must be spelt alike for the handler to recognise it.
+ */
+export function normalizeCron(s: string): string {
+  return s.trim().split(/\s+/).join(" ");
+}
+
 function cron(f: Fields, key: string): string {
   const s = f.str(key, "*/5 * * * *");
   if (!CRON.test(s) || !s.trim().split(/\s+/).every((x) => CRON_FIELD.test(x))) {
     throw new AlertsConfigError(f.at(key), `"${s}" is not a five-field cron expression like "*/5 * * * *"`);
   }
-  return s.trim();
+  return normalizeCron(s);
 }
 
 /** Minutes of history the spike rule reads: the current window and the baseline windows before it. */
