@@ -24,18 +24,21 @@ let routingCache: { raw: unknown; value: Routing } | undefined;
 let keysCache: { raw: unknown; listed: unknown; value: ClientKey[] } | undefined;
 let periodCache: { raw: unknown; value: number } | undefined;
 
+/** A json binding's value: already parsed in workerd, a JSON string when set as text (tests, local vars). */
+function jsonBinding(name: string, raw: unknown): unknown {
+  if (typeof raw !== "string") return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    // The parser's message may quote the input; say only where the problem is.
+    throw configError(`${name} is not valid JSON`);
+  }
+}
+
 export function routingOf(env: Env): Routing {
   const raw: unknown = env.ROUTING;
   if (routingCache && routingCache.raw === raw) return routingCache.value;
-  let input = raw;
-  if (typeof raw === "string") {
-    try {
-      input = JSON.parse(raw);
-    } catch {
-      // The parser's message may quote the input; say only where the problem is.
-      throw configError("ROUTING is not valid JSON");
-    }
-  }
+  const input = jsonBinding("ROUTING", raw);
   try {
     const value = parseRouting(input);
     routingCache = { raw, value };
@@ -51,17 +54,10 @@ export function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-/** The CLIENTS allow-list (a json binding: already parsed in workerd, a JSON string when set as text). */
+/** The CLIENTS allow-list. */
 function clientsOf(raw: unknown): Set<string> {
   if (raw === undefined || raw === null || raw === "") throw configError("CLIENTS is not set (the client ids that may call)");
-  let input = raw;
-  if (typeof raw === "string") {
-    try {
-      input = JSON.parse(raw);
-    } catch {
-      throw configError("CLIENTS is not valid JSON (expected a list of client ids)");
-    }
-  }
+  const input = jsonBinding("CLIENTS", raw);
   try {
     return new Set(parseClients(input));
   } catch (e) {
