@@ -6,6 +6,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv, Deps, LogRecord } from "../context";
 import { apiSurface } from "../errors";
 import { OUT, SECURITY_HEADERS } from "../wire";
+import { addHeaders } from "./response-headers";
 
 export function requestContext(deps: Deps) {
   return createMiddleware<AppEnv>(async (c, next) => {
@@ -39,8 +40,7 @@ export function requestContext(deps: Deps) {
 
     await next();
 
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
-    c.header(OUT.requestId, requestId);
+    addHeaders(c, { ...SECURITY_HEADERS, [OUT.requestId]: requestId });
     log.status = c.res.status;
     const finish = () => {
       log.durationMs = deps.now() - started;
