@@ -15,9 +15,18 @@ export function invalid(message: string): ApiError {
   return new ApiError(400, "invalid_request", message);
 }
 
-export async function readJsonObject(req: Request, maxBytes: number): Promise<Record<string, unknown>> {
-  const declared = req.headers.get(IN.contentLength);
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+/**
+ * A body whose Content-Length is within the limit: read in one native call. The HTTP framing holds the body to that
+ * length; the size is checked again in case the header lied (a Request built in code is not framed).
+ */
+async function readDeclared(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+  return bytes;
+}
+
+/** A body without Content-Length (chunked upload): read chunk by chunk, stopping as soon as it passes the limit. */
+async function readCapped(req: Request, maxBytes: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (req.body) {
@@ -33,15 +42,25 @@ export async function readJsonObject(req: Request, maxBytes: number): Promise<Re
       chunks.push(value);
     }
   }
+  if (chunks.length === 1) return chunks[0]!;
   const bytes = new Uint8Array(size);
   let at = 0;
   for (const ch of chunks) {
     bytes.set(ch, at);
     at += ch.byteLength;
   }
+  return bytes;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+export async function readJsonObject(req: Request, maxBytes: number): Promise<Record<string, unknown>> {
+  const declared = req.headers.get(IN.contentLength);
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const bytes = declared !== null ? await readDeclared(req, maxBytes) : await readCapped(req, maxBytes);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw invalid("Request body is not valid UTF-8.");
   }
