@@ -28,7 +28,7 @@ function renderError(c: Context<AppEnv>, err: ApiError): Response {
   }
   if (err.extra.retryAfter !== undefined) c.header(OUT.retryAfter, String(err.extra.retryAfter));
   if (err.extra.allow !== undefined) c.header("allow", err.extra.allow);
-  const surface = surfaceOf(new URL(c.req.url).pathname);
+  const surface = surfaceOf(c.req.path);
   return c.json(errorBody(surface, err, c.get("requestId") ?? ""), err.status as ContentfulStatusCode);
 }
 
@@ -46,7 +46,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.route("/v1/chat/completions", chatCompletions);
   app.route("/api/chat", chat);
 
-  app.notFound((c) => renderError(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`)));
+  app.notFound((c) => renderError(c, new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`)));
   app.onError((err, c) => {
     if (err instanceof ApiError) return renderError(c, err);
     const detail = redact(`${err.name}: ${err.message}`, c.env);

@@ -12,7 +12,8 @@ export function requestContext(deps: Deps) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const started = deps.now();
     const requestId = deps.requestId();
-    const path = new URL(c.req.url).pathname;
+    // Hono has already split the path off the URL to route it; parsing the URL again costs a URL object per request.
+    const path = c.req.path;
     const log: LogRecord = {
       requestId,
       method: c.req.method,
