@@ -3,8 +3,12 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_ACCOUNT_ID, TEST_CLIENT_DIGESTS, TEST_CLIENT_IDS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID, TEST_SECRETS } from "./worker/test/fixtures.js";
 
+// CI asks for a JSON summary too (VITEST_JSON=path), from which .ci/run prints one "N passed, N failed" line.
+const jsonSummary = process.env.VITEST_JSON;
+
 export default defineConfig({
   test: {
+    reporters: jsonSummary ? ["default", ["json", { outputFile: jsonSummary }]] : ["default"],
     projects: [
       {
         plugins: [
