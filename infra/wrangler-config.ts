@@ -28,6 +28,18 @@ export function parseJsonc(text: string): unknown {
   return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
 }
 
+/** Reads a wrangler config file (JSONC) that must hold one JSON object. */
+export function readJsonc(file: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = parseJsonc(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`${file}: not a JSON object`);
+  return raw as Record<string, unknown>;
+}
+
 /** The default wrangler config, relative to the project root. */
 export const WRANGLER_CONFIG = "worker/wrangler.jsonc";
 
@@ -54,9 +66,7 @@ function fromRoot(root: string, dir: string, p: string): string {
 /** Reads the build settings from a wrangler config; `config` is relative to `root` (or absolute). */
 export function readWorkerBuild(root: string, config = WRANGLER_CONFIG): WorkerBuildSettings {
   const file = path.resolve(root, config);
-  const raw = parseJsonc(readFileSync(file, "utf8"));
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`${file}: not a JSON object`);
-  const cfg = raw as Record<string, unknown>;
+  const cfg = readJsonc(file);
   const dir = path.dirname(file);
   if (typeof cfg.main !== "string" || cfg.main === "") throw new Error(`${file}: "main" must name the entry module`);
   const alias: Record<string, string> = {};
