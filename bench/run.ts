@@ -28,7 +28,8 @@ import { measureStartup } from "./lib/startup";
 import { startWorkerd, type WorkerdInstance, type WorkerdSubject } from "./lib/workerd";
 import { workerSource, type WorkerSource } from "./lib/source";
 import { median, share } from "./lib/stats";
-import { envFileText, measureBundle, startWranglerDev, toolEnv, writeBenchConfig, type DevServer } from "./lib/wrangler";
+import { measureBundle, startWranglerDev, toolEnv, type DevServer } from "./lib/wrangler";
+import { copyWranglerConfig, envFileText } from "../scripts/local-stack";
 import {
   expectedHits,
   exactKey,
@@ -216,17 +217,17 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const workerCfgPath = join(tmp, "worker.wrangler.json");
     source = workerSource(o.root, o.workerRev);
     o.log(`bench: Worker source ${source.commit}${source.dirty ? " with uncommitted changes" : ""}${o.workerRev ? ` (exported from git)` : ""}`);
-    const workerCfg = writeBenchConfig(join(source.dir, "worker", "wrangler.jsonc"), workerCfgPath, {
+    const workerCfg = copyWranglerConfig(join(source.dir, "worker", "wrangler.jsonc"), workerCfgPath, {
       name: "bench-gateway-worker",
       vars: { AI_GATEWAY_BASE_URL: si.baseUrl },
-      rateLimit: 1_000_000_000,
+      rateLimit: { limit: 1_000_000_000 },
     });
     const required = ((workerCfg.secrets as { required?: string[] } | undefined)?.required ?? []).slice();
     const secrets = workerSecrets(required, benchClientId((workerCfg.vars as Record<string, unknown> | undefined) ?? {}));
     const workerEnv = join(tmp, "worker.env");
     writeFileSync(workerEnv, envFileText(secrets), { mode: 0o600 });
     const passCfgPath = join(tmp, "passthrough.wrangler.json");
-    const passCfg = writeBenchConfig(join(o.root, "bench", "passthrough", "wrangler.jsonc"), passCfgPath, {
+    const passCfg = copyWranglerConfig(join(o.root, "bench", "passthrough", "wrangler.jsonc"), passCfgPath, {
       name: "bench-passthrough",
       set: { compatibility_date: workerCfg.compatibility_date, compatibility_flags: workerCfg.compatibility_flags ?? [] },
       vars: { UPSTREAM: si.origin },
@@ -249,9 +250,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     // wrangler dev serves the same built bundles (no_bundle): every figure is of one build, and edits made to
     // worker/src while the bench runs cannot reload the Worker halfway through.
     const workerDevCfgPath = join(tmp, "worker.dev.wrangler.json");
-    writeBenchConfig(workerCfgPath, workerDevCfgPath, { name: "bench-gateway-worker", set: { main: workerBundle, no_bundle: true } });
+    copyWranglerConfig(workerCfgPath, workerDevCfgPath, { name: "bench-gateway-worker", set: { main: workerBundle, no_bundle: true } });
     const passDevCfgPath = join(tmp, "passthrough.dev.wrangler.json");
-    writeBenchConfig(passCfgPath, passDevCfgPath, { name: "bench-passthrough", set: { main: passBundle, no_bundle: true } });
+    copyWranglerConfig(passCfgPath, passDevCfgPath, { name: "bench-passthrough", set: { main: passBundle, no_bundle: true } });
 
     const workerdBin = join(o.root, "node_modules", "workerd", "bin", "workerd");
     const vars = (workerCfg.vars as Record<string, unknown> | undefined) ?? {};

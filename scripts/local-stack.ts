@@ -1,12 +1,15 @@
 /**
  * Runs the Worker locally with `wrangler dev` (no account, no network) and waits until it answers /healthz.
  * Shared by `npm start` (scripts/start.ts) and the end-to-end tests (test/e2e/), so both start it the same way.
+ * Also the local plumbing the benchmarks share with them: a free port, a relocated copy of a wrangler config, and the
+ * secrets-file reader and writer.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { readJsonc } from "../infra/wrangler-config";
 
 /** Secret names a developer may have exported for real deployments; never handed to a local Worker. */
 const SECRET_ENV_NAMES = ["AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CLIENT_KEYS"];
@@ -15,6 +18,7 @@ const SECRET_ENV_NAMES = ["AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_K
 export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
+    srv.unref();
     srv.once("error", reject);
     srv.listen(0, host, () => {
       const addr = srv.address();
@@ -81,8 +85,61 @@ export function findDevClientKey(vars: Record<string, string>, comments: string[
   return null;
 }
 
-/** wrangler.jsonc is read the way infra reads it (comments and trailing commas allowed). */
-export { parseJsonc } from "../infra/wrangler-config";
+/** A dotenv file for `--env-file` or .dev.vars: one KEY='value' per line (single quotes keep JSON values literal). */
+export function envFileText(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => {
+      if (v.includes("'") || v.includes("\n")) throw new Error(`env value for ${k} cannot hold a quote or newline`);
+      return `${k}='${v}'`;
+    })
+    .join("\n")
+    .concat("\n");
+}
+
+export interface ConfigCopyOptions {
+  readonly name: string;
+  /** Merged over the config's plain vars (e.g. AI_GATEWAY_BASE_URL → a stand-in). */
+  readonly vars?: Record<string, unknown>;
+  /** Every rate-limit binding keeps working, with this limit (and period, when given). */
+  readonly rateLimit?: { readonly limit: number; readonly period?: number };
+  /** Other top-level fields to set (e.g. a prebuilt `main` with `no_bundle`). */
+  readonly set?: Record<string, unknown>;
+}
+
+const isRelative = (p: string) => p.startsWith("./") || p.startsWith("../");
+
+/**
+ * Writes a copy of a wrangler config to `outPath` for a run outside the config's folder: entry, aliases, tsconfig and
+ * base_dir made absolute (the copy lives elsewhere), $schema dropped, the overrides above applied. The original file
+ * is never touched. Returns the written config.
+ */
+export function copyWranglerConfig(sourcePath: string, outPath: string, opts: ConfigCopyOptions): Record<string, unknown> {
+  const cfg = readJsonc(sourcePath);
+  const dir = dirname(sourcePath);
+  delete cfg.$schema;
+  cfg.name = opts.name;
+  if (typeof cfg.main !== "string") throw new Error(`${sourcePath}: no "main" entry`);
+  cfg.main = resolve(dir, cfg.main);
+  for (const key of ["tsconfig", "base_dir"] as const) {
+    if (typeof cfg[key] === "string") cfg[key] = resolve(dir, cfg[key]);
+  }
+  if (cfg.alias && typeof cfg.alias === "object") {
+    cfg.alias = Object.fromEntries(
+      Object.entries(cfg.alias as Record<string, string>).map(([k, v]) => [k, isRelative(v) ? resolve(dir, v) : v]),
+    );
+  }
+  Object.assign(cfg, opts.set);
+  if (opts.vars) cfg.vars = { ...(cfg.vars as Record<string, unknown> | undefined), ...opts.vars };
+  const rl = opts.rateLimit;
+  if (rl && Array.isArray(cfg.ratelimits)) {
+    cfg.ratelimits = (cfg.ratelimits as Array<Record<string, unknown>>).map((r) => ({
+      ...r,
+      simple: { ...(r.simple as Record<string, unknown>), limit: rl.limit, ...(rl.period !== undefined ? { period: rl.period } : {}) },
+    }));
+  }
+  writeFileSync(outPath, `${JSON.stringify(cfg, null, 2)}\n`);
+  return cfg;
+}
 
 export interface WorkerOptions {
   /** Repository root (holds node_modules/ and worker/). */

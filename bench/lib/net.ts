@@ -1,20 +1,8 @@
 /** Loopback helpers: a free port for each server the bench starts, and polling until a server answers. */
-import { createServer } from "node:net";
-
 export const HOST = "127.0.0.1";
 
 /** A port the OS reports free on 127.0.0.1 right now (for tools that take `--port` rather than port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
+export { freePort } from "../../scripts/local-stack";
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,12 +1,10 @@
 /**
- * Wrangler for the benchmarks: a bench copy of a Worker's config (absolute entry, local stand-in as gateway, a rate
- * limit the load cannot reach), `wrangler dev --local` on 127.0.0.1 with telemetry off and secrets from a temp env
+ * Wrangler for the benchmarks: `wrangler dev --local` on 127.0.0.1 with telemetry off and secrets from a temp env
  * file, the workerd processes under it (for memory), and the deployable bundle's size from `wrangler deploy --dry-run`.
  */
-import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
-import ts from "typescript";
 import { freePort, HOST, waitUntil } from "./net";
 import { commandName, processTree, rssKiB, spawnManaged, type Managed } from "./procs";
 
@@ -30,68 +28,6 @@ export function wranglerEnv(root: string): NodeJS.ProcessEnv {
 
 export function wranglerBin(root: string): string {
   return join(root, "node_modules", ".bin", "wrangler");
-}
-
-/** Reads a wrangler.jsonc (comments and trailing commas allowed) as plain JSON. */
-export function readJsonc(path: string): Record<string, unknown> {
-  const { config, error } = ts.parseConfigFileTextToJson(path, readFileSync(path, "utf8"));
-  if (error) throw new Error(`${path}: ${ts.flattenDiagnosticMessageText(error.messageText, "\n")}`);
-  return config as Record<string, unknown>;
-}
-
-export interface BenchConfigOptions {
-  /** Replaces these plain vars (e.g. AI_GATEWAY_BASE_URL → the stand-in). */
-  readonly vars?: Record<string, unknown>;
-  /** Rate-limit bindings keep working but with this limit per period, so the bench measures the Worker, not 429s. */
-  readonly rateLimit?: number;
-  readonly name: string;
-  /** Other top-level fields to set (e.g. the Worker's compatibility date and flags on the pass-through). */
-  readonly set?: Record<string, unknown>;
-}
-
-const isRelative = (p: string) => p.startsWith("./") || p.startsWith("../");
-
-/**
- * The bench's copy of a Worker's wrangler config, written to `outPath`: same entry, aliases and other paths (made
- * absolute, since the copy lives elsewhere), compatibility date, flags and bindings, with the overrides above.
- * The original file is never touched.
- */
-export function writeBenchConfig(sourcePath: string, outPath: string, opts: BenchConfigOptions): Record<string, unknown> {
-  const cfg = readJsonc(sourcePath);
-  const dir = dirname(sourcePath);
-  delete cfg.$schema;
-  cfg.name = opts.name;
-  if (typeof cfg.main !== "string") throw new Error(`${sourcePath}: no "main" entry`);
-  cfg.main = resolve(dir, cfg.main);
-  for (const key of ["tsconfig", "base_dir"] as const) {
-    if (typeof cfg[key] === "string") cfg[key] = resolve(dir, cfg[key]);
-  }
-  if (cfg.alias && typeof cfg.alias === "object") {
-    cfg.alias = Object.fromEntries(
-      Object.entries(cfg.alias as Record<string, string>).map(([k, v]) => [k, isRelative(v) ? resolve(dir, v) : v]),
-    );
-  }
-  Object.assign(cfg, opts.set);
-  if (opts.vars) cfg.vars = { ...(cfg.vars as Record<string, unknown> | undefined), ...opts.vars };
-  if (opts.rateLimit !== undefined && Array.isArray(cfg.ratelimits)) {
-    cfg.ratelimits = (cfg.ratelimits as Array<Record<string, unknown>>).map((r) => ({
-      ...r,
-      simple: { ...(r.simple as Record<string, unknown>), limit: opts.rateLimit },
-    }));
-  }
-  writeFileSync(outPath, `${JSON.stringify(cfg, null, 2)}\n`);
-  return cfg;
-}
-
-/** A dotenv file for `--env-file`: one KEY='value' per line (single quotes keep JSON values literal). */
-export function envFileText(vars: Record<string, string>): string {
-  return Object.entries(vars)
-    .map(([k, v]) => {
-      if (v.includes("'") || v.includes("\n")) throw new Error(`env value for ${k} cannot hold a quote or newline`);
-      return `${k}='${v}'`;
-    })
-    .join("\n")
-    .concat("\n");
 }
 
 export interface DevServer {

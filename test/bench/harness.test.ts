@@ -1,18 +1,15 @@
-// The bench's process and config plumbing: children never outlive a run, bench configs never touch the originals,
-// and the direct/pass-through targets replay exactly the Worker's upstream headers.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// The bench's process and config plumbing: children never outlive a run, bundle sizes and workerd configs are read
+// and written right, and the direct/pass-through targets replay exactly the Worker's upstream headers.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sleep } from "../../bench/lib/net";
 import { isAlive, processTree, rssKiB, spawnManaged } from "../../bench/lib/procs";
 import { benchClientId, rotation, upstreamHeadersFrom } from "../../bench/run";
 import { workerdConfig } from "../../bench/lib/workerd";
-import { envFileText, readJsonc, wranglerSizeLine, writeBenchConfig } from "../../bench/lib/wrangler";
+import { wranglerSizeLine } from "../../bench/lib/wrangler";
+import { readJsonc } from "../../infra/wrangler-config";
 import { workerSource } from "../../bench/lib/source";
-
-const dir = mkdtempSync(join(tmpdir(), "bench-harness-test-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("child processes", () => {
   it("stops a child's whole process tree, grandchildren included", async () => {
@@ -37,40 +34,6 @@ describe("child processes", () => {
 });
 
 describe("bench configs", () => {
-  const source = join(dir, "wrangler.jsonc");
-  writeFileSync(
-    source,
-    `// a comment
-{
-  "$schema": "x.json",
-  "name": "orig",
-  "main": "src/index.ts", // trailing comment
-  "alias": { "@opentelemetry/api": "./src/shims/otel.ts", "node-fetch": "undici" },
-  "compatibility_date": "2026-11-01",
-  "vars": { "AI_GATEWAY_BASE_URL": "http://127.0.0.1:8788/v1", "STACK": "local" },
-  "ratelimits": [{ "name": "RATE_LIMITER", "namespace_id": "1001", "simple": { "limit": 600, "period": 60 } }],
-}
-`,
-  );
-
-  it("copies a Worker's config with an absolute entry and aliases, the stand-in as gateway and an unreachable rate limit", () => {
-    const out = join(dir, "bench.json");
-    writeBenchConfig(source, out, { name: "bench", vars: { AI_GATEWAY_BASE_URL: "http://127.0.0.1:1/v1" }, rateLimit: 1e9 });
-    const written = JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>;
-    expect(written.main).toBe(join(dir, "src/index.ts"));
-    expect(written.alias).toEqual({ "@opentelemetry/api": join(dir, "src/shims/otel.ts"), "node-fetch": "undici" });
-    expect(written.name).toBe("bench");
-    expect(written.$schema).toBeUndefined();
-    expect(written.vars).toEqual({ AI_GATEWAY_BASE_URL: "http://127.0.0.1:1/v1", STACK: "local" });
-    expect(written.ratelimits).toEqual([{ name: "RATE_LIMITER", namespace_id: "1001", simple: { limit: 1e9, period: 60 } }]);
-    expect(readJsonc(source).name).toBe("orig");
-  });
-
-  it("writes secrets as single-quoted dotenv lines and refuses values that would break the file", () => {
-    expect(envFileText({ A: "x", CLIENT_KEYS: '{"c":"ab"}' })).toBe("A='x'\nCLIENT_KEYS='{\"c\":\"ab\"}'\n");
-    expect(() => envFileText({ A: "it's" })).toThrow(/A/);
-  });
-
   it("picks wrangler's own size line out of a dry-run's output", () => {
     const out = "⛅️ wrangler 4.156.2\n───\nTotal Upload: 209.39 KiB / gzip: 65.66 KiB\nYour Worker has access to";
     expect(wranglerSizeLine(out)).toBe("209.39 KiB / gzip: 65.66 KiB");

@@ -7,12 +7,13 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { startStandin, type Standin, type StandinRecord } from "../../scripts/gateway-standin/index";
-import { freePort, parseJsonc, sha256Hex, startWorker, type WorkerProcess } from "../../scripts/local-stack";
+import { readJsonc } from "../../infra/wrangler-config";
+import { copyWranglerConfig, envFileText, freePort, sha256Hex, startWorker, type WorkerProcess } from "../../scripts/local-stack";
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -31,14 +32,11 @@ export interface Seen {
   body: string;
 }
 
+/** The parts of worker/wrangler.jsonc the stack reads. */
 interface WranglerConfig {
-  main: string;
   name: string;
-  vars: Record<string, unknown> & { ROUTING: Routing };
+  vars: { ROUTING: Routing };
   secrets?: { required?: string[] };
-  alias?: Record<string, string>;
-  ratelimits: { name: string; namespace_id: string; simple: { limit: number; period: number } }[];
-  [k: string]: unknown;
 }
 
 interface Routing {
@@ -78,23 +76,19 @@ const rnd = (n = 12) => randomBytes(n).toString("hex");
 /** A unique word per test: faults match on it and records are filtered by it, so tests never see each other's calls. */
 export const marker = (label: string) => `${label}-${rnd(4)}`;
 
+const WRANGLER_CONFIG = join(ROOT, "worker", "wrangler.jsonc");
+
 function writeInstance(dir: string, base: WranglerConfig, vars: Record<string, unknown>, limit: number, secrets: Record<string, string>): string {
-  const required = base.secrets?.required ?? [];
-  const cfg: WranglerConfig = {
-    ...base,
+  const config = join(dir, "wrangler.json");
+  copyWranglerConfig(WRANGLER_CONFIG, config, {
     name: `${base.name}-e2e`,
-    main: join(ROOT, "worker", base.main),
-    // The copy lives in a temp dir: relative module aliases must point back into worker/.
-    ...(base.alias ? { alias: Object.fromEntries(Object.entries(base.alias).map(([k, v]) => [k, v.startsWith(".") ? join(ROOT, "worker", v) : v])) } : {}),
-    vars: { ...base.vars, ...vars, RATE_LIMIT_PERIOD: String(LIMIT_PERIOD) } as WranglerConfig["vars"],
-    ratelimits: base.ratelimits.map((r) => ({ ...r, simple: { limit, period: LIMIT_PERIOD } })),
-  };
-  delete cfg.$schema;
-  writeFileSync(join(dir, "wrangler.json"), JSON.stringify(cfg, null, 2));
-  // wrangler dev reads .dev.vars beside its config. Single quotes: dotenv keeps the value verbatim (JSON has double quotes).
-  const lines = required.map((name) => `${name}='${secrets[name] ?? ""}'`);
-  writeFileSync(join(dir, ".dev.vars"), lines.join("\n") + "\n");
-  return join(dir, "wrangler.json");
+    vars: { ...vars, RATE_LIMIT_PERIOD: String(LIMIT_PERIOD) },
+    rateLimit: { limit, period: LIMIT_PERIOD },
+  });
+  // wrangler dev reads .dev.vars beside its config.
+  const required = base.secrets?.required ?? [];
+  writeFileSync(join(dir, ".dev.vars"), envFileText(Object.fromEntries(required.map((name) => [name, secrets[name] ?? ""]))));
+  return config;
 }
 
 export async function startStack(): Promise<Stack> {
@@ -115,7 +109,7 @@ export async function startStack(): Promise<Stack> {
     recordLimit: 10_000,
   });
 
-  const base = parseJsonc(readFileSync(join(ROOT, "worker", "wrangler.jsonc"), "utf8")) as WranglerConfig;
+  const base = readJsonc(WRANGLER_CONFIG) as unknown as WranglerConfig;
   // Secrets the config requires that these tests do not use (alerting) still get unique values, so the scan covers them.
   const extra: Record<string, string> = {};
   for (const name of base.secrets?.required ?? []) if (!(name in secrets)) extra[name] = `unused-${name.toLowerCase()}-${rnd(6)}`;
