@@ -21,6 +21,10 @@ describe("parseJsonc", () => {
     const text = `// head\n{\n  "url": "http://x/y", /* block */\n  "glob": "a/*b",\n  "list": [1, 2,],\n}\n`;
     expect(parseJsonc(text)).toEqual({ url: "http://x/y", glob: "a/*b", list: [1, 2] });
   });
+
+  test("keeps a comma before a bracket when it is inside a string", () => {
+    expect(parseJsonc(`{ "s": "a, }", "t": ["b,]",], }`)).toEqual({ s: "a, }", t: ["b,]"] });
+  });
 });
 
 describe("readWorkerBuild", () => {

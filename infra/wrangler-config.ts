@@ -23,9 +23,17 @@ export function parseJsonc(text: string): unknown {
     } else if (ch === "/" && text[i + 1] === "*") {
       i = text.indexOf("*/", i + 2) + 1;
       if (i === 0) break;
-    } else out += ch;
+    } else {
+      // A trailing comma is dropped here, outside strings, so a value like "a, }" stays as written.
+      if (ch === "}" || ch === "]") {
+        let k = out.length - 1;
+        while (k >= 0 && /\s/.test(out[k]!)) k--;
+        if (out[k] === ",") out = out.slice(0, k) + out.slice(k + 1);
+      }
+      out += ch;
+    }
   }
-  return JSON.parse(out.replace(/,(\s*[}\]])/g, "$1"));
+  return JSON.parse(out);
 }
 
 /** Reads a wrangler config file (JSONC) that must hold one JSON object. */
