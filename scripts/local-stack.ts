@@ -14,6 +14,9 @@ import { readJsonc } from "../infra/wrangler-config";
 /** Secret names a developer may have exported for real deployments; never handed to a local Worker. */
 const SECRET_ENV_NAMES = ["AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CLIENT_KEYS"];
 
+/** Every wrangler run outside a terminal session: no telemetry, no request.cf fetch (no network), no colour codes. */
+export const WRANGLER_QUIET_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" } as const;
+
 /** Resolves with a port nothing listens on right now (the OS picks it). */
 export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -195,7 +198,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerProcess> {
   const vars = Object.entries(o.vars ?? {});
   if (vars.length) args.push("--var", ...vars.map(([k, v]) => `${k}:${v}`));
 
-  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...WRANGLER_QUIET_ENV, FORCE_COLOR: "0" };
   // Wrangler also reads secrets from the process environment; a real key exported in this shell must not reach a local run.
   for (const name of SECRET_ENV_NAMES) delete env[name];
 

@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { WRANGLER_QUIET_ENV } from "../../scripts/local-stack";
 import { freePort, HOST, waitUntil } from "./net";
 import { commandName, processTree, rssKiB, spawnManaged, type Managed } from "./procs";
 
@@ -16,17 +17,15 @@ export function toolEnv(root: string): NodeJS.ProcessEnv {
   return { ...process.env, PATH: `${join(root, "node_modules", ".bin")}${delimiter}${process.env.PATH ?? ""}` };
 }
 
-export function wranglerEnv(root: string): NodeJS.ProcessEnv {
+function wranglerEnv(root: string): NodeJS.ProcessEnv {
   return {
     ...toolEnv(root),
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    ...WRANGLER_QUIET_ENV,
     CI: "true",
-    NO_COLOR: "1",
   };
 }
 
-export function wranglerBin(root: string): string {
+function wranglerBin(root: string): string {
   return join(root, "node_modules", ".bin", "wrangler");
 }
 
