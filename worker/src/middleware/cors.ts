@@ -2,7 +2,7 @@
  * CORS for browser clients: only origins in ROUTING.cors.allowOrigins get an Access-Control-Allow-Origin back.
  * Preflights are answered here, before auth (browsers send them without credentials). Hand-written rather than
  * hono/cors, which sets headers through c.res before and after the route and so copies the response up to twice per
- * request; here the headers go onto the route's response in one pass (responseHeaders).
+ * request; here the headers go onto the route's response in one pass (addHeaders).
  */
 import { createMiddleware } from "hono/factory";
 import { routingOf } from "../config";

@@ -4,13 +4,13 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../context";
-import { rateLimitPeriodOf } from "../config";
+import { configError, rateLimitPeriodOf } from "../config";
 import { ApiError } from "../errors";
 
 export const rateLimit = createMiddleware<AppEnv>(async (c, next) => {
   const limiter: RateLimit | undefined = c.env.RATE_LIMITER;
   if (typeof limiter?.limit !== "function") {
-    throw new ApiError(500, "config_error", "The service is misconfigured; the operator has been told.", { detail: "RATE_LIMITER is not bound" });
+    throw configError("RATE_LIMITER is not bound");
   }
   // Read before limiting, so a missing period fails every request at once rather than only the throttled ones.
   const period = rateLimitPeriodOf(c.env);
