@@ -9,6 +9,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { BindingName } from "../../worker/src/bindings";
 import type { AlertsConfig, AlertsSecrets } from "../alerts-config";
+import { permissionGroupIds, tokenPolicy } from "./gateway-token";
 import type { WorkerBindingValues } from "./worker";
 
 /** The permission group the minted analytics token carries. */
@@ -102,24 +103,12 @@ export class Alerts extends pulumi.ComponentResource {
     let analyticsToken: pulumi.Output<string> | undefined;
     if (config.analyticsToken === "mint") {
       const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId, name: encodeURIComponent(ANALYTICS_PERMISSION_GROUP) }, child);
-      const groupId = groups.results.apply((rs) => {
-        const g = rs.find((r) => r.name === ANALYTICS_PERMISSION_GROUP);
-        if (!g) throw new Error(`permission group "${ANALYTICS_PERMISSION_GROUP}" not found for the account`);
-        return g.id;
-      });
+      const policy = pulumi
+        .all([accountId, groups.results])
+        .apply(([id, list]) => tokenPolicy(id, permissionGroupIds(list, [ANALYTICS_PERMISSION_GROUP])));
       const token = new cloudflare.AccountToken(
         `${name}-analytics-token`,
-        {
-          accountId,
-          name: `${resourceName}-alerts-analytics-read`,
-          policies: [
-            {
-              effect: "allow",
-              permissionGroups: [{ id: groupId }],
-              resources: pulumi.output(accountId).apply((id) => JSON.stringify({ [`com.cloudflare.api.account.${id}`]: "*" })),
-            },
-          ],
-        },
+        { accountId, name: `${resourceName}-alerts-analytics-read`, policies: [policy] },
         { ...child, additionalSecretOutputs: ["value"] },
       );
       analyticsToken = pulumi.secret(token.value);
