@@ -1,7 +1,7 @@
 /** The gateway Worker's entry point: the app with the real fetch, clock, ids and hash. */
-import { sha256Unit } from "./crypto";
-import { createApp } from "./app";
 import { runScheduledAlerts } from "./alerts";
+import { createApp } from "./app";
+import { sha256Unit } from "./crypto";
 
 const app = createApp({
   // Late-bound so the runtime's fetch is looked up per call.
@@ -9,7 +9,8 @@ const app = createApp({
   now: () => Date.now(),
   requestId: () => crypto.randomUUID(),
   unitHash: sha256Unit,
-  log: (line) => console.log(line),
+  // An object, not a string: Workers Logs indexes each field of a logged object.
+  log: (record) => console.log(record),
 });
 
 export default {

@@ -123,7 +123,8 @@ export function harness(opts: { env?: Partial<Env>; routing?: Routing; deps?: Pa
     now: () => Date.now(),
     requestId: () => `req-${++n}`,
     unitHash: sha256Unit,
-    log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+    // A copy, as the log line is once written: later changes to the record must not show.
+    log: (record) => logs.push(structuredClone(record) as Record<string, unknown>),
     ...opts.deps,
   });
   const env = { ...baseEnv, ROUTING: opts.routing ?? TEST_ROUTING, RATE_LIMITER: allowAll, ...opts.env } as Env;
