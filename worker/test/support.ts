@@ -34,6 +34,8 @@ export class FakeGateway {
   private readonly queues: Record<ProviderPath, Handler[]> = { anthropic: [], openai: [], "workers-ai": [] };
   private readonly defaults: Partial<Record<ProviderPath, Handler>> = {};
 
+  constructor(private readonly gatewayId: string = TEST_GATEWAY_ID) {}
+
   /** Queue the next answer for a provider (each queued answer is used once, in order). */
   on(provider: ProviderPath, ...handlers: Handler[]): this {
     this.queues[provider].push(...handlers);
@@ -48,7 +50,7 @@ export class FakeGateway {
 
   readonly fetch: typeof fetch = async (input, init) => {
     const req = new Request(input, init);
-    const prefix = `${TEST_GATEWAY_BASE}/${TEST_ACCOUNT_ID}/${TEST_GATEWAY_ID}/`;
+    const prefix = `${TEST_GATEWAY_BASE}/${TEST_ACCOUNT_ID}/${this.gatewayId}/`;
     if (!req.url.startsWith(prefix) || req.method !== "POST") {
       this.unexpected.push(`${req.method} ${req.url}`);
       throw new Error("fake gateway: unexpected request");
@@ -115,7 +117,7 @@ export interface Harness {
 
 /** A fresh app + fake gateway per test; verifies the gateway after the test. */
 export function harness(opts: { env?: Partial<Env>; routing?: Routing; deps?: Partial<Deps> } = {}): Harness {
-  const gateway = new FakeGateway();
+  const gateway = new FakeGateway(opts.env?.AI_GATEWAY_ID);
   const logs: Record<string, unknown>[] = [];
   let n = 0;
   const app = createApp({

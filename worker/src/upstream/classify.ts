@@ -30,10 +30,14 @@ function retryAfterOf(headers: Headers): number | undefined {
   return Number.isInteger(v) && v > 0 && v <= 86_400 ? v : undefined;
 }
 
-/** The gateway's own answer, or undefined when the envelope is not the gateway's (Workers AI uses it too). */
+/**
+ * The gateway's own answer, or undefined when it is not one. Workers AI answers in the same envelope with codes of
+ * its own (3xxx, 5xxx: https://developers.cloudflare.com/workers-ai/platform/errors/), so the gateway is known by
+ * its codes: 2xxx, and 7013 for the Guardrails service.
+ */
 function gatewayDecision(up: Upstream, body: unknown, gatewayRetryAfter: number | undefined, env: Env): Verdict | undefined {
   const cf = cloudflareError(body);
-  if (!cf) return undefined;
+  if (!cf || cf.code === undefined || !((cf.code >= 2000 && cf.code < 3000) || GUARDRAIL_UNAVAILABLE.has(cf.code))) return undefined;
   const detail = `gateway answered ${up.status}${cf.code !== undefined ? ` code ${cf.code}` : ""}: ${redact(cf.message, env, 200)}`;
   if (up.status === GUARDRAIL_BLOCK || cf.code === PROMPT_BLOCKED || cf.code === RESPONSE_BLOCKED) {
     const what = cf.code === RESPONSE_BLOCKED ? "the answer" : "the request";
@@ -42,7 +46,7 @@ function gatewayDecision(up: Upstream, body: unknown, gatewayRetryAfter: number 
       error: new ApiError(400, "policy_blocked", `A content policy of this service blocked ${what}.`, { detail, noRetry: true }),
     };
   }
-  if ((cf.code !== undefined && GUARDRAIL_UNAVAILABLE.has(cf.code)) || (up.status === 402 && cf.code === undefined)) {
+  if (GUARDRAIL_UNAVAILABLE.has(cf.code)) {
     return {
       kind: "stop",
       error: new ApiError(503, "policy_unavailable", "The content policy check is unavailable; retry later.", { detail, retryAfter: 30 }),

@@ -171,8 +171,18 @@ class Flight {
     );
   }
 
-  async join(coalesced: boolean): Promise<Upstream> {
-    const h = await this.head;
+  /**
+   * The answer for one request. A joining request waits under its own timer: its deadline, and a pending event of
+   * its own, without which workerd would take a request that only awaits another request's I/O for a hung one.
+   */
+  async join(coalesced: boolean, timeoutMs: number): Promise<Upstream> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const h = coalesced
+      ? await Promise.race([
+          this.head,
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new UpstreamFailure("timeout")), timeoutMs))),
+        ]).finally(() => clearTimeout(timer))
+      : await this.head;
     return { status: h.status, headers: h.headers, coalesced, text: h.text, chunks: this.broadcast?.subscribe() };
   }
 }
@@ -200,7 +210,7 @@ export async function callUpstream(
     return { status: h.status, headers: h.headers, coalesced: false, text: h.text, chunks: h.body ? readerSource(h.body) : undefined };
   }
   const inFlight = flights.get(key);
-  if (inFlight) return inFlight.join(true);
+  if (inFlight) return inFlight.join(true, timeoutMs);
   const flight = new Flight(start(send, timeoutMs));
   flights.set(key, flight);
   ctx.waitUntil(
@@ -208,5 +218,5 @@ export async function callUpstream(
       if (flights.get(key) === flight) flights.delete(key);
     }),
   );
-  return flight.join(false);
+  return flight.join(false, timeoutMs);
 }
