@@ -2,7 +2,7 @@
  * The app's typed context: injected dependencies (fetch, clock, ids, hash, log sink) so tests drive the real app
  * without patching globals, and the per-request state every middleware and route shares.
  */
-import type { Routing } from "./routing";
+import type { Routing } from "./contract/routing";
 import type { UnitHash } from "./ab";
 import type { CacheOutcome, Surface } from "./wire";
 

@@ -2,7 +2,7 @@
  * What a provider is to the Worker: a path behind the gateway, its own auth, and how its wire format maps to and from
  * /api/chat. Each provider is one object in its own file; adding a provider touches that file and the registry.
  */
-import type { ProviderName } from "../routing";
+import type { ProviderName } from "../contract/routing";
 
 export interface Usage {
   input: number;

@@ -14,7 +14,7 @@ import { ApiError } from "../errors";
 import { cacheOutcome } from "../gateway";
 import { providers } from "../providers";
 import { isRecord, parseJson, type ChatMessage, type Provider, type Usage } from "../providers/provider";
-import type { Target } from "../routing";
+import type { Target } from "../contract/routing";
 import { sseFrame, TimeoutError, within } from "../sse";
 import { failureLabel, isTransient, mergeUsage, prepareCall, UpstreamEvents } from "../upstream";
 import { DEFAULT_FEATURE, OUT, SSE_CONTENT_TYPE, type CacheOutcome } from "../wire";
