@@ -5,7 +5,7 @@
  * Errors name the key and the stack, like every other config error of the program.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AlertsConfigError, Fields, parseAlertsBinding, type AlertsBinding } from "../worker/src/alerts/config";
+import { AlertsConfigError, Fields, parseAlertsBinding, type AlertsBinding } from "../worker/src/contract/alerts";
 // The program's one config error type: same message shape for every key (used at throw time only, so the import
 // stays safe if config.ts imports this module).
 import { ConfigError } from "./config";

@@ -4,10 +4,10 @@
  * A bad value stops the program with a message naming the key and the stack; secret values are never echoed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BINDINGS } from "../worker/src/bindings";
-import { normalizeCron } from "../worker/src/alerts/config";
-import { ClientsError, parseClients } from "../worker/src/clients";
-import { parseRouting, RoutingError, type Routing } from "../worker/src/routing";
+import { BINDINGS } from "../worker/src/contract/bindings";
+import { normalizeCron } from "../worker/src/contract/alerts";
+import { ClientsError, parseClients } from "../worker/src/contract/clients";
+import { parseRouting, RoutingError, type Routing } from "../worker/src/contract/routing";
 import { readAlertsConfig } from "./alerts-config";
 
 export const RATE_LIMIT_TECHNIQUES = ["fixed", "sliding"] as const;
@@ -253,7 +253,7 @@ function workerSettings(r: Reader, v: unknown): WorkerSettings {
   const allowed = configurableVars();
   for (const [name, value] of Object.entries(vars)) {
     if (!allowed.includes(name)) {
-      r.fail(`worker.vars.${name}`, `is not an optional plain_text/json binding in worker/src/bindings.ts (allowed: ${allowed.join(", ") || "none"})`);
+      r.fail(`worker.vars.${name}`, `is not an optional plain_text/json binding in worker/src/contract/bindings.ts (allowed: ${allowed.join(", ") || "none"})`);
     }
     if (BINDINGS[name as keyof typeof BINDINGS].kind === "plain_text") r.string(value, `worker.vars.${name}`);
   }

@@ -6,7 +6,7 @@
  * Which stacks are "production" is pack configuration (`productionStacks`), matched against the stack name in the
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
-import { ClientsError, parseClients } from "../worker/src/clients";
+import { ClientsError, parseClients } from "../worker/src/contract/clients";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
 import { findKeyShapedValue } from "./secrets";
 

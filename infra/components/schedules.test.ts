@@ -1,6 +1,6 @@
 /** Merging the stack's crons with the alerts cron: one spelling per schedule, each schedule once. */
 import { describe, expect, test } from "vitest";
-import { parseAlertsBinding } from "../../worker/src/alerts/config";
+import { parseAlertsBinding } from "../../worker/src/contract/alerts";
 import { mergeCrons } from "./schedules";
 
 describe("mergeCrons", () => {

@@ -4,7 +4,7 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { normalizeCron } from "../../worker/src/alerts/config";
+import { normalizeCron } from "../../worker/src/contract/alerts";
 
 /**
  * The schedules of several sources (the stack's crons, the alerts cron) as one list: each spelt one way and listed

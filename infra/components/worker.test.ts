@@ -1,4 +1,4 @@
-/** The Worker's binding list (derived from worker/src/bindings.ts by kind) and the bundle's determinism. */
+/** The Worker's binding list (derived from worker/src/contract/bindings.ts by kind) and the bundle's determinism. */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
-import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../worker/src/bindings";
+import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../worker/src/contract/bindings";
 import { readWorkerBuild } from "../wrangler-config";
 import { buildWorkerBundle, withDerivedBindings, workerBindings } from "./worker";
 
@@ -64,7 +64,7 @@ describe("workerBindings", () => {
   });
 
   test("refuses a value for a name the Worker does not read", () => {
-    expect(() => workerBindings(SPECS, { ...VALUES, TYPO: "x" })).toThrow("binding TYPO is not in worker/src/bindings.ts");
+    expect(() => workerBindings(SPECS, { ...VALUES, TYPO: "x" })).toThrow("binding TYPO is not in worker/src/contract/bindings.ts");
   });
 
   test("refuses a rate-limit period the binding does not support", () => {

@@ -5,8 +5,8 @@
  */
 import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
 import type { PolicyResource } from "../../policy/rules";
-import { parseClients } from "../../worker/src/clients";
-import { parseRouting, type Routing } from "../../worker/src/routing";
+import { parseClients } from "../../worker/src/contract/clients";
+import { parseRouting, type Routing } from "../../worker/src/contract/routing";
 import type { Snapshot, SnapshotResource } from "./snapshot";
 
 const T = {

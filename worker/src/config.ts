@@ -4,9 +4,9 @@
  * comparison. A broken binding is the operator's mistake: the request gets a 500 config_error without detail, and
  * the log line says what is wrong (never a value).
  */
-import { CLIENT_ID, CLIENT_ID_RULE, ClientsError, parseClients } from "./clients";
+import { CLIENT_ID, CLIENT_ID_RULE, ClientsError, parseClients } from "./contract/clients";
 import { ApiError } from "./errors";
-import { parseRouting, RoutingError, type Routing } from "./routing";
+import { parseRouting, RoutingError, type Routing } from "./contract/routing";
 
 export interface ClientKey {
   id: string;

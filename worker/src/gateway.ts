@@ -4,7 +4,7 @@
  */
 import { canonicalJson } from "./canonical";
 import { sha256Hex } from "./crypto";
-import type { ProviderName } from "./routing";
+import type { ProviderName } from "./contract/routing";
 import { AIG, type CacheOutcome, type Surface } from "./wire";
 
 const DEFAULT_BASE = "https://gateway.ai.cloudflare.com/v1";

@@ -6,7 +6,7 @@
  */
 import { clientKeysOf, configError, rateLimitPeriodOf, requireBindings, routingOf, type ClientKey } from "./config";
 import { gatewayUrl } from "./gateway";
-import type { ProviderName, Routing } from "./routing";
+import type { ProviderName, Routing } from "./contract/routing";
 
 export interface Isolate {
   readonly routing: Routing;

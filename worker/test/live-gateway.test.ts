@@ -7,7 +7,7 @@ import { TEST_ACCOUNT_ID } from "./fixtures";
 import { anthropicAnswer, harness, json, openaiAnswer, post, readSse, WEB_KEY, workersAiAnswer } from "./support";
 
 const ask = { messages: [{ role: "user", content: "Hi" }] };
-const messages = { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user", content: "Hi" }] };
+const messages = { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }] };
 /** Cloudflare's error envelope, as the gateway answers its own decisions. */
 const envelope = (code: number, message: string) => ({ success: false, result: [], messages: [], error: [{ code, message }] });
 

@@ -8,7 +8,7 @@ import { expect, onTestFinished } from "vitest";
 import { createApp } from "../src/app";
 import type { Deps } from "../src/context";
 import { sha256Unit } from "../src/crypto";
-import type { Routing } from "../src/routing";
+import type { Routing } from "../src/contract/routing";
 import { TEST_ACCOUNT_ID, TEST_CLIENTS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID } from "./fixtures";
 
 export { TEST_CLIENTS };

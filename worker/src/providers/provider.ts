@@ -3,7 +3,7 @@
  * /api/chat. Each provider is one object in its own file; adding a provider touches that file and the registry.
  */
 import type { EventSourceMessage as SseEvent } from "eventsource-parser";
-import type { ProviderName } from "../routing";
+import type { ProviderName } from "../contract/routing";
 
 export type { SseEvent };
 

@@ -14,7 +14,7 @@ import { cacheOutcome } from "../gateway";
 import type { ApiCall } from "../pipeline";
 import { providers } from "../providers";
 import { isRecord, parseJson, type ChatMessage, type Provider, type Usage } from "../providers/provider";
-import type { Routing, Target } from "../routing";
+import type { Routing, Target } from "../contract/routing";
 import { sendAttempt } from "../upstream/call";
 import { classify } from "../upstream/classify";
 import { UpstreamFailure, type Upstream } from "../upstream/flight";
