@@ -271,6 +271,31 @@ describe("gateway cache, seen from outside", () => {
   });
 });
 
+describe("identical requests in flight, seen from outside", () => {
+  it("makes one gateway call for 20 identical concurrent requests, JSON and streamed; the others answer x-cache COALESCED", async () => {
+    for (const stream of [false, true]) {
+      const m = marker(`coalesce-${stream}`);
+      // The first call is held at the gateway long enough for the others to arrive while it is in flight.
+      stack.standin.setFault("anthropic", { latencyMs: 400, match: m, times: 1 });
+      const body = JSON.stringify({ model: CLAUDE, max_tokens: 50, stream, messages: [{ role: "user", content: m }] });
+      const send = () =>
+        stack.fetch(`${stack.workerUrl}/v1/messages`, {
+          method: "POST",
+          headers: { "x-api-key": stack.keys.alice, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+          body,
+        });
+      const responses = await Promise.all(Array.from({ length: 20 }, send));
+      const texts = await Promise.all(responses.map(readAll));
+      expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+      const caches = responses.map((r) => r.headers.get("x-cache"));
+      expect(caches.filter((c) => c === "MISS")).toHaveLength(1);
+      expect(caches.filter((c) => c === "COALESCED")).toHaveLength(19);
+      expect(new Set(texts).size).toBe(1);
+      expect(stack.standin.records().filter((r) => JSON.stringify(r).includes(m))).toHaveLength(1);
+    }
+  });
+});
+
 describe("fallback when the primary provider fails", () => {
   const kinds: [string, Fault, boolean][] = [
     ["answers 529", { status: 529 }, false],
