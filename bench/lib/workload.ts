@@ -88,6 +88,12 @@ export function uniqueBody(surface: Surface, n: number, opts: { stream?: boolean
   return JSON.stringify(baseRequest(surface, n, { ...opts, tag: opts.tag ?? "Unique" }));
 }
 
+/** A body for the app endpoint POST /api/chat (`{messages, stream?}`) no earlier call has sent. */
+export function uniqueChatBody(n: number, opts: { stream?: boolean } = {}): string {
+  const question = `Unique ${n}: summarise the trade-offs of option ${n % 7} in two sentences.`;
+  return JSON.stringify({ messages: [{ role: "user", content: question }], ...(opts.stream ? { stream: true } : {}) });
+}
+
 /** A deep copy with every object's keys in a random order; array order is kept (it changes the meaning). */
 export function shuffleKeys(value: unknown, rand: () => number): unknown {
   if (Array.isArray(value)) return value.map((v) => shuffleKeys(v, rand));

@@ -2,7 +2,7 @@
  * Drives a stand-in that runs in another process (npm start, a test's global setup) over its /__standin/ HTTP
  * routes: the same switches `startStandin` returns, but async.
  */
-import type { Fault, Provider, RateLimit, StandinRecord } from "./index";
+import type { Fault, Provider, RateLimit, StandinCounters, StandinRecord } from "./index";
 
 export interface StandinControl {
   setFault(provider: Provider, fault: Fault | null): Promise<void>;
@@ -11,6 +11,7 @@ export interface StandinControl {
   records(): Promise<StandinRecord[]>;
   clearRecords(): Promise<void>;
   clearCache(): Promise<void>;
+  counters(): Promise<StandinCounters>;
 }
 
 export function standinControl(url: string): StandinControl {
@@ -31,6 +32,7 @@ export function standinControl(url: string): StandinControl {
     records: async () => (await call("GET", "records")) as StandinRecord[],
     clearRecords: async () => void (await call("DELETE", "records")),
     clearCache: async () => void (await call("DELETE", "cache")),
+    counters: async () => (await call("GET", "counters")) as StandinCounters,
   };
 }
 

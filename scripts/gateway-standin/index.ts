@@ -95,8 +95,20 @@ export interface Standin {
   setRateLimit(rateLimit: RateLimit | null): void;
   records(): StandinRecord[];
   clearRecords(): void;
+  /** Gateway calls since start, and how many the cache answered: counted even when recording is off. */
+  counters(): StandinCounters;
   clearCache(): void;
   close(): Promise<void>;
+}
+
+/** Read-only running totals (GET /__standin/counters): callers compare two readings rather than reset them. */
+export interface StandinCounters {
+  /** Every gateway call that reached the stand-in, whatever it answered. */
+  calls: number;
+  /** Calls answered from the stand-in's cache. */
+  hits: number;
+  /** Cacheable or not, calls that went on to the provider. */
+  misses: number;
 }
 
 const GATEWAY_PATH = /^\/v1\/([^/]+)\/([^/]+)\/(anthropic|openai|workers-ai)(\/[^?]*)?(?:\?.*)?$/;
@@ -195,6 +207,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   const cache = new Map<string, CacheEntry>();
   let records: StandinRecord[] = [];
   let seq = 0;
+  const counters: StandinCounters = { calls: 0, hits: 0, misses: 0 };
 
   function takeFault(provider: Provider, body: string): Fault | undefined {
     const f = faults.get(provider);
@@ -238,6 +251,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       switch (route) {
         case "GET /__standin/healthz":
           return sendJson(res, 200, JSON.stringify({ ok: true }));
+        case "GET /__standin/counters":
+          return sendJson(res, 200, JSON.stringify(counters));
         case "GET /__standin/records":
           return sendJson(res, 200, JSON.stringify(records));
         case "DELETE /__standin/records":
@@ -275,6 +290,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     const provider = providerName as Provider;
     const endpoint = endpointRaw ?? "/";
     const body = await readBody(req);
+    counters.calls += 1;
     const rec: StandinRecord = {
       seq: ++seq,
       method: req.method ?? "",
@@ -341,6 +357,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       const hit = cache.get(key);
       if (hit && hit.expires > Date.now()) {
         rec.cache = "HIT";
+        counters.hits += 1;
         rec.status = hit.status;
         res.writeHead(hit.status, {
           "content-type": hit.contentType,
@@ -354,6 +371,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       if (hit) cache.delete(key);
     }
     rec.cache = "MISS";
+    counters.misses += 1;
     const aig = { "cf-aig-cache-status": "MISS", "cf-aig-log-id": String(rec.seq) };
     const fail = (status: number, message: string) =>
       reply(status, JSON.stringify(providerError(provider, status, message)), {
@@ -506,6 +524,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       records = [];
     },
     clearCache: () => cache.clear(),
+    counters: () => ({ ...counters }),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));

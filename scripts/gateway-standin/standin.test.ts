@@ -398,6 +398,28 @@ describe("records and the HTTP control routes", () => {
     expect(await ctl.records()).toEqual([]);
   });
 
+  it("counts every gateway call and its cache outcome over HTTP, with recording off, and never resets the count", async () => {
+    const quiet = await startStandin({ token: TOKEN, recordLimit: 0 });
+    try {
+      const ctl = standinControl(quiet.url);
+      expect(await ctl.counters()).toEqual({ calls: 0, hits: 0, misses: 0 });
+      const at = (path: string, body: unknown, h: Record<string, string>) =>
+        fetch(`${quiet.baseUrl}/acct-1/gw-1${path}`, { method: "POST", headers: h, body: JSON.stringify(body) });
+      const h = { ...auth, "content-type": "application/json", "cf-aig-cache-ttl": "60" };
+      await at("/anthropic/v1/messages", msg("count me"), h);
+      await at("/anthropic/v1/messages", msg("count me"), h);
+      await at("/anthropic/v1/messages", msg("count me"), { "content-type": "application/json" });
+      // Two answered (a miss, then a hit), one refused before the cache (no gateway token): all three reached it.
+      expect(await ctl.counters()).toEqual({ calls: 3, hits: 1, misses: 1 });
+      expect(quiet.records()).toEqual([]);
+      const reset = await fetch(`${quiet.url}/__standin/counters`, { method: "DELETE" });
+      expect(reset.status).toBe(404);
+      expect(quiet.counters()).toEqual({ calls: 3, hits: 1, misses: 1 });
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it("rejects an unknown fault field over HTTP with 400 naming it", async () => {
     const res = await fetch(`${s.url}/__standin/faults`, { method: "POST", body: JSON.stringify({ provider: "openai", fault: { stauts: 500 } }) });
     expect(res.status).toBe(400);
