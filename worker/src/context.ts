@@ -13,8 +13,8 @@ export interface Deps {
   /** Maps a string to [0,1) deterministically; A/B bucketing uses it. */
   unitHash: UnitHash;
   /**
-   * Where the one structured record per request (and the rare warning) goes. The entry point hands the object to
-   * console.log, which Workers Logs indexes field by field.
+   * Where the one structured record per request (and the rare warning) goes. The entry point writes it as one JSON
+   * line, which Workers Logs indexes field by field.
    */
   log: (record: LogRecord | Warning) => void;
 }

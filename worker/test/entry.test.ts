@@ -21,7 +21,7 @@ describe("the deployed entry point", () => {
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
-  it("serves /api/chat through the configured gateway with the bound secrets, and logs one structured record", async () => {
+  it("serves /api/chat through the configured gateway with the bound secrets, and logs one JSON line", async () => {
     const gateway = new FakeGateway().on("anthropic", () => json(anthropicAnswer("hello from the entry point")));
     vi.spyOn(globalThis, "fetch").mockImplementation(gateway.fetch);
     const lines: unknown[] = [];
@@ -36,8 +36,8 @@ describe("the deployed entry point", () => {
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
 
     await vi.waitFor(() => expect(lines).toHaveLength(1));
-    // Logged as an object, which Workers Logs indexes field by field.
-    const log = lines[0] as Record<string, unknown>;
+    // One JSON line, which Workers Logs indexes field by field.
+    const log = JSON.parse(lines[0] as string) as Record<string, unknown>;
     expect(Object.keys(log)).toEqual(expect.arrayContaining(["requestId", "client", "surface", "provider", "model", "variant", "attempts", "status", "cache", "usage", "durationMs"]));
     expect(log).toMatchObject({ requestId, client: "web", surface: "chat", provider: "anthropic", attempts: 1, status: 200, cache: "MISS", usage: { input: 11, output: 7 } });
   });
