@@ -2,19 +2,23 @@
  * `npm run bench`: measures, in one run on 127.0.0.1, what the gateway Worker costs on the request path next to the
  * same requests sent straight to the gateway stand-in and through a bare pass-through Worker in the same runtime.
  * Starts the stand-in and both Workers (wrangler dev --local) as child processes that are always cleaned up,
- * alternates targets within each round so machine noise hits all alike, and writes latest.json and latest.md.
+ * alternates targets within each round so machine noise hits all alike, and writes latest.json and latest.md:
+ * JSON and SSE load, bursts of identical requests (upstream calls per burst), start-up, bundle, cache replay, soak.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
+import { runBurst, runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
 import { machineInfo, versions } from "./lib/machine";
 import { killAllNow } from "./lib/procs";
 import {
+  BURST_TARGETS,
   checkTargets,
   renderMarkdown,
   TARGET_NAMES,
   type BenchReport,
+  type BurstFigures,
+  type BurstRow,
   type CacheRow,
   type JsonCell,
   type MemorySample,
@@ -60,6 +64,8 @@ export interface BenchOptions {
   readonly soakSeconds: number;
   readonly startupRuns: number;
   readonly replayCalls: number;
+  /** Identical concurrent requests per burst (upstream calls per N identical requests). */
+  readonly burstRequests: number;
   /** Which gateway Worker target the bounded load run drives (its workerd memory is sampled). */
   readonly soakTarget: "worker-workerd" | "worker-dev";
   /** Measure the Worker as committed at this git revision instead of the working tree. */
@@ -76,10 +82,12 @@ export function defaultOptions(root: string, quick: boolean): BenchOptions {
     outDir: quick ? join(root, "bench", "results", "tmp") : join(root, "bench", "results"),
     rounds: quick ? 1 : 3,
     cellSeconds: quick ? 0.5 : 1.5,
-    concurrency: quick ? [1, 8] : [1, 8, 32],
+    // The targets are at 1 and 8 connections; --concurrency 1,8,32 adds a level that is measured but not judged.
+    concurrency: [1, 8],
     soakSeconds: quick ? 3 : 60,
     startupRuns: quick ? 1 : 5,
     replayCalls: quick ? 120 : 600,
+    burstRequests: 100,
     soakTarget: "worker-workerd",
     keepTmp: false,
     log: (line) => console.log(line),
@@ -247,8 +255,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             endMarker: SURFACES.messages.endMarker,
           });
           const id = key("stream", c, t);
-          streamRounds.set(id, [...(streamRounds.get(id) ?? []), { ttfb: r.ttfb, total: r.total, errors: r.errors }]);
-          o.log(`  stream c=${c} ${t}: first byte p50 ${r.ttfb.p50.toFixed(3)} ms, p99 ${r.ttfb.p99.toFixed(3)} ms, errors ${r.errors}/${r.requests}`);
+          streamRounds.set(id, [...(streamRounds.get(id) ?? []), { ttfb: r.ttfb, total: r.total, rps: r.rps, errors: r.errors }]);
+          o.log(
+            `  stream c=${c} ${t}: first byte p50 ${r.ttfb.p50.toFixed(3)} ms, p99 ${r.ttfb.p99.toFixed(3)} ms, ${Math.round(r.rps)} streams/s, errors ${r.errors}/${r.requests}`,
+          );
         }
       }
     }
@@ -283,12 +293,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           ttfbP50: median(rounds.map((r) => r.ttfb.p50)),
           ttfbP99: median(rounds.map((r) => r.ttfb.p99)),
           totalP50: median(rounds.map((r) => r.total.p50)),
+          rps: median(rounds.map((r) => r.rps)),
           errors: rounds.reduce((s, r) => s + r.errors, 0),
           requests: rounds.reduce((s, r) => s + r.ttfb.count + r.errors, 0),
           rounds,
         });
       }
     }
+
+    o.log(`bench: bursts of ${o.burstRequests} identical concurrent requests (upstream calls per burst)`);
+    const burst = await measureBursts(o, si, targets);
 
     o.log("bench: replaying the varied workload (cache effectiveness)");
     const cache = await measureCache(o, si, targetsFor);
@@ -303,9 +317,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const rss = soakTarget === "worker-dev" ? () => workerDev.workerdRssKiB() : () => workerWd.rssKiB();
     const soak = await runSoak(o, soakTarget, targets[soakTarget], rss, rate, maxC, missBody);
 
-    const partial = { json, stream, bundle };
+    const startupFigures = {
+      worker: startup.find((s) => s.name === "worker")!,
+      passthrough: startup.find((s) => s.name === "passthrough")!,
+      wranglerReadyMs: { worker: workerDev.readyMs, passthrough: proxyDev.readyMs },
+    };
+    const partial = { json, stream, bundle, startup: startupFigures, burst };
     const report: BenchReport = {
-      schema: 1,
+      schema: 2,
       date: new Date().toISOString(),
       quick: o.quick,
       machine: machineInfo(loadBefore),
@@ -333,12 +352,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           wranglerSays: bundle.passthrough.wranglerSays,
         },
       },
-      startup: {
-        worker: startup.find((s) => s.name === "worker")!,
-        passthrough: startup.find((s) => s.name === "passthrough")!,
-        wranglerReadyMs: { worker: workerDev.readyMs, passthrough: proxyDev.readyMs },
-      },
+      startup: startupFigures,
       cache,
+      burst,
       soak,
       targets: checkTargets(partial),
       durationS: (performance.now() - started) / 1000,
@@ -397,6 +413,50 @@ async function measureCache(
   const rows = VARIATIONS.map((v) => row(v, (c) => c.variation === v));
   rows.push(row("all calls", () => true));
   return { calls: calls.length, bases, rows };
+}
+
+/** How long the stand-in holds each burst's upstream calls: a provider's answer takes at least this long. */
+const BURST_UPSTREAM_MS = 250;
+
+/**
+ * For each gateway Worker and bare proxy, JSON then SSE: a burst of identical cacheable requests with a body no
+ * earlier call sent, counting the calls that reached the stand-in (its counter, read before and after).
+ */
+async function measureBursts(o: BenchOptions, si: StandinProcess, targets: Record<TargetName, Target>): Promise<BurstFigures> {
+  const rows: BurstRow[] = [];
+  const provider = SURFACES.messages.provider;
+  for (const t of BURST_TARGETS) {
+    for (const kind of ["json", "sse"] as const) {
+      const tag = `Burst ${t} ${kind} ${Date.now()}`;
+      const body = uniqueBody("messages", 0, { tag, stream: kind === "sse" });
+      await si.holdCalls(provider, { match: tag, latencyMs: BURST_UPSTREAM_MS });
+      try {
+        const before = await si.counters();
+        const r = await runBurst(targets[t], {
+          count: o.burstRequests,
+          body,
+          labelHeader: cacheHeader(t),
+          endMarker: kind === "sse" ? SURFACES.messages.endMarker : undefined,
+        });
+        const after = await si.counters();
+        const row: BurstRow = {
+          target: t,
+          kind,
+          requests: r.requests,
+          ok: r.ok,
+          upstreamCalls: after.calls - before.calls,
+          coalesced: r.labels.COALESCED ?? 0,
+          labels: r.labels,
+          wallMs: r.wallMs,
+        };
+        rows.push(row);
+        o.log(`  burst ${kind} ${t}: ${row.upstreamCalls} upstream calls for ${row.requests} requests, ${row.coalesced} COALESCED, ${row.ok} answered (statuses ${JSON.stringify(r.statuses)})`);
+      } finally {
+        await si.holdCalls(provider, null);
+      }
+    }
+  }
+  return { requests: o.burstRequests, upstreamLatencyMs: BURST_UPSTREAM_MS, rows };
 }
 
 async function runSoak(

@@ -47,6 +47,20 @@ export function bundleResolver(bundlePath: string, root: string): { resolve: Fra
     map = undefined;
   }
   const mapDir = dirname(bundlePath);
+  const lines = map ? readFileSync(bundlePath, "utf8").split("\n") : [];
+  type Entry = { originalSource?: string; originalLine?: number; name?: string };
+  /**
+   * The source's own name for a function a minifier renamed: V8 places a function at its parameter list, so the
+   * name V8 reports is the identifier just before it (`function dn(`, a method `dn(`), and the source map maps
+   * that identifier to the original one.
+   */
+  const originalName = (f: CallFrame): string | undefined => {
+    const before = (lines[f.lineNumber] ?? "").slice(Math.max(0, f.columnNumber - 200), f.columnNumber);
+    const m = /([A-Za-z_$][\w$]*)\s*$/.exec(before);
+    if (!m || m[1] !== f.functionName) return undefined;
+    const col = f.columnNumber - (before.length - m.index);
+    return (map?.findEntry(f.lineNumber, col) as Entry | undefined)?.name;
+  };
   const resolveFrame = (f: CallFrame): FrameSource => {
     if (f.url === "") {
       // V8's pseudo-frames keep their own name as module; any other frame without a script is native code: a
@@ -57,14 +71,14 @@ export function bundleResolver(bundlePath: string, root: string): { resolve: Fra
     const fnName = f.functionName || "(anonymous)";
     const isBundle = f.url === name || f.url.endsWith(`/${name}`);
     if (!isBundle) return { name: fnName, file: f.url, line: f.lineNumber + 1, module: scriptModule(f.url) };
-    const entry = map?.findEntry(f.lineNumber, f.columnNumber) as
-      | { originalSource?: string; originalLine?: number; name?: string }
-      | undefined;
+    const entry = map?.findEntry(f.lineNumber, f.columnNumber) as Entry | undefined;
     if (!entry?.originalSource) {
       return { name: fnName, file: name, line: f.lineNumber + 1, module: map ? "(bundle glue)" : "(bundle, no source map)" };
     }
     const c = classifySource(resolve(mapDir, entry.originalSource), root);
-    return { name: f.functionName || entry.name || "(anonymous)", file: c.file, line: (entry.originalLine ?? 0) + 1, module: c.module };
+    // Not entry.name: at an arrow function's position the map names its first parameter, not the function.
+    const label = (f.functionName && originalName(f)) || f.functionName || "(anonymous)";
+    return { name: label, file: c.file, line: (entry.originalLine ?? 0) + 1, module: c.module };
   };
   return { resolve: resolveFrame, mapped: map !== undefined };
 }

@@ -67,6 +67,8 @@ export interface StandinProcess {
   clearCache(): Promise<void>;
   lastRecord(provider: string): Promise<{ path: string; headers: Record<string, string> }>;
   counters(): Promise<StandinCounters>;
+  /** Holds every call to `provider` whose body contains `match` for `latencyMs` before answering (null: release). */
+  holdCalls(provider: string, hold: { match: string; latencyMs: number } | null): Promise<void>;
 }
 
 export async function startStandinProcess(root: string, tmp: string): Promise<StandinProcess> {
@@ -106,6 +108,14 @@ export async function startStandinProcess(root: string, tmp: string): Promise<St
       const res = await fetch(`${origin}/__standin/counters`);
       if (!res.ok) throw new Error(`stand-in counters answered ${res.status}`);
       return (await res.json()) as StandinCounters;
+    },
+    async holdCalls(provider, hold) {
+      const res = await fetch(`${origin}/__standin/faults`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ provider, fault: hold === null ? null : { latencyMs: hold.latencyMs, match: hold.match } }),
+      });
+      if (!res.ok) throw new Error(`stand-in fault set-up answered ${res.status}: ${await res.text()}`);
     },
   };
 }

@@ -132,6 +132,20 @@ describe("source mapping", () => {
     expect(resolve(frame("inspect", "node-internal:internal_inspect", 4))).toEqual({ name: "inspect", file: "node-internal:internal_inspect", line: 5, module: "(workerd built-ins)" });
   });
 
+  it("gives a function the minifier renamed its source name back, V8 placing it at its parameter list", () => {
+    buildSync({ entryPoints: [join(dir, "worker", "src", "index.ts")], bundle: true, minify: true, format: "esm", sourcemap: "external", outfile: join(dir, "min", "index.js"), absWorkingDir: dir, logLevel: "silent" });
+    const text = readFileSync(join(dir, "min", "index.js"), "utf8");
+    const lines = text.split("\n");
+    const line = lines.findIndex((l) => /function [\w$]+\(([\w$]+)\)\{return \1\*2\}/.test(l));
+    const m = /function ([\w$]+)(\()([\w$]+)\)\{return \3\*2\}/.exec(lines[line]!)!;
+    expect(m[1]).not.toBe("helper");
+    const { resolve } = bundleResolver(join(dir, "min", "index.js"), dir);
+    const paren = m.index + "function ".length + m[1]!.length;
+    expect(resolve({ ...frame(m[1]!, "index.js", line), columnNumber: paren })).toMatchObject({ name: "helper", file: "tinypkg/index.js", module: "tinypkg" });
+    // A name V8 inferred from elsewhere (no identifier before the parameters) is kept as V8 reports it.
+    expect(resolve({ ...frame("o.m", "index.js", line), columnNumber: paren })).toMatchObject({ name: "o.m", module: "tinypkg" });
+  });
+
   it("keeps bundle positions when there is no source map", () => {
     writeFileSync(join(dir, "plain.js"), "export default {};\n");
     const { resolve, mapped } = bundleResolver(join(dir, "plain.js"), dir);
