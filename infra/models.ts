@@ -184,14 +184,17 @@ export function modelStatus(catalog: ModelCatalog, provider: string, model: stri
     : { state: "retiring", on: e.endOfLife, inDays, source: e.source, ...note };
 }
 
-/** One line for people: "live", "retiring on 2026-12-11 (in 10 days)", "retired since 2026-05-30", "unknown". */
-export function describeStatus(s: ModelStatus): string {
+/**
+ * One line for people: "live", "retiring on 2026-12-11 (in 10 days)", "retired since 2026-05-30", "unknown".
+ * `{ days: false }` leaves out the countdown, for text that must not change from one day to the next (plans).
+ */
+export function describeStatus(s: ModelStatus, opts: { days?: boolean } = {}): string {
   const note = "note" in s && s.note ? `; ${s.note}` : "";
   switch (s.state) {
     case "live":
       return "live";
     case "retiring":
-      return `retiring on ${s.on} (in ${s.inDays} day${s.inDays === 1 ? "" : "s"})${note}`;
+      return `retiring on ${s.on}${opts.days === false ? "" : ` (in ${s.inDays} day${s.inDays === 1 ? "" : "s"})`}${note}`;
     case "retired":
       return `retired since ${s.since}${note}`;
     case "unsupported":

@@ -83,7 +83,7 @@ export function buildPlan(snapshot: Snapshot, now: Date, settings: PolicySetting
     bundle,
     outputs: sortKeys(snapshot.outputs) as Record<string, unknown>,
     policy,
-    audit: auditOf({ ...snapshot, resources }),
+    audit: auditOf({ ...snapshot, resources }, { now }),
     bindings,
     resources,
   };
@@ -150,6 +150,13 @@ function auditMarkdown(a: AuditSummary): string[] {
   const rt = a.routing.retries;
   out.push(`- Gateway retries: ${rt.maxAttempts ?? "default"} attempt(s), ${rt.delayMs ?? 0} ms apart, ${rt.backoff ?? "default"} backoff`);
   if (a.routing.timeouts) out.push(`- Timeouts: ${a.routing.timeouts.attemptMs} ms per attempt, ${a.routing.timeouts.totalMs} ms in total`);
+  if (a.routing.lifecycle.length > 0) {
+    out.push("- Model lifecycle (end-of-life dates from the installed SDKs and `infra/model-lifecycle.ts`):");
+    for (const m of a.routing.lifecycle) {
+      const flag = m.state === "retired" || m.state === "unsupported" ? " **(calls fail)**" : m.state === "unknown" ? " **(check the name)**" : "";
+      out.push(`  - ${code(m.target)}: ${m.status}${flag}`);
+    }
+  }
   if (a.guardrails) {
     const g = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
     out.push(`- Guardrails: prompts ${g(a.guardrails.prompt)}; responses ${g(a.guardrails.response)}`);
@@ -174,14 +181,26 @@ function auditMarkdown(a: AuditSummary): string[] {
   return out;
 }
 
+const resultWord = (r: RuleResult) => (r.passed ? "pass" : r.enforcement === "advisory" ? "**warn**" : "**FAIL**");
+
 function policyMarkdown(results: RuleResult[]): string[] {
   const out = ["| rule | result | what it requires |", "|---|---|---|"];
-  for (const r of results) out.push(`| ${code(r.rule)} | ${r.passed ? "pass" : "**FAIL**"} | ${r.description} |`);
+  for (const r of results) out.push(`| ${code(r.rule)} | ${resultWord(r)} | ${r.enforcement === "advisory" ? "(advisory) " : ""}${r.description} |`);
   for (const r of results.filter((x) => !x.passed)) {
-    out.push("", `${code(r.rule)} violations:`);
+    out.push("", `${code(r.rule)} ${r.enforcement === "advisory" ? "warnings" : "violations"}:`);
     out.push(...r.violations.map((v) => `- ${v.message}`));
   }
   return out;
+}
+
+/** One line: every rule passes, or how many mandatory rules fail and advisory rules warn. */
+export function policySummary(results: RuleResult[]): string {
+  const failed = results.filter((r) => !r.passed && r.enforcement === "mandatory").length;
+  const warned = results.filter((r) => !r.passed && r.enforcement === "advisory").length;
+  if (failed === 0 && warned === 0) return `All ${results.length} rules of the policy pack pass.`;
+  const parts = [failed > 0 ? `**${failed} of ${results.length} rules fail.**` : `No mandatory rule fails.`];
+  if (warned > 0) parts.push(`**${warned} advisory rule${warned === 1 ? "" : "s"} warn${warned === 1 ? "s" : ""}.**`);
+  return parts.join(" ");
 }
 
 function bindingValueMarkdown(b: PlanBinding): string {
@@ -221,8 +240,7 @@ export function renderMarkdown(plan: Plan): string {
   out.push("Stack outputs:");
   out.push(...Object.entries(plan.outputs).map(([k, v]) => `- ${k}: ${code(typeof v === "string" ? v : JSON.stringify(v))}`));
   out.push("", "## Policy", "");
-  const failed = plan.policy.filter((r) => !r.passed).length;
-  out.push(failed === 0 ? `All ${plan.policy.length} rules of the policy pack pass.` : `**${failed} of ${plan.policy.length} rules fail.**`, "");
+  out.push(policySummary(plan.policy), "");
   out.push(...policyMarkdown(plan.policy));
   out.push("", "## Audit summary", "");
   out.push(...auditMarkdown(plan.audit));
