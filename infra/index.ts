@@ -51,4 +51,6 @@ new Schedules("schedules", { accountId, scriptName: worker.scriptName, crons: me
 export const gatewayId = gateway.gatewayId;
 export const workerName = worker.scriptName;
 export const urls = routes.urls;
+/** Per public URL, the baseURL for the Anthropic SDK (no /v1) and for the OpenAI SDK (with /v1). */
+export const sdkBaseUrls = routes.sdkBaseUrls;
 export const bundleSha256 = worker.bundleSha256;

@@ -45,6 +45,7 @@ const T = {
   script: "cloudflare:index/workersScript:WorkersScript",
   domain: "cloudflare:index/workersCustomDomain:WorkersCustomDomain",
   route: "cloudflare:index/workersRoute:WorkersRoute",
+  dns: "cloudflare:index/dnsRecord:DnsRecord",
   subdomain: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
   cron: "cloudflare:index/workersCronTrigger:WorkersCronTrigger",
   kv: "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
@@ -316,6 +317,24 @@ export function stackSuite(stack: string): void {
       for (const r of want) expect(got).toContainEqual({ pattern: r.pattern, script: name, zoneId: mockId("zone", r.zone) });
     });
 
+    test("declares a proxied AAAA 100:: record for each zone route hostname unless the yaml says it exists, before its route", () => {
+      const routes = y.value("routes");
+      const domains = new Set((routes.customDomains ?? []).map((d: Raw) => d.hostname));
+      const hosts = new Map<string, string>();
+      for (const r of routes.zoneRoutes ?? []) {
+        const host = r.pattern.slice(0, r.pattern.indexOf("/"));
+        if ((r.dnsRecord ?? "create") === "create" && !domains.has(host)) hosts.set(host, r.zone);
+      }
+      const got = ofType(T.dns);
+      expect(got.map((d) => d.inputs.name).sort()).toEqual([...hosts.keys()].sort());
+      for (const d of got) {
+        expect(d.inputs).toMatchObject({ zoneId: mockId("zone", hosts.get(String(d.inputs.name))!), type: "AAAA", content: "100::", proxied: true, ttl: 1 });
+        for (const r of ofType(T.route).filter((x) => String(x.inputs.pattern).startsWith(`${String(d.inputs.name)}/`))) {
+          expect(r.options.dependsOn).toContain(`${T.dns}::${d.name}`);
+        }
+      }
+    });
+
     test("switches workers.dev on or off as configured", () => {
       expect(one(T.subdomain).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, enabled: y.value("routes").workersDev ?? false, previewsEnabled: false });
     });
@@ -498,14 +517,19 @@ export function stackSuite(stack: string): void {
       for (const t of custom) expect(Object.values(T)).toContain(t);
     });
 
-    test("exports the gateway id, Worker name, public URLs and bundle hash", () => {
+    test("exports the gateway id, Worker name, public URLs, each URL's SDK base URLs and the bundle hash", () => {
       const routes = y.value("routes");
       const urls = [
         ...(routes.customDomains ?? []).map((d: Raw) => `https://${d.hostname}`),
         ...(routes.zoneRoutes ?? []).map((r: Raw) => routeUrl(r.pattern)),
         ...(routes.workersDev ? [`https://${name}.${routes.workersDevSubdomain}.workers.dev`] : []),
       ];
-      expect(result.outputs).toEqual({ gatewayId: name, workerName: name, urls, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      // The SDK base URLs, worked out here from the URL: the Anthropic SDK adds /v1/messages itself.
+      const sdkBaseUrls = urls.map((url) => {
+        const anthropic = url.endsWith("/v1") ? url.slice(0, -3) : url;
+        return { url, anthropic, openai: `${anthropic}/v1` };
+      });
+      expect(result.outputs).toEqual({ gatewayId: name, workerName: name, urls, sdkBaseUrls, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     });
   });
 }
