@@ -65,6 +65,8 @@ export interface Settings {
   clients: string[];
   routes: RoutesSettings;
   crons: string[];
+  /** Offline runs under the SDK mocks only (plan, tests): let sample placeholders through (infra/placeholders.ts). */
+  allowPlaceholders: boolean;
 }
 
 export interface StackConfig extends Settings {
@@ -396,6 +398,7 @@ export function validateSettings(raw: Record<string, unknown>, project: string, 
     clients: clients(r, raw.clients),
     routes: routesSettings(r, raw.routes),
     crons: crons(r, raw.crons),
+    allowPlaceholders: r.bool(raw.allowPlaceholders, "allowPlaceholders", false),
   };
 }
 
@@ -411,8 +414,10 @@ export function loadConfig(): StackConfig {
 
   const raw: Record<string, unknown> = {};
   for (const key of SCALARS) raw[key] = cfg.get(key);
-  const protect = cfg.get("protect");
-  if (protect !== undefined) raw.protect = protect === "true" ? true : protect === "false" ? false : protect;
+  for (const key of ["protect", "allowPlaceholders"]) {
+    const v = cfg.get(key);
+    if (v !== undefined) raw[key] = v === "true" ? true : v === "false" ? false : v;
+  }
   for (const key of STRUCTURED) {
     const text = cfg.get(key);
     if (text === undefined) continue;

@@ -2,6 +2,7 @@
  * The composition root: read the stack's config, declare its gateway, token, Worker, routes and schedules, export
  * what a caller needs. Every stack difference comes from Pulumi.<stack>.yaml (see infra/config.ts).
  */
+import * as pulumi from "@pulumi/pulumi";
 import { AiGateway } from "./components/ai-gateway";
 import { Alerts } from "./components/alerts";
 import { GatewayToken } from "./components/gateway-token";
@@ -9,8 +10,15 @@ import { Routes } from "./components/routes";
 import { mergeCrons, Schedules } from "./components/schedules";
 import { Worker } from "./components/worker";
 import { loadConfig } from "./config";
+import { refusePlaceholders } from "./placeholders";
 
 const cfg = loadConfig();
+// A sample value would reach Cloudflare: stop now with every key to set, not half way through a deploy.
+refusePlaceholders(
+  { ...cfg, corsOrigins: cfg.routing.cors.allowOrigins, alerts: cfg.alerts && { webhooks: cfg.alerts.config.webhooks, emails: cfg.alerts.config.emails } },
+  pulumi.getProject(),
+  cfg.stack,
+);
 const opts = { protect: cfg.protect };
 const { accountId, resourceName } = cfg;
 

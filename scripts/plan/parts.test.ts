@@ -86,6 +86,7 @@ function snapshot(crons: string[], routing?: unknown): Snapshot {
     stack: "prod",
     project: "ai-gateway-stack",
     bundles: { worker: { bytes: 10, sha256: "f".repeat(64) } },
+    placeholders: [],
     outputs: { bundleSha256: "f".repeat(64), urls: ["https://ai.example.com"] },
     resources: [
       {

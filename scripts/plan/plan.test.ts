@@ -8,6 +8,7 @@ import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findProjectRoot, loadStackConfig } from "../../infra/testing/harness";
 import { generatePlans, listStacks, type RenderedPlan, stalePlans } from "./generate";
+import { placeholdersOf } from "./snapshot";
 
 const ROOT = findProjectRoot(__dirname);
 const STACKS = listStacks(ROOT);
@@ -124,6 +125,14 @@ describe("stack plans", () => {
       }
       expect(a.alerts.schedules.map((s) => s.cron)).toEqual([y.alerts.cron]);
     }
+  });
+
+  it.each(["dev", "prod"])("%s lists, under a heading reviewers see, every placeholder a real preview would refuse", (stack) => {
+    const { plan, files } = planOf(stack);
+    expect(plan.placeholders).toEqual(placeholdersOf(stack));
+    expect(plan.placeholders.length).toBeGreaterThan(0);
+    const section = files[`${stack}.md`]!.split("## Placeholders to replace before deploying\n")[1]!.split("\n## ")[0]!;
+    for (const p of plan.placeholders) expect(section).toContain(`| \`${p.key}\` | \`${p.value}\` |`);
   });
 
   it("changes with the config: another gateway limit and A/B split show in the summary and the Markdown", () => {

@@ -18,6 +18,8 @@ export interface PlanBinding {
 export interface Plan {
   stack: string;
   project: string;
+  /** Config keys still holding a sample value: a real preview or up stops and names them. */
+  placeholders: Snapshot["placeholders"];
   bundle: { bytes: number; sha256: string } | null;
   outputs: Record<string, unknown>;
   policy: RuleResult[];
@@ -80,6 +82,7 @@ export function buildPlan(snapshot: Snapshot, now: Date, settings: PolicySetting
   return {
     stack: snapshot.stack,
     project: snapshot.project,
+    placeholders: snapshot.placeholders,
     bundle,
     outputs: sortKeys(snapshot.outputs) as Record<string, unknown>,
     policy,
@@ -239,6 +242,18 @@ export function renderMarkdown(plan: Plan): string {
   out.push("");
   out.push("Stack outputs:");
   out.push(...Object.entries(plan.outputs).map(([k, v]) => `- ${k}: ${code(typeof v === "string" ? v : JSON.stringify(v))}`));
+  out.push("", "## Placeholders to replace before deploying", "");
+  if (plan.placeholders.length === 0) {
+    out.push("None: no config value is a sample placeholder.");
+  } else {
+    out.push(
+      `This stack is a runnable sample: ${plan.placeholders.length} config value${plan.placeholders.length === 1 ? " is a placeholder" : "s are placeholders"}. A real \`pulumi preview\` or \`pulumi up\` stops before declaring anything and names ${plan.placeholders.length === 1 ? "it" : "them all"}; set each with \`pulumi config set [--path] <key> <value> --stack ${plan.stack}\`.`,
+      "",
+      "| key | sample value | why it cannot be deployed |",
+      "|---|---|---|",
+      ...plan.placeholders.map((p) => `| ${code(p.key)} | ${code(p.value)} | ${p.why} |`),
+    );
+  }
   out.push("", "## Policy", "");
   out.push(policySummary(plan.policy), "");
   out.push(...policyMarkdown(plan.policy));
