@@ -10,6 +10,7 @@ import { Routes } from "./components/routes";
 import { mergeCrons, Schedules } from "./components/schedules";
 import { Worker } from "./components/worker";
 import { loadConfig } from "./config";
+import { gatewayTokenPermissions, groupName } from "./permissions";
 import { refusePlaceholders } from "./placeholders";
 
 const cfg = loadConfig();
@@ -25,7 +26,9 @@ const { accountId, resourceName } = cfg;
 const gateway = new AiGateway("gateway", { accountId, gatewayId: resourceName, ...cfg.gateway }, opts);
 const token = new GatewayToken(
   "gateway-token",
-  cfg.secrets.gatewayToken ? { source: "config", value: cfg.secrets.gatewayToken } : { source: "mint", accountId, tokenName: `${resourceName} worker` },
+  cfg.secrets.gatewayToken
+    ? { source: "config", value: cfg.secrets.gatewayToken }
+    : { source: "mint", accountId, tokenName: `${resourceName} worker`, permissionGroups: gatewayTokenPermissions(cfg.routing).map(groupName) },
   opts,
 );
 const alerts = cfg.alerts && new Alerts("alerts", { accountId, resourceName, ...cfg.alerts }, opts);

@@ -179,7 +179,7 @@ export function stackSuite(stack: string): void {
       }
     });
 
-    test("is minted with AI Gateway Run and Workers AI Read, scoped to the account, when minted", () => {
+    test("is minted with AI Gateway Run, plus Workers AI Read when the yaml's chain or A/B reaches Workers AI, scoped to the account", () => {
       if (y.value("gatewayTokenSource") !== "mint") {
         expect(gatewayTokens()).toHaveLength(0);
         return;
@@ -187,11 +187,13 @@ export function stackSuite(stack: string): void {
       expect(gatewayTokens()).toHaveLength(1);
       const t = gatewayTokens()[0]!.inputs;
       const id = (n: string) => MOCK_PERMISSION_GROUPS.find((g) => g.name === n)!.id;
+      const chat = y.value("routing").chat;
+      const reachesWorkersAi = [...chat.fallback, ...(chat.experiments ?? []).map((e: Raw) => e.target)].some((t: Raw) => t.provider === "workers-ai");
       expect(t.accountId).toBe(y.value("accountId"));
       expect(t.policies).toEqual([
         {
           effect: "allow",
-          permissionGroups: [{ id: id("AI Gateway Run") }, { id: id("Workers AI Read") }],
+          permissionGroups: [{ id: id("AI Gateway Run") }, ...(reachesWorkersAi ? [{ id: id("Workers AI Read") }] : [])],
           resources: JSON.stringify({ [`com.cloudflare.api.account.${y.value("accountId")}`]: "*" }),
         },
       ]);

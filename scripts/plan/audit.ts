@@ -4,6 +4,7 @@
  * models, fallback chain and A/B splits, alerts, where the Worker answers, and the secrets by name.
  */
 import { describeStatus, installedCatalog, type ModelCatalog, routedModels } from "../../infra/models";
+import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../../infra/permissions";
 import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
 import type { PolicyResource } from "../../policy/rules";
 import { parseClients } from "../../worker/src/clients";
@@ -18,6 +19,7 @@ const T = {
   route: "cloudflare:index/workersRoute:WorkersRoute",
   subdomain: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
   webhook: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
+  token: "cloudflare:index/accountToken:AccountToken",
 } as const;
 
 export interface AuditSummary {
@@ -58,6 +60,15 @@ export interface AuditSummary {
   guardrails: { prompt: Record<string, string>; response: Record<string, string> } | null;
   alerts: { computed: AlertFact[]; schedules: { resource: string; cron: string }[]; native: NativeAlertFact[]; problems: string[] };
   schedules: string[];
+  /** API token permissions, derived from the declared resources (infra/permissions.ts). */
+  permissions: {
+    /** What the token Pulumi deploys with needs, one line per permission group, with what needs it. */
+    deployToken: { permission: string; for: string[] }[];
+    /** The Worker's gateway token: minted by the program, or supplied as the secret gatewayToken. */
+    gatewayToken: { source: "mint" | "config"; permissions: string[] };
+    /** The alerts' analytics token, when the stack has alerts. */
+    analyticsToken: { source: "mint" | "config"; permissions: string[] } | null;
+  };
   /** Every secret the stack declares, by where it goes (binding name or resource property); values never. */
   secrets: string[];
 }
@@ -211,6 +222,19 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
     guardrails: Object.keys(guard).length > 0 ? { prompt: rec(guard.prompt) as Record<string, string>, response: rec(guard.response) as Record<string, string> } : null,
     alerts: { computed: facts.alerts, schedules: facts.schedules, native: nativeDestinations(snapshot, facts.native), problems: facts.problems },
     schedules: of(snapshot, T.cron).flatMap((r) => (Array.isArray(r.inputs.schedules) ? r.inputs.schedules.map((s) => String(rec(s).cron)) : [])),
+    permissions: {
+      deployToken: deployTokenPermissions(snapshot.resources).map((p) => ({ permission: describePermission(p), for: p.for })),
+      gatewayToken: {
+        source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:GatewayToken::")) ? "mint" : "config",
+        permissions: routing ? gatewayTokenPermissions(routing).map(describePermission) : [],
+      },
+      analyticsToken: bindings.some((b) => b.name === "ALERTS_ANALYTICS_TOKEN")
+        ? {
+            source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:Alerts::")) ? "mint" : "config",
+            permissions: ["Account › Account Analytics: Read"],
+          }
+        : null,
+    },
     secrets: secretsOf(snapshot),
   };
 }

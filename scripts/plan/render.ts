@@ -179,6 +179,23 @@ function auditMarkdown(a: AuditSummary): string[] {
   for (const p of a.alerts.problems) out.push(`- PROBLEM: ${p}`);
   out.push(`- Worker cron triggers: ${a.schedules.map(code).join(", ") || "none"}`);
 
+  out.push("", "### API token permissions");
+  out.push("The deploy token (`cloudflare:apiToken`, or `CLOUDFLARE_API_TOKEN`) needs, for what this stack declares:");
+  out.push(...list(a.permissions.deployToken.map((p) => `${p.permission}, for ${p.for.join("; ")}`)));
+  const g = a.permissions.gatewayToken;
+  out.push(
+    g.source === "mint"
+      ? `The gateway token is minted by the program with: ${g.permissions.join(", ")} (so the deploy token needs Account API Tokens: Edit).`
+      : `The gateway token is supplied (secret \`gatewayToken\`); create it with: ${g.permissions.join(", ")}.`,
+  );
+  const t = a.permissions.analyticsToken;
+  if (t) {
+    out.push(
+      t.source === "mint"
+        ? `The alerts' analytics token is minted by the program with: ${t.permissions.join(", ")}.`
+        : `The alerts' analytics token is supplied (secret \`alertsAnalyticsToken\`); create it with: ${t.permissions.join(", ")}.`,
+    );
+  }
   out.push("", "### Secrets (names only)");
   out.push(...list(a.secrets));
   return out;
