@@ -72,6 +72,8 @@ describe("a broken config value stops the program before any resource is declare
     ["workers.dev without the account subdomain", breakAt("routes.workersDevSubdomain", undefined), "routes.workersDevSubdomain"],
     ["custom domain outside its zone", breakAt("routes.customDomains", [{ hostname: "ai.example.org", zone: "example.com" }]), "routes.customDomains[0].hostname"],
     ["zone route with a scheme", breakAt("routes.zoneRoutes", [{ pattern: "https://api.example.com/*", zone: "example.com" }]), "routes.zoneRoutes[0].pattern"],
+    ["zone route DNS record neither create nor exists", breakAt("routes.zoneRoutes", [{ pattern: "api.example.com/*", zone: "example.com", dnsRecord: "later" }]), "routes.zoneRoutes[0].dnsRecord"],
+    ["zone route on a wildcard host asking for a record", breakAt("routes.zoneRoutes", [{ pattern: "*.example.com/*", zone: "example.com" }]), "routes.zoneRoutes[0].dnsRecord"],
     ["cron that is not a cron", { [`${PROJECT}:crons`]: ["every minute"] }, "crons[0]"],
     ["no clients list", { [`${PROJECT}:clients`]: undefined }, "clients"],
     ["an empty clients list", { [`${PROJECT}:clients`]: [] }, "clients"],

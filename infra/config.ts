@@ -41,11 +41,14 @@ export interface WorkerSettings {
   vars: Record<string, unknown>;
 }
 
+/** A zone route's hostname needs a proxied DNS record: declare one ("create") or rely on one already there ("exists"). */
+export const ROUTE_DNS_RECORD = ["create", "exists"] as const;
+
 export interface RoutesSettings {
   workersDev: boolean;
   workersDevSubdomain?: string;
   customDomains: { hostname: string; zone: string }[];
-  zoneRoutes: { pattern: string; zone: string }[];
+  zoneRoutes: { pattern: string; zone: string; dnsRecord: (typeof ROUTE_DNS_RECORD)[number] }[];
 }
 
 /** Everything but the secrets: plain data, validated by validateSettings. */
@@ -62,6 +65,8 @@ export interface Settings {
   clients: string[];
   routes: RoutesSettings;
   crons: string[];
+  /** Offline runs under the SDK mocks only (plan, tests): let sample placeholders through (infra/placeholders.ts). */
+  allowPlaceholders: boolean;
 }
 
 export interface StackConfig extends Settings {
@@ -299,12 +304,17 @@ function routesSettings(r: Reader, v: unknown): RoutesSettings {
   const zoneRoutes = r.list(o.zoneRoutes, "routes.zoneRoutes", []).map((d, i) => {
     const p = `routes.zoneRoutes[${i}]`;
     const e = r.object(d, p);
-    r.known(e, p, ["pattern", "zone"]);
+    r.known(e, p, ["pattern", "zone", "dnsRecord"]);
     const z = zone(e.zone, `${p}.zone`);
     const pattern = r.string(e.pattern, `${p}.pattern`);
     const problem = routePatternProblem(pattern, z);
     if (problem) r.fail(`${p}.pattern`, problem);
-    return { pattern, zone: z };
+    // ---- dnsRecord: whether the program declares the proxied record the route's hostname needs (default create).
+    const dnsRecord = r.oneOf(e.dnsRecord, `${p}.dnsRecord`, ROUTE_DNS_RECORD, "create");
+    if (dnsRecord === "create" && pattern.startsWith("*")) {
+      r.fail(`${p}.dnsRecord`, `cannot be create for the wildcard host of "${pattern}": declare its records yourself and set dnsRecord: exists`);
+    }
+    return { pattern, zone: z, dnsRecord };
   });
   const subdomain =
     o.workersDevSubdomain === undefined || o.workersDevSubdomain === ""
@@ -388,6 +398,7 @@ export function validateSettings(raw: Record<string, unknown>, project: string, 
     clients: clients(r, raw.clients),
     routes: routesSettings(r, raw.routes),
     crons: crons(r, raw.crons),
+    allowPlaceholders: r.bool(raw.allowPlaceholders, "allowPlaceholders", false),
   };
 }
 
@@ -403,8 +414,10 @@ export function loadConfig(): StackConfig {
 
   const raw: Record<string, unknown> = {};
   for (const key of SCALARS) raw[key] = cfg.get(key);
-  const protect = cfg.get("protect");
-  if (protect !== undefined) raw.protect = protect === "true" ? true : protect === "false" ? false : protect;
+  for (const key of ["protect", "allowPlaceholders"]) {
+    const v = cfg.get(key);
+    if (v !== undefined) raw[key] = v === "true" ? true : v === "false" ? false : v;
+  }
   for (const key of STRUCTURED) {
     const text = cfg.get(key);
     if (text === undefined) continue;

@@ -6,8 +6,10 @@
  * Which stacks are "production" is pack configuration (`productionStacks`), matched against the stack name in the
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
+import type { ModelCatalog } from "../infra/models";
 import { ClientsError, parseClients } from "../worker/src/contract/clients";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
+import { modelsNotRetired, modelsNotRetiringSoon } from "./models";
 import { findKeyShapedValue } from "./secrets";
 
 export const TYPES = {
@@ -32,18 +34,23 @@ export interface PolicySettings {
   readonly productionStacks: readonly string[];
   /** A Worker's compatibility date may be at most this many days old. */
   readonly maxCompatibilityDateAgeDays: number;
+  /** Warn when a routed model's end of life is at most this many days away. */
+  readonly modelRetirementWarningDays: number;
 }
 
 export const DEFAULT_SETTINGS: PolicySettings = {
   productionStacks: ["prod"],
   maxCompatibilityDateAgeDays: 365,
+  modelRetirementWarningDays: 30,
 };
 
 export interface RuleContext {
   readonly stack: string;
   readonly settings: PolicySettings;
-  /** Injected so tests (and the compatibility-date rule) never read the wall clock themselves. */
+  /** Injected so tests (and the compatibility-date and model rules) never read the wall clock themselves. */
   readonly now: Date;
+  /** Model lifecycle data; default: the installed SDKs' and infra/model-lifecycle.ts (infra/models.ts). */
+  readonly models?: ModelCatalog;
 }
 
 export interface Violation {
@@ -58,6 +65,8 @@ interface RuleBase {
   readonly description: string;
   /** Settings keys this rule reads (each becomes a key of its policy config schema). */
   readonly settings: readonly (keyof PolicySettings)[];
+  /** "advisory" rules warn without failing the preview. @default "mandatory" */
+  readonly enforcement?: "mandatory" | "advisory";
 }
 
 /** Checks one resource at a time; the pack runs it in `validateResource`. */
@@ -297,11 +306,15 @@ export const RULES: readonly Rule[] = [
   alertsCovered,
   workerObservability,
   compatibilityDateRecent,
+  modelsNotRetired,
+  modelsNotRetiringSoon,
 ];
 
 export interface RuleResult {
   readonly rule: string;
   readonly description: string;
+  readonly enforcement: "mandatory" | "advisory";
+  /** No violations (for an advisory rule: no warnings). */
   readonly passed: boolean;
   readonly violations: Violation[];
 }
@@ -315,7 +328,7 @@ export function evaluate(resources: readonly PolicyResource[], ctx: RuleContext,
         : resources
             .filter((r) => rule.appliesTo(r.type))
             .flatMap((r) => rule.check(r, ctx).map((message) => ({ message, resource: r.name })));
-    return { rule: rule.name, description: rule.description, passed: violations.length === 0, violations };
+    return { rule: rule.name, description: rule.description, enforcement: rule.enforcement ?? "mandatory", passed: violations.length === 0, violations };
   });
 }
 

@@ -11,7 +11,7 @@ export const VARIATIONS = ["identical", "keyOrder", "whitespace", "perCallField"
 export type Variation = (typeof VARIATIONS)[number];
 
 /** Models the local Worker config allows (worker/wrangler.jsonc ROUTING.models). */
-export const BENCH_MODELS = { messages: "claude-haiku-4-5", chatCompletions: "gpt-4.1-mini" } as const;
+export const BENCH_MODELS = { messages: "claude-haiku-4-5", chatCompletions: "gpt-5.4-mini" } as const;
 
 export interface ReplayCall {
   /** Index of the base request: calls with the same surface and base ask the same question. */

@@ -45,6 +45,7 @@ const T = {
   script: "cloudflare:index/workersScript:WorkersScript",
   domain: "cloudflare:index/workersCustomDomain:WorkersCustomDomain",
   route: "cloudflare:index/workersRoute:WorkersRoute",
+  dns: "cloudflare:index/dnsRecord:DnsRecord",
   subdomain: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
   cron: "cloudflare:index/workersCronTrigger:WorkersCronTrigger",
   kv: "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
@@ -178,7 +179,7 @@ export function stackSuite(stack: string): void {
       }
     });
 
-    test("is minted with AI Gateway Run and Workers AI Read, scoped to the account, when minted", () => {
+    test("is minted with AI Gateway Run, plus Workers AI Read when the yaml's chain or A/B reaches Workers AI, scoped to the account", () => {
       if (y.value("gatewayTokenSource") !== "mint") {
         expect(gatewayTokens()).toHaveLength(0);
         return;
@@ -186,11 +187,13 @@ export function stackSuite(stack: string): void {
       expect(gatewayTokens()).toHaveLength(1);
       const t = gatewayTokens()[0]!.inputs;
       const id = (n: string) => MOCK_PERMISSION_GROUPS.find((g) => g.name === n)!.id;
+      const chat = y.value("routing").chat;
+      const reachesWorkersAi = [...chat.fallback, ...(chat.experiments ?? []).map((e: Raw) => e.target)].some((t: Raw) => t.provider === "workers-ai");
       expect(t.accountId).toBe(y.value("accountId"));
       expect(t.policies).toEqual([
         {
           effect: "allow",
-          permissionGroups: [{ id: id("AI Gateway Run") }, { id: id("Workers AI Read") }],
+          permissionGroups: [{ id: id("AI Gateway Run") }, ...(reachesWorkersAi ? [{ id: id("Workers AI Read") }] : [])],
           resources: JSON.stringify({ [`com.cloudflare.api.account.${y.value("accountId")}`]: "*" }),
         },
       ]);
@@ -316,15 +319,32 @@ export function stackSuite(stack: string): void {
       for (const r of want) expect(got).toContainEqual({ pattern: r.pattern, script: name, zoneId: mockId("zone", r.zone) });
     });
 
+    test("declares a proxied AAAA 100:: record for each zone route hostname unless the yaml says it exists, before its route", () => {
+      const routes = y.value("routes");
+      const domains = new Set((routes.customDomains ?? []).map((d: Raw) => d.hostname));
+      const hosts = new Map<string, string>();
+      for (const r of routes.zoneRoutes ?? []) {
+        const host = r.pattern.slice(0, r.pattern.indexOf("/"));
+        if ((r.dnsRecord ?? "create") === "create" && !domains.has(host)) hosts.set(host, r.zone);
+      }
+      const got = ofType(T.dns);
+      expect(got.map((d) => d.inputs.name).sort()).toEqual([...hosts.keys()].sort());
+      for (const d of got) {
+        expect(d.inputs).toMatchObject({ zoneId: mockId("zone", hosts.get(String(d.inputs.name))!), type: "AAAA", content: "100::", proxied: true, ttl: 1 });
+        for (const r of ofType(T.route).filter((x) => String(x.inputs.pattern).startsWith(`${String(d.inputs.name)}/`))) {
+          expect(r.options.dependsOn).toContain(`${T.dns}::${d.name}`);
+        }
+      }
+    });
+
     test("switches workers.dev on or off as configured", () => {
       expect(one(T.subdomain).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, enabled: y.value("routes").workersDev ?? false, previewsEnabled: false });
     });
 
-    test("declares one cron trigger carrying the yaml's crons plus the alerts cron, or none when there are no schedules", () => {
+    test("declares one cron trigger carrying the yaml's crons plus the alerts cron, with an empty list when there are none", () => {
       const spaced = (c: string) => c.trim().split(/\s+/).join(" ");
       const crons: string[] = [...new Set([...(y.value("crons") ?? []), ...(alerts ? [alerts.cron ?? "*/5 * * * *"] : [])].map(spaced))];
-      if (crons.length === 0) expect(ofType(T.cron)).toHaveLength(0);
-      else expect(one(T.cron).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, schedules: crons.map((cron) => ({ cron })) });
+      expect(one(T.cron).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, schedules: crons.map((cron) => ({ cron })) });
     });
   });
 
@@ -499,14 +519,19 @@ export function stackSuite(stack: string): void {
       for (const t of custom) expect(Object.values(T)).toContain(t);
     });
 
-    test("exports the gateway id, Worker name, public URLs and bundle hash", () => {
+    test("exports the gateway id, Worker name, public URLs, each URL's SDK base URLs and the bundle hash", () => {
       const routes = y.value("routes");
       const urls = [
         ...(routes.customDomains ?? []).map((d: Raw) => `https://${d.hostname}`),
         ...(routes.zoneRoutes ?? []).map((r: Raw) => routeUrl(r.pattern)),
         ...(routes.workersDev ? [`https://${name}.${routes.workersDevSubdomain}.workers.dev`] : []),
       ];
-      expect(result.outputs).toEqual({ gatewayId: name, workerName: name, urls, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      // The SDK base URLs, worked out here from the URL: the Anthropic SDK adds /v1/messages itself.
+      const sdkBaseUrls = urls.map((url) => {
+        const anthropic = url.endsWith("/v1") ? url.slice(0, -3) : url;
+        return { url, anthropic, openai: `${anthropic}/v1` };
+      });
+      expect(result.outputs).toEqual({ gatewayId: name, workerName: name, urls, sdkBaseUrls, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     });
   });
 }

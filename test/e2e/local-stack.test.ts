@@ -21,8 +21,8 @@ afterAll(async () => {
 });
 
 const CLAUDE = "claude-haiku-4-5";
-const GPT = "gpt-4.1-mini";
-const LLAMA = "@cf/meta/llama-3.1-8b-instruct";
+const GPT = "gpt-5.4-mini";
+const LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast";
 
 function chatFetch(body: unknown, opts: { key?: string; url?: string; headers?: Record<string, string> } = {}): Promise<Response> {
   return stack.fetch(`${opts.url ?? stack.workerUrl}/api/chat`, {
