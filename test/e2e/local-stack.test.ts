@@ -296,6 +296,65 @@ describe("identical requests in flight, seen from outside", () => {
   });
 });
 
+describe("answers the live gateway gives, through the stand-in", () => {
+  it("ends /api/chat at once on the gateway-wide rate limit, without trying the other providers", async () => {
+    const m = marker("gw-limit");
+    stack.standin.setGatewayFaults([{ kind: "rate-limit", match: m }]);
+    try {
+      const res = await chatFetch({ messages: [{ role: "user", content: m }] });
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe("gateway_limited");
+      expect(stack.standin.records().filter((r) => JSON.stringify(r).includes(m))).toHaveLength(1);
+    } finally {
+      stack.standin.setGatewayFaults([]);
+    }
+  });
+
+  it("moves past a spend limit scoped to Anthropic to OpenAI", async () => {
+    const m = marker("gw-spend");
+    stack.standin.setGatewayFaults([{ kind: "spend-limit", provider: "anthropic", match: m }]);
+    try {
+      const res = await chatFetch({ messages: [{ role: "user", content: m }] });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as ChatAnswer).provider).toBe("openai");
+    } finally {
+      stack.standin.setGatewayFaults([]);
+    }
+  });
+
+  it("gives the Anthropic SDK a BadRequestError it does not retry when Guardrails block the prompt", async () => {
+    const m = marker("gw-block");
+    stack.standin.setGatewayFaults([{ kind: "prompt-blocked", match: m }]);
+    try {
+      const err = await stack
+        .anthropic()
+        .messages.create({ model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: m }] })
+        .catch((e: unknown) => e);
+      expect((err as { status?: number }).status).toBe(400);
+      expect(String((err as Error).message)).toContain("content policy");
+      expect(stack.standin.records().filter((r) => JSON.stringify(r).includes(m))).toHaveLength(1);
+    } finally {
+      stack.standin.setGatewayFaults([]);
+    }
+  });
+
+  it("streams to the SDKs when response Guardrails buffer the answer into one JSON body", async () => {
+    stack.standin.setMode({ responseGuardrails: true });
+    try {
+      const m = marker("gw-buffered");
+      const stream = stack.anthropic().messages.stream({ model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: m }] });
+      const final = await stream.finalMessage();
+      expect(final.content[0]).toMatchObject({ type: "text", text: answerText("anthropic", CLAUDE, m) });
+      const chat = await chatFetch({ messages: [{ role: "user", content: `${m}-chat` }], stream: true });
+      const events = sseEvents(await readAll(chat));
+      expect(events.map((e) => e.event)).toEqual(["delta", "done"]);
+    } finally {
+      stack.standin.setMode({ responseGuardrails: false });
+    }
+  });
+});
+
 describe("fallback when the primary provider fails", () => {
   const kinds: [string, Fault, boolean][] = [
     ["answers 529", { status: 529 }, false],

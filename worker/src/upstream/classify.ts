@@ -23,6 +23,7 @@ const GUARDRAIL_BLOCK = 424;
 const PROMPT_BLOCKED = 2016;
 const RESPONSE_BLOCKED = 2017;
 const GUARDRAIL_UNAVAILABLE = new Set([2021, 7013]);
+const SPEND_LIMIT = 2025;
 const SPEND = /spend|budget|cost/i;
 
 function retryAfterOf(headers: Headers): number | undefined {
@@ -54,7 +55,7 @@ function gatewayDecision(up: Upstream, body: unknown, gatewayRetryAfter: number 
   }
   if (up.status === 429) {
     const retryAfter = retryAfterOf(up.headers) ?? gatewayRetryAfter;
-    if (SPEND.test(cf.message)) {
+    if (cf.code === SPEND_LIMIT || SPEND.test(cf.message)) {
       return { kind: "spend", error: new ApiError(429, "gateway_limited", "This service's spending limit for the model is reached; retry later.", { detail, retryAfter }) };
     }
     const period = retryAfter !== undefined ? ` (its limit resets within ${retryAfter} seconds)` : "";
