@@ -6,7 +6,7 @@
  * Which stacks are "production" is pack configuration (`productionStacks`), matched against the stack name in the
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
-import { ClientsError, parseClients } from "../worker/src/contract/clients";
+import { ContractError, parseClients } from "../worker/src/contract";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
 import { findKeyShapedValue } from "./secrets";
 
@@ -158,7 +158,7 @@ export const workerClientsListed: ResourceRule = {
       parseClients(JSON.parse(b.json));
       return [];
     } catch (e) {
-      const why = e instanceof ClientsError ? `${e.path} ${e.message}` : "is not valid JSON";
+      const why = e instanceof ContractError ? `${e.path} ${e.problem}` : "is not valid JSON";
       return [`Worker "${r.name}" binding "CLIENTS"${why.startsWith("[") ? why : ` ${why.trim()}`}`];
     }
   },

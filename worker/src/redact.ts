@@ -2,9 +2,10 @@
  * Scrubs text that came from upstream (error messages, exception text) before it reaches a client or the log:
  * the Worker's secrets, the account and gateway ids, and any URL (which could name the gateway).
  */
+import { SECRET_BINDING_NAMES } from "./contract/bindings";
 import { gatewayUrl } from "./gateway";
 
-const SENSITIVE = ["AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_GATEWAY_ACCOUNT_ID", "AI_GATEWAY_ID", "AI_GATEWAY_BASE_URL"] as const;
+const SENSITIVE = [...SECRET_BINDING_NAMES, "AI_GATEWAY_ACCOUNT_ID", "AI_GATEWAY_ID", "AI_GATEWAY_BASE_URL"] as const;
 
 function gatewayHost(env: Env): string | undefined {
   try {
