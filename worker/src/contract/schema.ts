@@ -97,9 +97,13 @@ export function objectMessage(entries: v.ObjectEntries, options: ObjectOptions =
   };
 }
 
-/** An object with exactly these keys; missing and unknown keys are reported at their own path. */
+const isRecord = (x: unknown) => typeof x === "object" && x !== null && !Array.isArray(x);
+
+/** An object (not a list) with exactly these keys; missing and unknown keys are reported at their own path. */
 export function object<const E extends v.ObjectEntries>(entries: E, options: ObjectOptions = {}) {
-  return v.strictObject(entries, objectMessage(entries, options));
+  const schema = v.strictObject(entries, objectMessage(entries, options));
+  // valibot's object schemas take a list as an object; a list where an object belongs is a mistake to name.
+  return v.pipe(v.custom<v.InferInput<typeof schema>>(isRecord, "must be an object"), schema);
 }
 
 export function list<const T extends v.GenericSchema>(item: T) {
