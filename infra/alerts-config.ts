@@ -4,7 +4,7 @@
  * source and the native Cloudflare notification policies. Pure parsing in parseAlertsConfig; readAlertsConfig adds
  * the secrets. Errors name the key and the stack, like every other config error of the program.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { type AlertsBinding, parseWith } from "../worker/src/contract";
 import { asConfigError, ConfigError } from "./config-error";
 import { ALERT_SECRET_KEYS, type ANALYTICS_TOKEN_SOURCES, type INCIDENT_IMPACTS, StackAlertsSchema } from "./stack-schema";

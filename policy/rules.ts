@@ -8,6 +8,7 @@
  */
 import { ContractError, parseClients } from "../worker/src/contract";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
+import type { PolicyResource } from "./resource";
 import { findKeyShapedValue } from "./secrets";
 
 export const TYPES = {
@@ -18,13 +19,7 @@ export const TYPES = {
 } as const;
 
 /** One declared resource, as both the policy engine and the offline plan see it. */
-export interface PolicyResource {
-  readonly type: string;
-  readonly name: string;
-  /** Declared inputs with secrets already unwrapped to plain values (the policy engine does the same). */
-  readonly props: Record<string, unknown>;
-  readonly protect: boolean;
-}
+export type { PolicyResource } from "./resource";
 
 /** Pack configuration; every key has a default, so the pack runs with no config file. */
 export interface PolicySettings {

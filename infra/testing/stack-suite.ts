@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import * as v from "valibot";
+import type * as v from "valibot";
 import { beforeAll, describe, expect, test } from "vitest";
 import { BINDINGS, BINDING_NAMES, type BindingName, parseAlertsBinding, parseRouting, parseWith, SECRET_BINDING_NAMES } from "../../worker/src/contract";
 import { routeUrl } from "../components/routes";

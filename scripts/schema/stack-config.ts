@@ -30,7 +30,7 @@ function convert(schema: Parameters<typeof toJsonSchema>[0]): JsonSchema {
 }
 
 // No escape for '-': it needs none outside a class, and JSON Schema's regexes (unicode mode) refuse "\-".
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The JSON Schema of a Pulumi.<stack>.yaml file. */
 export function stackConfigJsonSchema(root: string): JsonSchema {
@@ -44,7 +44,7 @@ export function stackConfigJsonSchema(root: string): JsonSchema {
     ...((convert(stackSchema("stack")).required as string[] | undefined) ?? []),
     ...SECRET_KEYS.filter((k) => k !== "gatewayToken"),
   ].map((k) => `${project}:${k}`);
-  const known = [...Object.keys(stackEntries), ...secretKeys].map(escape).join("|");
+  const known = [...Object.keys(stackEntries), ...secretKeys].map(escapeRegex).join("|");
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
     title: `Pulumi.<stack>.yaml of ${project}`,
@@ -56,7 +56,7 @@ export function stackConfigJsonSchema(root: string): JsonSchema {
         properties,
         patternProperties: {
           // Another secret key of this program (an alerts webhook's secretKey names one): a secure value only.
-          [`^${escape(project)}:(?!(${known})$)[A-Za-z][A-Za-z0-9_-]*$`]: { $ref: "#/definitions/secure" },
+          [`^${escapeRegex(project)}:(?!(${known})$)[A-Za-z][A-Za-z0-9_-]*$`]: { $ref: "#/definitions/secure" },
           // The Cloudflare provider's own settings (cloudflare:apiToken, ...).
           "^cloudflare:": {},
         },

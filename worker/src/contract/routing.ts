@@ -84,8 +84,8 @@ export const RoutingSchema = refine(
     const check = (t: { provider: ProviderName; model: string }, keys: (string | number)[]) => {
       if (!r.models[t.provider].includes(t.model)) fail([...keys, "model"], `is not listed in models.${t.provider}`, t.model);
     };
-    r.chat.fallback.forEach((t, i) => check(t, ["chat", "fallback", i]));
-    r.chat.experiments.forEach((e, i) => check(e.target, ["chat", "experiments", i, "target"]));
+    for (const [i, t] of r.chat.fallback.entries()) check(t, ["chat", "fallback", i]);
+    for (const [i, e] of r.chat.experiments.entries()) check(e.target, ["chat", "experiments", i, "target"]);
   },
 );
 
