@@ -5,7 +5,7 @@
  * Shared by the alerts policy rule and the plan's audit summary, so both describe the same thing.
  */
 import { parseAlertsBinding, type AlertsBinding } from "../worker/src/contract/alerts";
-import type { PolicyResource } from "./rules";
+import type { PolicyResource } from "./resource";
 
 export const ALERTS_BINDING = "ALERTS";
 

@@ -7,9 +7,10 @@
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
 import type { ModelCatalog } from "../infra/models";
-import { ClientsError, parseClients } from "../worker/src/contract/clients";
+import { ContractError, parseClients } from "../worker/src/contract";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
 import { modelsNotRetired, modelsNotRetiringSoon } from "./models";
+import type { PolicyResource } from "./resource";
 import { findKeyShapedValue } from "./secrets";
 
 export const TYPES = {
@@ -20,13 +21,7 @@ export const TYPES = {
 } as const;
 
 /** One declared resource, as both the policy engine and the offline plan see it. */
-export interface PolicyResource {
-  readonly type: string;
-  readonly name: string;
-  /** Declared inputs with secrets already unwrapped to plain values (the policy engine does the same). */
-  readonly props: Record<string, unknown>;
-  readonly protect: boolean;
-}
+export type { PolicyResource } from "./resource";
 
 /** Pack configuration; every key has a default, so the pack runs with no config file. */
 export interface PolicySettings {
@@ -167,7 +162,7 @@ export const workerClientsListed: ResourceRule = {
       parseClients(JSON.parse(b.json));
       return [];
     } catch (e) {
-      const why = e instanceof ClientsError ? `${e.path} ${e.message}` : "is not valid JSON";
+      const why = e instanceof ContractError ? `${e.path} ${e.problem}` : "is not valid JSON";
       return [`Worker "${r.name}" binding "CLIENTS"${why.startsWith("[") ? why : ` ${why.trim()}`}`];
     }
   },

@@ -12,12 +12,12 @@ import { readWorkerBuild } from "../wrangler-config";
 import { buildWorkerBundle, withDerivedBindings, workerBindings } from "./worker";
 
 const SPECS: Record<string, BindingSpec> = {
-  PLAIN: { kind: "plain_text", required: true, doc: "" },
-  SECRET: { kind: "secret_text", required: true, doc: "" },
-  CONFIG: { kind: "json", required: true, doc: "" },
-  LIMITER: { kind: "ratelimit", required: true, doc: "" },
-  STATE: { kind: "kv_namespace", required: false, doc: "" },
-  EXTRA: { kind: "plain_text", required: false, doc: "" },
+  PLAIN: { kind: "plain_text", required: true },
+  SECRET: { kind: "secret_text", required: true },
+  CONFIG: { kind: "json", required: true },
+  LIMITER: { kind: "ratelimit", required: true },
+  STATE: { kind: "kv_namespace", required: false },
+  EXTRA: { kind: "plain_text", required: false },
 };
 const VALUES = {
   PLAIN: "p",

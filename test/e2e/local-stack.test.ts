@@ -3,8 +3,8 @@
  * OpenAI SDKs (plus fetch for /api/chat) in front, as an app would use them. One file so the stack starts once and
  * the leak scan at the end covers every response of the suite.
  */
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
+import type Anthropic from "@anthropic-ai/sdk";
+import type OpenAI from "openai";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 // The policy rules against deliberately broken stacks: each rule passes a well-formed stack and fires, with a message
-// that names the resource and the fix, when its one property is broken. Real stacks: test/policy/stacks.test.ts.
+// that names the resource and the fix, when its one property is broken. Real stacks: scripts/plan/plan.test.ts.
 import { describe, expect, it } from "vitest";
 import { findKeyShapedValue } from "../../policy/secrets";
 import {

@@ -3,9 +3,10 @@
  * the Worker's secrets, the account and gateway ids, any URL and any path of three or more segments (a provider
  * error may quote the gateway path `/v1/{account}/{gateway}/…`, whose gateway id can be too short to match alone).
  */
+import { SECRET_BINDING_NAMES } from "./contract/bindings";
 import { gatewayUrl } from "./gateway";
 
-const SENSITIVE = ["AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_GATEWAY_ACCOUNT_ID", "AI_GATEWAY_ID", "AI_GATEWAY_BASE_URL"] as const;
+const SENSITIVE = [...SECRET_BINDING_NAMES, "AI_GATEWAY_ACCOUNT_ID", "AI_GATEWAY_ID", "AI_GATEWAY_BASE_URL"] as const;
 
 function gatewayHost(env: Env): string | undefined {
   try {

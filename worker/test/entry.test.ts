@@ -1,4 +1,4 @@
-// The real entry point (worker/src/index.ts) with the bindings from vitest.config.ts: real fetch, clock, ids, log.
+// The real entry point (worker/src/index.ts) with the bindings from vitest.config.mts: real fetch, clock, ids, log.
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TEST_CLIENTS, TEST_GATEWAY_BASE, TEST_SECRETS } from "./fixtures";

@@ -8,7 +8,7 @@ import { parseAlertsBinding } from "../contract/alerts";
 import { evaluateAlerts, type RunReport } from "./evaluator";
 import type { StateStore } from "./state";
 
-export { parseAlertsBinding, AlertsConfigError, type AlertsBinding } from "../contract/alerts";
+export { parseAlertsBinding, type AlertsBinding } from "../contract/alerts";
 export { evaluateAlerts, ANALYTICS_ALERT, type AlertsInput, type AlertsDeps, type RunReport } from "./evaluator";
 export { MemoryStateStore, type StateStore } from "./state";
 
