@@ -3,13 +3,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sleep } from "../../bench/lib/net";
-import { isAlive, processTree, rssKiB, spawnManaged } from "../../bench/lib/procs";
-import { benchClientId, rotation, upstreamHeadersFrom } from "../../bench/run";
-import { workerdConfig } from "../../bench/lib/workerd";
-import { wranglerSizeLine } from "../../bench/lib/wrangler";
+import { sleep } from "../lib/net";
+import { isAlive, processTree, rssKiB, spawnManaged } from "../lib/procs";
+import { benchClientId, rotation, upstreamHeadersFrom } from "../run";
+import { workerdConfig } from "../lib/workerd";
+import { wranglerSizeLine } from "../lib/wrangler";
 import { readJsonc } from "../../infra/wrangler-config";
-import { workerSource } from "../../bench/lib/source";
+import { workerSource } from "../lib/source";
 
 describe("child processes", () => {
   it("stops a child's whole process tree, grandchildren included", async () => {

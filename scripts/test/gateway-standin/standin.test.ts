@@ -2,8 +2,8 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { answerText, startStandin, type Standin } from "./index";
-import { readUntilBreak, standinControl } from "./client";
+import { answerText, startStandin, type Standin } from "../../gateway-standin/index";
+import { readUntilBreak, standinControl } from "../../gateway-standin/client";
 
 const TOKEN = "gw-token-for-tests";
 let s: Standin;

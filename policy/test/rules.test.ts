@@ -1,7 +1,7 @@
 // The policy rules against deliberately broken stacks: each rule passes a well-formed stack and fires, with a message
-// that names the resource and the fix, when its one property is broken. Real stacks: scripts/plan/plan.test.ts.
+// that names the resource and the fix, when its one property is broken. Real stacks: scripts/test/plan/plan.test.ts.
 import { describe, expect, it } from "vitest";
-import { findKeyShapedValue } from "../../policy/secrets";
+import { findKeyShapedValue } from "../secrets";
 import {
   DEFAULT_SETTINGS,
   evaluate,
@@ -11,7 +11,7 @@ import {
   RULES,
   stackOfUrn,
   TYPES,
-} from "../../policy/rules";
+} from "../rules";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const NOW = new Date("2026-11-29T12:00:00Z");

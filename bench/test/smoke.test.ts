@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { defaultOptions, runBench } from "../../bench/run";
-import { groupMembers, spawnHistory } from "../../bench/lib/procs";
-import { TARGET_NAMES, type BenchReport } from "../../bench/lib/report";
+import { defaultOptions, runBench } from "../run";
+import { groupMembers, spawnHistory } from "../lib/procs";
+import { TARGET_NAMES, type BenchReport } from "../lib/report";
 
 const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

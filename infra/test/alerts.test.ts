@@ -5,11 +5,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseAlertsBinding } from "../worker/src/contract/alerts";
-import { BINDINGS } from "../worker/src/contract/bindings";
-import { parseAlertsConfig, type AlertsConfig } from "./alerts-config";
-import { Alerts } from "./components/alerts";
-import { findProjectRoot, isSecretValue, loadStackConfig, MOCK_PERMISSION_GROUPS, plainText } from "./testing/harness";
+import { parseAlertsBinding } from "../../worker/src/contract/alerts";
+import { BINDINGS } from "../../worker/src/contract/bindings";
+import { parseAlertsConfig, type AlertsConfig } from "../alerts-config";
+import { Alerts } from "../components/alerts";
+import { findProjectRoot, isSecretValue, loadStackConfig, MOCK_PERMISSION_GROUPS, plainText } from "../testing/harness";
 
 const ACCOUNT = "5c1f0a9e3b7d4e2c8a6f1d0b9e8c7a64";
 const WEBHOOK_SECRET = "whsec-plain-value-7f3a";

@@ -3,8 +3,8 @@
 // these in a PolicyPack, which would start a gRPC server, so it is not imported here.
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { policies } from "../../policy/pack";
-import { RULES, TYPES } from "../../policy/rules";
+import { policies } from "../pack";
+import { RULES, TYPES } from "../rules";
 
 const NOW = new Date("2026-11-29T00:00:00Z");
 const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::ai-gateway-stack::${type}::${name}`;

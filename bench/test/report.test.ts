@@ -14,8 +14,8 @@ import {
   type JsonCell,
   type StreamCell,
   type TargetName,
-} from "../../bench/lib/report";
-import { summarize } from "../../bench/lib/stats";
+} from "../lib/report";
+import { summarize } from "../lib/stats";
 
 function jsonCell(path: "miss" | "hit", connections: number, target: TargetName, rps: number, p50: number, p99: number): JsonCell {
   return { path, connections, target, rps, p50, p99, errors: 0, non2xx: 0, requests: 1000, rounds: [{ rps, latency: summarize([p50]), errors: 0, non2xx: 0 }] };

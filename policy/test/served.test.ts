@@ -9,7 +9,7 @@ import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb.js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb.js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RULES, TYPES } from "../../policy/rules";
+import { RULES, TYPES } from "../rules";
 
 const ROOT = path.resolve(__dirname, "../..");
 const RUNNER = require.resolve("@pulumi/pulumi/cmd/run-policy-pack");

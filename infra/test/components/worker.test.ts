@@ -7,9 +7,9 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
-import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../worker/src/contract/bindings";
-import { readWorkerBuild } from "../wrangler-config";
-import { buildWorkerBundle, withDerivedBindings, workerBindings } from "./worker";
+import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../../worker/src/contract/bindings";
+import { readWorkerBuild } from "../../wrangler-config";
+import { buildWorkerBundle, withDerivedBindings, workerBindings } from "../../components/worker";
 
 const SPECS: Record<string, BindingSpec> = {
   PLAIN: { kind: "plain_text", required: true },

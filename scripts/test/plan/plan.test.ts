@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findProjectRoot, loadStackConfig } from "../../infra/testing/harness";
-import { generatePlans, listStacks, type RenderedPlan, stalePlans } from "./generate";
+import { findProjectRoot, loadStackConfig } from "../../../infra/testing/harness";
+import { generatePlans, listStacks, type RenderedPlan, stalePlans } from "../../plan/generate";
 
 const ROOT = findProjectRoot(__dirname);
 const STACKS = listStacks(ROOT);

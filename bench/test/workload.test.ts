@@ -12,7 +12,7 @@ import {
   uniqueBody,
   VARIATIONS,
   WHITESPACE_STYLES,
-} from "../../bench/lib/workload";
+} from "../lib/workload";
 
 const stripPerCall = (v: Record<string, unknown>) => {
   const { metadata: _m, user: _u, ...rest } = v;

@@ -6,9 +6,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { beforeEach, describe, expect, test, vi } from "vitest";
-import { ALERT_SECRET_KEYS } from "./alerts-config";
-import { configurableVars, routePatternProblem, validateSettings } from "./config";
-import { findProjectRoot, loadStackConfig, ProgramError, runProgram } from "./testing/harness";
+import { ALERT_SECRET_KEYS } from "../alerts-config";
+import { configurableVars, routePatternProblem, validateSettings } from "../config";
+import { findProjectRoot, loadStackConfig, ProgramError, runProgram } from "../testing/harness";
 
 const PROJECT = "ai-gateway-stack";
 const dev = loadStackConfig(findProjectRoot(), "dev").values;

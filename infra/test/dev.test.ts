@@ -1,6 +1,6 @@
 /** The dev stack as declared from Pulumi.dev.yaml (shared checks), plus what makes dev dev. */
 import { expect, test } from "vitest";
-import { stackSuite, stackYaml } from "./testing/stack-suite";
+import { stackSuite, stackYaml } from "../testing/stack-suite";
 
 stackSuite("dev");
 

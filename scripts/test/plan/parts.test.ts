@@ -2,10 +2,10 @@
 // stand-in values, the bundle) and the audit summary's alert section from resources shaped like infra's Alerts
 // component (ALERTS json binding, webhook destinations, native policies, cron trigger). Real stacks: plan.test.ts.
 import { describe, expect, it } from "vitest";
-import { SECRET_SIG } from "../../infra/testing/harness";
-import { auditOf } from "./audit";
-import { buildPlan, renderMarkdown } from "./render";
-import { parsePath, redactInputs, type Snapshot } from "./snapshot";
+import { SECRET_SIG } from "../../../infra/testing/harness";
+import { auditOf } from "../../plan/audit";
+import { buildPlan, renderMarkdown } from "../../plan/render";
+import { parsePath, redactInputs, type Snapshot } from "../../plan/snapshot";
 
 const wrap = (value: unknown) => ({ [SECRET_SIG]: "1b47061264138c4ac30d75fd1eb44270", value });
 

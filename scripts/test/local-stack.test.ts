@@ -1,12 +1,12 @@
 // The local plumbing npm start, the e2e tests and the bench rely on: .dev.vars files, the development key named in a
 // comment, relocated wrangler config copies that never touch the original (wrangler's JSONC:
-// infra/wrangler-config.test.ts).
+// infra/test/wrangler-config.test.ts).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readJsonc } from "../infra/wrangler-config";
-import { copyWranglerConfig, envFileText, findDevClientKey, parseDevVars, sha256Hex } from "./local-stack";
+import { readJsonc } from "../../infra/wrangler-config";
+import { copyWranglerConfig, envFileText, findDevClientKey, parseDevVars, sha256Hex } from "../local-stack";
 
 const dir = mkdtempSync(join(tmpdir(), "local-stack-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 /** The minted token's permissions: looked up by name, scoped to the account, never silently weaker. */
 import { expect, test } from "vitest";
-import { permissionGroupIds, tokenPolicy, TOKEN_PERMISSION_GROUPS } from "./gateway-token";
+import { permissionGroupIds, tokenPolicy, TOKEN_PERMISSION_GROUPS } from "../../components/gateway-token";
 
 const groups = [
   { id: "g-read", name: "AI Gateway Read" },

@@ -1,7 +1,7 @@
 /** Merging the stack's crons with the alerts cron: one spelling per schedule, each schedule once. */
 import { describe, expect, test } from "vitest";
-import { parseAlertsBinding } from "../../worker/src/contract/alerts";
-import { mergeCrons } from "./schedules";
+import { parseAlertsBinding } from "../../../worker/src/contract/alerts";
+import { mergeCrons } from "../../components/schedules";
 
 describe("mergeCrons", () => {
   test("declares one schedule written two ways (extra or tab spacing) once, spelt with single spaces", () => {

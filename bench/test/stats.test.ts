@@ -1,6 +1,6 @@
 // Percentiles, summaries and ratios behind every figure in the bench report.
 import { describe, expect, it } from "vitest";
-import { median, percentile, ratio, Samples, share, summarize } from "../../bench/lib/stats";
+import { median, percentile, ratio, Samples, share, summarize } from "../lib/stats";
 
 describe("percentile", () => {
   it("interpolates between the nearest ranks like numpy's default", () => {

@@ -1,6 +1,6 @@
 /** The prod stack as declared from Pulumi.prod.yaml (shared checks), plus what makes prod prod. */
 import { expect, test } from "vitest";
-import { stackSuite, stackYaml } from "./testing/stack-suite";
+import { stackSuite, stackYaml } from "../testing/stack-suite";
 
 stackSuite("prod");
 

@@ -1,6 +1,6 @@
 /** Public URLs and resource names derived from route settings. */
 import { describe, expect, test } from "vitest";
-import { publicUrls, routeUrl, slug } from "./routes";
+import { publicUrls, routeUrl, slug } from "../../components/routes";
 
 describe("routeUrl", () => {
   test.each([

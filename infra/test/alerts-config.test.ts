@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { parseAlertsConfig, readAlertsConfig } from "./alerts-config";
-import { ConfigError } from "./config";
-import { findProjectRoot, loadStackConfig } from "./testing/harness";
+import { parseAlertsConfig, readAlertsConfig } from "../alerts-config";
+import { ConfigError } from "../config";
+import { findProjectRoot, loadStackConfig } from "../testing/harness";
 
 const root = findProjectRoot();
 const yamlAlerts = (stack: string) => loadStackConfig(root, stack).values["ai-gateway-stack:alerts"];

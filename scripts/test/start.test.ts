@@ -5,9 +5,9 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort, sha256Hex } from "./local-stack";
+import { freePort, sha256Hex } from "../local-stack";
 
-const ROOT = join(__dirname, "..");
+const ROOT = join(__dirname, "../..");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 
 interface Run {
