@@ -42,7 +42,15 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["infra/**/*.test.ts", "scripts/**/*.test.ts", "test/**/*.test.ts", "worker/test/node/**/*.test.ts"],
+          // Each part's own test/ folder (docs/architecture.md, "Where tests live"), and whole-system tests in test/.
+          include: [
+            "infra/test/**/*.test.ts",
+            "scripts/test/**/*.test.ts",
+            "policy/test/**/*.test.ts",
+            "bench/test/**/*.test.ts",
+            "worker/test/node/**/*.test.ts",
+            "test/**/*.test.ts",
+          ],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 120_000,

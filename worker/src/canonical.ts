@@ -17,7 +17,7 @@ function write(value: unknown, skip: readonly string[] | undefined): string {
   let first = true;
   for (const k of keys) {
     const v = o[k];
-    if (v === undefined || (skip !== undefined && skip.includes(k))) continue;
+    if (v === undefined || skip?.includes(k)) continue;
     out += `${first ? "" : ","}${JSON.stringify(k)}:${write(v, undefined)}`;
     first = false;
   }

@@ -1,6 +1,6 @@
 /**
  * The contract's schemas as the Worker reads its json bindings: each problem named by its path, the value's defaults
- * filled in, and the gateway's cache TTL range. (Infra runs the same schemas; infra/config.test.ts checks its messages.)
+ * filled in, and the gateway's cache TTL range. (Infra runs the same schemas; infra/test/config.test.ts checks its messages.)
  */
 import { describe, expect, it } from "vitest";
 import { parseAlertsBinding } from "../src/contract/alerts";

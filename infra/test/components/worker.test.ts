@@ -1,0 +1,183 @@
+/** The Worker's binding list (derived from worker/src/contract/bindings.ts by kind) and the bundle's determinism. */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { gzipSync } from "node:zlib";
+import * as pulumi from "@pulumi/pulumi";
+import { afterAll, describe, expect, test } from "vitest";
+import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../../worker/src/contract/bindings";
+import { readWorkerBuild } from "../../wrangler-config";
+import { buildWorkerBundle, withDerivedBindings, workerBindings } from "../../components/worker";
+
+const SPECS: Record<string, BindingSpec> = {
+  PLAIN: { kind: "plain_text", required: true },
+  SECRET: { kind: "secret_text", required: true },
+  CONFIG: { kind: "json", required: true },
+  LIMITER: { kind: "ratelimit", required: true },
+  STATE: { kind: "kv_namespace", required: false },
+  EXTRA: { kind: "plain_text", required: false },
+};
+const VALUES = {
+  PLAIN: "p",
+  SECRET: "s3cret",
+  CONFIG: { a: [1, 2] },
+  LIMITER: { namespaceId: "1001", simple: { limit: 10, period: 60 } },
+};
+
+/** Resolves an Output under no engine (values here are all known). */
+function resolved<T>(v: pulumi.Input<T> | undefined): Promise<T> {
+  return (pulumi.output(v) as unknown as { promise(): Promise<T> }).promise();
+}
+
+describe("workerBindings", () => {
+  test("shapes each binding by its kind, in the order bindings.ts lists them", async () => {
+    const list = workerBindings(SPECS, { ...VALUES, STATE: { namespaceId: "kv-1" } });
+    expect(list.map((b) => [b.name, b.type])).toEqual([
+      ["PLAIN", "plain_text"],
+      ["SECRET", "secret_text"],
+      ["CONFIG", "json"],
+      ["LIMITER", "ratelimit"],
+      ["STATE", "kv_namespace"],
+    ]);
+    expect(list[0]!.text).toBe("p");
+    expect(await resolved(list[2]!.json)).toBe('{"a":[1,2]}');
+    expect(list[3]).toMatchObject({ namespaceId: "1001", simple: { limit: 10, period: 60 } });
+    expect(list[4]!.namespaceId).toBe("kv-1");
+  });
+
+  test("makes a secret_text value a Pulumi secret even when handed a plain string", async () => {
+    const secret = workerBindings(SPECS, VALUES).find((b) => b.name === "SECRET")!;
+    expect(pulumi.Output.isInstance(secret.text)).toBe(true);
+    expect(await pulumi.isSecret(secret.text as pulumi.Output<string>)).toBe(true);
+    expect(await resolved(secret.text)).toBe("s3cret");
+  });
+
+  test("leaves out optional bindings that have no value", () => {
+    expect(workerBindings(SPECS, VALUES).map((b) => b.name)).not.toContain("EXTRA");
+  });
+
+  test("refuses to declare without a required binding", () => {
+    const { SECRET: _, ...rest } = VALUES;
+    expect(() => workerBindings(SPECS, rest)).toThrow("binding SECRET (secret_text) is required");
+  });
+
+  test("refuses a value for a name the Worker does not read", () => {
+    expect(() => workerBindings(SPECS, { ...VALUES, TYPO: "x" })).toThrow("binding TYPO is not in worker/src/contract/bindings.ts");
+  });
+
+  test("refuses a rate-limit period the binding does not support", () => {
+    expect(() => workerBindings(SPECS, { ...VALUES, LIMITER: { namespaceId: "1", simple: { limit: 1, period: 30 } } })).toThrow("period must be 10 or 60");
+  });
+
+  test("declares every name in bindings.ts when every value is supplied", () => {
+    const sample: Record<string, unknown> = {
+      plain_text: "x",
+      secret_text: "y",
+      json: {},
+      ratelimit: { namespaceId: "1", simple: { limit: 1, period: 10 } },
+      kv_namespace: { namespaceId: "kv" },
+    };
+    const values = Object.fromEntries(BINDING_NAMES.map((n) => [n, sample[BINDINGS[n].kind]]));
+    expect(workerBindings(BINDINGS, values).map((b) => b.name)).toEqual(BINDING_NAMES);
+  });
+});
+
+describe("withDerivedBindings", () => {
+  test("binds RATE_LIMITER's period as RATE_LIMIT_PERIOD, so the Worker's Retry-After follows the declared period", () => {
+    for (const period of [10, 60]) {
+      const limiter = { namespaceId: "1001", simple: { limit: 5, period } };
+      expect(withDerivedBindings({ STACK: "x", RATE_LIMITER: limiter })).toEqual({ STACK: "x", RATE_LIMITER: limiter, RATE_LIMIT_PERIOD: String(period) });
+    }
+  });
+
+  test("refuses a RATE_LIMIT_PERIOD set by hand, which could disagree with the limiter", () => {
+    expect(() => withDerivedBindings({ ...VALUES, RATE_LIMIT_PERIOD: "10" })).toThrow("derived from RATE_LIMITER's period");
+  });
+});
+
+describe("buildWorkerBundle", () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  function fixture(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "bundle-"));
+    dirs.push(dir);
+    mkdirSync(path.join(dir, "src"));
+    writeFileSync(path.join(dir, "src", "greet.ts"), "export const greet = (n: string): string => `hello ${n}`;\n");
+    writeFileSync(
+      path.join(dir, "src", "index.ts"),
+      'import { greet } from "./greet";\nimport { connect } from "cloudflare:sockets";\nexport default { fetch: () => new Response(greet("w") + typeof connect) };\n',
+    );
+    return dir;
+  }
+
+  test("gives the same bytes and hash for the same source, wherever the checkout lives", () => {
+    const a = buildWorkerBundle("src/index.ts", fixture());
+    const b = buildWorkerBundle("src/index.ts", fixture());
+    expect(b.content).toBe(a.content);
+    expect(b.sha256).toBe(a.sha256);
+    expect(a.sha256).toBe(createHash("sha256").update(a.content).digest("hex"));
+  });
+
+  test("changes the hash when the source changes", () => {
+    const dir = fixture();
+    const before = buildWorkerBundle("src/index.ts", dir);
+    writeFileSync(path.join(dir, "src", "greet.ts"), "export const greet = (n: string): string => `hi ${n}`;\n");
+    expect(buildWorkerBundle("src/index.ts", dir).sha256).not.toBe(before.sha256);
+  });
+
+  test("keeps cloudflare: and node: modules external and emits an ES module without a source map", () => {
+    const { content } = buildWorkerBundle("src/index.ts", fixture());
+    expect(content).toMatch(/from\s*"cloudflare:sockets"/);
+    expect(content).toMatch(/export\s*\{/);
+    expect(content).not.toContain("sourceMappingURL");
+  });
+
+  test("replaces an aliased module the way wrangler's alias does, to the same bytes in any checkout", () => {
+    const withAlias = () => {
+      const dir = fixture();
+      mkdirSync(path.join(dir, "node_modules", "heavy"), { recursive: true });
+      writeFileSync(path.join(dir, "node_modules", "heavy", "index.js"), 'export const tag = "THE-REAL-HEAVY-MODULE";\n');
+      writeFileSync(path.join(dir, "src", "light.ts"), 'export const tag = "the-light-stand-in";\n');
+      writeFileSync(path.join(dir, "src", "index.ts"), 'import { tag } from "heavy";\nexport default { fetch: () => new Response(tag) };\n');
+      return dir;
+    };
+    const plain = buildWorkerBundle("src/index.ts", withAlias());
+    expect(plain.content).toContain("THE-REAL-HEAVY-MODULE");
+    const a = buildWorkerBundle("src/index.ts", withAlias(), { heavy: "./src/light.ts" });
+    const b = buildWorkerBundle("src/index.ts", withAlias(), { heavy: "./src/light.ts" });
+    expect(a.content).toContain("the-light-stand-in");
+    expect(a.content).not.toContain("THE-REAL-HEAVY-MODULE");
+    expect(b.sha256).toBe(a.sha256);
+  });
+
+  test("builds the real Worker twice to identical bytes", () => {
+    const root = process.cwd();
+    const { entry, alias } = readWorkerBuild(root);
+    expect(buildWorkerBundle(entry, root, alias).sha256).toBe(buildWorkerBundle(entry, root, alias).sha256);
+  });
+
+  test("builds the real Worker without the OpenTelemetry API, the size wrangler deploy --dry-run builds from wrangler.jsonc", () => {
+    const root = process.cwd();
+    const { entry, alias } = readWorkerBuild(root);
+    const ours = gzipSync(buildWorkerBundle(entry, root, alias).content).length;
+    const out = mkdtempSync(path.join(tmpdir(), "wrangler-dry-run-"));
+    dirs.push(out);
+    execFileSync(path.join(root, "node_modules", ".bin", "wrangler"), ["deploy", "--dry-run", "--minify", "--outdir", out], {
+      cwd: path.join(root, "worker"),
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      stdio: "pipe",
+    });
+    const js = readdirSync(out).filter((f) => f.endsWith(".js"));
+    expect(js).toEqual(["index.js"]);
+    const theirs = readFileSync(path.join(out, "index.js"), "utf8");
+    expect(theirs).not.toContain("opentelemetry.js.api");
+    expect(buildWorkerBundle(entry, root, alias).content).not.toContain("opentelemetry.js.api");
+    // The same inputs land within 1 KiB of wrangler's, and the Anthropic SDK's client code is not in either (the
+    // Worker imports its types only).
+    expect(Math.abs(ours - gzipSync(theirs).length)).toBeLessThan(1024);
+    for (const bundle of [theirs, buildWorkerBundle(entry, root, alias).content]) expect(bundle).not.toContain("x-stainless");
+  });
+});
