@@ -4,7 +4,7 @@
  */
 
 /** How a binding is declared on the script (Cloudflare's binding `type`). */
-export type BindingKind = "plain_text" | "secret_text" | "json" | "ratelimit" | "kv_namespace";
+export type BindingKind = "plain_text" | "secret_text" | "json" | "ratelimit" | "kv_namespace" | "durable_object_namespace";
 
 export interface BindingSpec {
   readonly kind: BindingKind;
@@ -40,6 +40,8 @@ export const BINDINGS = {
   ALERTS_ANALYTICS_TOKEN: { kind: "secret_text", required: false, doc: "Account Analytics Read token for the GraphQL API" },
   ALERTS_WEBHOOK_SECRETS: { kind: "secret_text", required: false, doc: "JSON: webhook name -> its cf-webhook-auth secret" },
   ALERTS_PAGERDUTY_ROUTING_KEY: { kind: "secret_text", required: false, doc: "PagerDuty Events v2 routing key" },
+  BUDGETS: { kind: "json", required: false, doc: "spend control: model prices, per-client daily/monthly budgets, action at the limit, lease sizing" },
+  BUDGET_LEDGER: { kind: "durable_object_namespace", required: false, doc: "budget ledger, one Durable Object per client (class BudgetLedger)" },
 } as const satisfies Record<string, BindingSpec>;
 
 export type BindingName = keyof typeof BINDINGS;

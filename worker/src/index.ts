@@ -3,6 +3,9 @@ import { sha256Unit } from "./crypto";
 import { createApp } from "./app";
 import { runScheduledAlerts } from "./alerts";
 
+// Durable Object classes are exported by name from the entry module (wrangler.jsonc durable_objects, migrations).
+export { BudgetLedger } from "./budget/ledger";
+
 const app = createApp({
   // Late-bound so the runtime's fetch is looked up per call.
   fetch: (input, init) => fetch(input, init),
