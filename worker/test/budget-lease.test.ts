@@ -326,51 +326,85 @@ describe("LeaseClient streams", () => {
 });
 
 describe("over-spend bound with several isolates", () => {
+  const CALLERS_PER_ISOLATE = 4;
   /** Runs `perIsolate` requests on each of `n` isolates, all at once, against one $1 daily budget. */
   async function run(n: number, perIsolate: number, actualShare: (i: number) => number) {
-    const s = stack({ clients: { web: { dailyUsd: 1 } } }); // default leases: 2% of what is left
+    const s = stack({ clients: { web: { dailyUsd: 1 } } }); // default leases: 1% of what is left
     const isolates = Array.from({ length: n }, (_, i) => s.isolate(`iso-${i}`));
     const rnd = lcg(42);
     const worst = Array.from({ length: n * perIsolate }, () => USD(0.001) + Math.floor(rnd() * USD(0.019)));
     const refusals = new Array<number>(n).fill(0);
     let served = 0;
+    // Every isolate runs CALLERS callers at once, each sending its share of the requests one after another, so each
+    // isolate has several requests in flight while the others compete for the same ledger.
+    const CALLERS = CALLERS_PER_ISOLATE;
     await Promise.all(
-      isolates.map(async (iso, k) => {
-        for (let j = 0; j < perIsolate; j++) {
-          const i = k * perIsolate + j;
-          // Callers arrive concurrently: each isolate keeps several requests in flight.
-          const w = worst[i] as number;
-          const r = await iso.reserve("web", w, s.bg);
-          if (!(r instanceof Reservation)) {
-            refusals[k] = (refusals[k] ?? 0) + 1;
-            continue;
+      isolates.flatMap((iso, k) =>
+        Array.from({ length: CALLERS }, async (_, c) => {
+          for (let j = c; j < perIsolate; j += CALLERS) {
+            const i = k * perIsolate + j;
+            const w = worst[i] as number;
+            const r = await iso.reserve("web", w, s.bg);
+            if (!(r instanceof Reservation)) {
+              refusals[k] = (refusals[k] ?? 0) + 1;
+              continue;
+            }
+            served++;
+            const actual = Math.floor(w * actualShare(i));
+            await new Promise((resolve) => setTimeout(resolve, rnd() * 2));
+            iso.settle(r, [{ model: MODEL, usage: { input: 0, output: Math.floor(actual / 5_000), cacheRead: 0, cacheWrite: 0 } }], s.bg);
           }
-          served++;
-          const actual = Math.floor(w * actualShare(i));
-          await new Promise((resolve) => setTimeout(resolve, rnd() * 2));
-          iso.settle(r, [{ model: MODEL, usage: { input: 0, output: Math.floor(actual / 5_000), cacheRead: 0, cacheWrite: 0 } }], s.bg);
-        }
-      }),
+        }),
+      ),
     );
     await s.flushAll();
     for (const iso of isolates) await iso.flush("web");
     const spent = await s.spent("web");
     const leases = await s.stubOf("web").leases(s.clock.now);
     const held = leases.reduce((x, l) => x + l.heldNanos, 0);
-    return { spent, held, refusals, served, maxWorst: Math.max(...worst) };
+    const ledgerCalls = s.calls.length;
+    return { spent, held, refusals, served, ledgerCalls, maxWorst: Math.max(...worst) };
   }
 
-  test("never spends past the budget, and leaves at most one request's worth per isolate unused (actual = worst case)", async () => {
+  test("never spends past the budget, and leaves at most one request's worth per caller unused (actual = worst case)", async () => {
     const n = 5;
-    const { spent, held, refusals, served, maxWorst } = await run(n, 60, () => 1);
+    const { spent, held, refusals, served, ledgerCalls, maxWorst } = await run(n, 60, () => 1);
     expect(spent).toBeLessThanOrEqual(USD(1));
     expect(spent + held).toBeLessThanOrEqual(USD(1));
     // Every isolate ran into the limit, so the budget was really contended...
     expect(refusals.every((x) => x > 0)).toBe(true);
     expect(served).toBeGreaterThan(50);
-    // ...and what is left unspent is bounded by what n isolates could each not fit: one request each.
-    expect(USD(1) - spent).toBeLessThanOrEqual(n * maxWorst);
-    console.log(`5 isolates x 60 callers, $1/day: spent $${toUsd(spent).toFixed(6)}, unspent $${toUsd(USD(1) - spent).toFixed(6)}, ${served} served`);
+    // ...and what is left unspent is what the last refused callers could not fit: under one request each.
+    expect(USD(1) - spent).toBeLessThanOrEqual(n * CALLERS_PER_ISOLATE * maxWorst);
+    console.log(
+      `${n} isolates x 60 callers, $1/day: spent $${toUsd(spent).toFixed(6)}, unspent $${toUsd(USD(1) - spent).toFixed(6)}, ` +
+        `${served} served, ${refusals.reduce((a, b) => a + b, 0)} refused, ${ledgerCalls} ledger calls`,
+    );
+  });
+
+  test("far from the limit, 1,000 concurrent requests over 5 isolates wait for the ledger only for each isolate's first lease", async () => {
+    const s = stack({ clients: { web: { dailyUsd: 100 } } });
+    const isolates = Array.from({ length: 5 }, (_, i) => s.isolate(`iso-${i}`));
+    const rnd = lcg(7);
+    await Promise.all(
+      isolates.flatMap((iso) =>
+        Array.from({ length: CALLERS_PER_ISOLATE }, async () => {
+          for (let j = 0; j < 50; j++) {
+            const w = USD(0.001) + Math.floor(rnd() * USD(0.019));
+            const r = reserved(await iso.reserve("web", w, s.bg));
+            await new Promise((resolve) => setTimeout(resolve, rnd() * 2));
+            iso.settle(r, [{ model: MODEL, usage: { input: 0, output: Math.floor(w / 10_000), cacheRead: 0, cacheWrite: 0 } }], s.bg);
+          }
+        }),
+      ),
+    );
+    const waited = isolates.reduce((n, iso) => n + iso.calls.reservesThatWaited, 0);
+    const inBackground = s.calls.length;
+    await s.flushAll();
+    // One wait per isolate for its first lease (its other callers wait for that same call).
+    expect(waited).toBeLessThanOrEqual(isolates.length * CALLERS_PER_ISOLATE);
+    expect(inBackground).toBeLessThan(100);
+    console.log(`5 isolates x 4 callers x 50 requests, $100/day: ${waited} reservations waited for the ledger, ${inBackground} ledger calls before the final reports`);
   });
 
   test("never spends past the budget when answers cost less than their worst case", async () => {

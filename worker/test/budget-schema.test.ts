@@ -39,12 +39,12 @@ function problem(input: unknown): string {
 }
 
 describe("parseBudgets", () => {
-  test("fills every default: refuse at the limit, no default budget, 2% leases for 60 s, conservative estimates", () => {
+  test("fills every default: refuse at the limit, no default budget, 1% leases for 60 s, conservative estimates", () => {
     const b = parseBudgets(MINIMAL);
     expect(b.action).toBe("refuse");
     expect(b.default).toBeNull();
     expect(b.clients).toEqual({});
-    expect(b.lease).toEqual({ share: 0.02, ttlSeconds: 60, graceSeconds: 300, renewAtShare: 0.5, flushSeconds: 1, recheckSeconds: 5 });
+    expect(b.lease).toEqual({ share: 0.01, ttlSeconds: 60, graceSeconds: 300, renewAtShare: 0.5, flushSeconds: 1, recheckSeconds: 5 });
     expect(b.estimate).toEqual({ bytesPerToken: 1, overheadTokens: 1024, attachmentTokens: 5000, defaultMaxOutputTokens: 32_768 });
     expect(b.reconcile).toEqual({ maxShareDiff: 0.05, minUsdDiff: 0.01 });
   });

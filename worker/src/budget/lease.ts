@@ -129,13 +129,15 @@ interface ClientState {
 export type ReserveResult = Reservation | Refusal;
 
 const SHOULD_RETRY_503_SECONDS = 5;
+/** Ledger calls of other requests a request waits out before it gives up (each is one round trip). */
+const MAX_WAITS = 64;
 
 export class LeaseClient {
   private readonly states = new Map<string, ClientState>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly log: (line: string) => void;
-  /** Ledger calls made, by method: for tests and the log. */
-  readonly calls = { acquireLease: 0, settle: 0, returnLease: 0 };
+  /** Ledger calls made, by method, and reservations that had to wait for the ledger: for tests and the log. */
+  readonly calls = { acquireLease: 0, settle: 0, returnLease: 0, reservesThatWaited: 0 };
 
   constructor(private readonly deps: LeaseClientDeps) {
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -209,14 +211,19 @@ export class LeaseClient {
 
     if (now < s.exhaustedUntil && s.lease?.day === today) return this.overLimit(client, s, worstNanos, now);
 
-    // Wait for a renewal already under way; if it does not cover the request, ask once more for this request.
-    for (let round = 0; round < 3; round++) {
-      const own = s.syncing === null;
+    // Wait out ledger calls already under way (a renewal, or another request's); then, if the lease still cannot
+    // cover this request, ask for it. Only our own answer decides a refusal: others asked for less.
+    let asked = false;
+    this.calls.reservesThatWaited++;
+    for (let round = 0; round < MAX_WAITS && !asked; round++) {
+      const theirs = s.syncing;
+      asked = theirs === null;
       try {
-        await (s.syncing ?? this.sync(client, s, worstNanos));
+        await (theirs ?? this.sync(client, s, worstNanos));
       } catch (err) {
         lease = this.usable(s, this.deps.now());
         if (lease && this.free(s, lease) >= worstNanos) return take(lease);
+        if (!asked) continue;
         this.log(JSON.stringify({ event: "budget.ledger_unreachable", level: "error", client, reason: err instanceof Error ? err.message : String(err) }));
         return {
           ok: false,
@@ -229,9 +236,9 @@ export class LeaseClient {
       }
       lease = this.usable(s, this.deps.now());
       if (lease && this.free(s, lease) >= worstNanos) return take(lease);
-      if (own) break;
     }
-    s.exhaustedUntil = now + this.deps.budgets.lease.recheckSeconds * 1000;
+    // Refuse locally for a while, unless money comes back here first (a settle or release below clears this).
+    if (asked) s.exhaustedUntil = now + this.deps.budgets.lease.recheckSeconds * 1000;
     return this.overLimit(client, s, worstNanos, now);
   }
 
@@ -282,6 +289,7 @@ export class LeaseClient {
     if (!reservation.finish()) return 0;
     const s = this.state(reservation.client);
     if (reservation.lease) reservation.lease.reserved = Math.max(0, reservation.lease.reserved - reservation.heldNanos);
+    s.exhaustedUntil = 0;
     let total = 0;
     for (const c of charges) {
       const nanos = this.costOf(c, reservation.heldNanos);
@@ -306,6 +314,7 @@ export class LeaseClient {
   release(reservation: Reservation): void {
     if (!reservation.finish()) return;
     if (reservation.lease) reservation.lease.reserved = Math.max(0, reservation.lease.reserved - reservation.heldNanos);
+    this.state(reservation.client).exhaustedUntil = 0;
   }
 
   /** What the headers report for a client: the window with the least left, null when the client is metered only. */

@@ -43,8 +43,11 @@ const LimitsSchema = v.strictObject({
 const PRICE_KEY = /^[a-z0-9-]+\/\S+$/;
 
 const LeaseSchema = v.strictObject({
-  /** Share of what is still available to a client that one isolate may hold at once. */
-  share: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(1)), 0.02),
+  /**
+   * Share of what is still available to a client that one isolate takes per grant. The over-spend bound is
+   * isolates-holding-leases x lease (docs/budgets.md): 1% keeps it at 5% of the budget with five isolates.
+   */
+  share: v.optional(v.pipe(v.number(), v.gtValue(0), v.maxValue(1)), 0.01),
   /** Cap on one lease in USD, whatever the share gives. */
   maxUsd: v.optional(v.pipe(usd, v.gtValue(0))),
   /** An isolate stops spending a lease this long after it was granted and must renew it. */
