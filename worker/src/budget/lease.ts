@@ -225,21 +225,27 @@ export class LeaseClient {
         if (lease && this.free(s, lease) >= worstNanos) return take(lease);
         if (!asked) continue;
         this.log(JSON.stringify({ event: "budget.ledger_unreachable", level: "error", client, reason: err instanceof Error ? err.message : String(err) }));
-        return {
-          ok: false,
-          status: 503,
-          type: "budget_unavailable",
-          message: "The budget ledger cannot be reached right now, so the request was not sent. Try again shortly.",
-          retryAfter: SHOULD_RETRY_503_SECONDS,
-          budget: this.status(client),
-        };
+        return this.unavailable(client);
       }
       lease = this.usable(s, this.deps.now());
       if (lease && this.free(s, lease) >= worstNanos) return take(lease);
     }
+    // Never got to ask (the ledger stayed busy with others' calls): no answer is not a "no".
+    if (!asked) return this.unavailable(client);
     // Refuse locally for a while, unless money comes back here first (a settle or release below clears this).
-    if (asked) s.exhaustedUntil = now + this.deps.budgets.lease.recheckSeconds * 1000;
+    s.exhaustedUntil = now + this.deps.budgets.lease.recheckSeconds * 1000;
     return this.overLimit(client, s, worstNanos, now);
+  }
+
+  private unavailable(client: string): Refusal {
+    return {
+      ok: false,
+      status: 503,
+      type: "budget_unavailable",
+      message: "The budget ledger cannot be reached right now, so the request was not sent. Try again shortly.",
+      retryAfter: SHOULD_RETRY_503_SECONDS,
+      budget: this.status(client),
+    };
   }
 
   private overLimit(client: string, s: ClientState, worstNanos: Nanos, now: number): ReserveResult {
