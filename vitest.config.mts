@@ -34,13 +34,15 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["worker/test/**/*.test.ts"],
+          // Tests of Worker code that need Node (files, local HTTP stand-ins) run in the node project.
+          exclude: ["worker/test/node/**"],
           testTimeout: 20_000,
         },
       },
       {
         test: {
           name: "node",
-          include: ["infra/**/*.test.ts", "scripts/**/*.test.ts", "test/**/*.test.ts"],
+          include: ["infra/**/*.test.ts", "scripts/**/*.test.ts", "test/**/*.test.ts", "worker/test/node/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 120_000,

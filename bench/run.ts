@@ -2,21 +2,23 @@
  * `npm run bench`: measures, in one run on 127.0.0.1, what the gateway Worker costs on the request path next to the
  * same requests sent straight to the gateway stand-in and through a bare pass-through Worker in the same runtime.
  * Starts the stand-in and both Workers (wrangler dev --local) as child processes that are always cleaned up,
- * alternates targets within each round so machine noise hits all alike, and writes latest.json and latest.md.
+ * alternates targets within each round so machine noise hits all alike, and writes latest.json and latest.md:
+ * JSON and SSE load, bursts of identical requests (upstream calls per burst), start-up, bundle, cache replay, soak.
  */
-import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
+import { runBurst, runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
 import { machineInfo, versions } from "./lib/machine";
-import { freePort, HOST, waitUntil } from "./lib/net";
-import { killAllNow, spawnManaged, type Managed } from "./lib/procs";
+import { killAllNow } from "./lib/procs";
 import {
+  BURST_TARGETS,
   checkTargets,
   renderMarkdown,
   TARGET_NAMES,
   type BenchReport,
+  type BurstFigures,
+  type BurstRow,
   type CacheRow,
   type JsonCell,
   type MemorySample,
@@ -25,11 +27,21 @@ import {
   type TargetName,
 } from "./lib/report";
 import { measureStartup } from "./lib/startup";
-import { startWorkerd, type WorkerdInstance, type WorkerdSubject } from "./lib/workerd";
+import {
+  proxySubjectFor,
+  SURFACES,
+  startStandinProcess,
+  upstreamHeadersFrom,
+  workerRequest,
+  workerSubjectFor,
+  writeStackConfigs,
+  type StandinProcess,
+} from "./lib/stack";
+import { startWorkerd, type WorkerdInstance } from "./lib/workerd";
 import { workerSource, type WorkerSource } from "./lib/source";
 import { median, share } from "./lib/stats";
-import { measureBundle, startWranglerDev, toolEnv, type DevServer } from "./lib/wrangler";
-import { copyWranglerConfig, envFileText } from "../scripts/local-stack";
+import { measureBundle, startWranglerDev, type DevServer } from "./lib/wrangler";
+import { copyWranglerConfig } from "../scripts/local-stack";
 import {
   expectedHits,
   exactKey,
@@ -52,6 +64,8 @@ export interface BenchOptions {
   readonly soakSeconds: number;
   readonly startupRuns: number;
   readonly replayCalls: number;
+  /** Identical concurrent requests per burst (upstream calls per N identical requests). */
+  readonly burstRequests: number;
   /** Which gateway Worker target the bounded load run drives (its workerd memory is sampled). */
   readonly soakTarget: "worker-workerd" | "worker-dev";
   /** Measure the Worker as committed at this git revision instead of the working tree. */
@@ -68,121 +82,16 @@ export function defaultOptions(root: string, quick: boolean): BenchOptions {
     outDir: quick ? join(root, "bench", "results", "tmp") : join(root, "bench", "results"),
     rounds: quick ? 1 : 3,
     cellSeconds: quick ? 0.5 : 1.5,
-    concurrency: quick ? [1, 8] : [1, 8, 32],
+    // The targets are at 1 and 8 connections; --concurrency 1,8,32 adds a level that is measured but not judged.
+    concurrency: [1, 8],
     soakSeconds: quick ? 3 : 60,
     startupRuns: quick ? 1 : 5,
     replayCalls: quick ? 120 : 600,
+    burstRequests: 100,
     soakTarget: "worker-workerd",
     keepTmp: false,
     log: (line) => console.log(line),
   };
-}
-
-/** Secrets the bench gives the Worker: throwaway values that exist only for this run. */
-const GATEWAY_TOKEN = `bench-gateway-${randomBytes(8).toString("hex")}`;
-const CLIENT_KEY = `bench-key-${randomBytes(12).toString("hex")}`;
-const ANTHROPIC_VERSION = "2023-06-01";
-
-/** Worker path and end marker of a complete stream, per surface. */
-const SURFACES: Record<Surface, { workerPath: string; provider: string; endMarker: string }> = {
-  messages: { workerPath: "/v1/messages", provider: "anthropic", endMarker: "message_stop" },
-  chatCompletions: { workerPath: "/v1/chat/completions", provider: "openai", endMarker: "[DONE]" },
-};
-
-/** How a client calls the gateway Worker on a surface: its path and the headers the official SDK would send. */
-function workerRequest(surface: Surface): { path: string; headers: Record<string, string> } {
-  return {
-    path: SURFACES[surface].workerPath,
-    headers:
-      surface === "messages"
-        ? { "x-api-key": CLIENT_KEY, "anthropic-version": ANTHROPIC_VERSION }
-        : { authorization: `Bearer ${CLIENT_KEY}` },
-  };
-}
-
-/**
- * Headers of the Worker's own upstream call, replayed on the direct and pass-through targets so those send what the
- * Worker sends. Connection-level headers and the Worker's custom cache key are left out: without a key the
- * stand-in hashes the body, the same work per request as looking up a given key.
- */
-export function upstreamHeadersFrom(recorded: Record<string, string>): Record<string, string> {
-  const drop = new Set(["host", "content-length", "connection", "keep-alive", "transfer-encoding", "cf-aig-cache-key"]);
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(recorded)) {
-    const name = k.toLowerCase();
-    if (drop.has(name)) continue;
-    if (name.startsWith("cf-") && !name.startsWith("cf-aig-")) continue;
-    if (name.startsWith("x-forwarded-")) continue;
-    out[name] = v;
-  }
-  return out;
-}
-
-interface StandinProcess {
-  readonly origin: string;
-  readonly baseUrl: string;
-  readonly proc: Managed;
-  clearCache(): Promise<void>;
-  lastRecord(provider: string): Promise<{ path: string; headers: Record<string, string> }>;
-}
-
-async function startStandinProcess(o: BenchOptions, tmp: string): Promise<StandinProcess> {
-  const port = await freePort();
-  const logFile = join(tmp, "standin.log");
-  // Its own process, so the stand-in's work never competes with the load generator's event loop.
-  const proc = spawnManaged(
-    "gateway stand-in",
-    join(o.root, "node_modules", ".bin", "tsx"),
-    [join(o.root, "scripts", "gateway-standin", "cli.ts"), "--port", String(port), "--host", HOST, "--token", GATEWAY_TOKEN, "--record-limit", "8"],
-    { logFile, cwd: o.root, env: toolEnv(o.root) },
-  );
-  let exited: string | undefined;
-  void proc.exited.then((c) => (exited = String(c)));
-  const origin = `http://${HOST}:${port}`;
-  await waitUntil(async () => (await fetch(`${origin}/__standin/healthz`)).ok, {
-    timeoutMs: 30_000,
-    what: `gateway stand-in (log: ${logFile})`,
-    failed: () => (exited !== undefined ? `exited with ${exited}` : undefined),
-  });
-  return {
-    origin,
-    baseUrl: `${origin}/v1`,
-    proc,
-    async clearCache() {
-      const res = await fetch(`${origin}/__standin/cache`, { method: "DELETE" });
-      if (!res.ok) throw new Error(`stand-in cache clear answered ${res.status}`);
-    },
-    async lastRecord(provider) {
-      const res = await fetch(`${origin}/__standin/records`);
-      const records = (await res.json()) as Array<{ provider: string; path: string; headers: Record<string, string> }>;
-      const rec = records.filter((r) => r.provider === provider).pop();
-      if (!rec) throw new Error(`the stand-in saw no ${provider} call from the Worker`);
-      return { path: rec.path, headers: rec.headers };
-    },
-  };
-}
-
-/**
- * The client the bench calls as: the first id the Worker's config allows (a CLIENTS allow-list var, when there is
- * one), so the bench uses the local config as committed rather than adding a client to it.
- */
-export function benchClientId(vars: Record<string, unknown>): string {
-  const listed = vars.CLIENTS;
-  const first = Array.isArray(listed) ? listed.find((x): x is string => typeof x === "string") : undefined;
-  return first ?? "bench-client";
-}
-
-/** Values for every secret the Worker's config requires: the ones the bench needs, placeholders for the rest. */
-function workerSecrets(required: readonly string[], clientId: string): Record<string, string> {
-  const known: Record<string, string> = {
-    AI_GATEWAY_TOKEN: GATEWAY_TOKEN,
-    ANTHROPIC_API_KEY: `bench-anthropic-${randomBytes(6).toString("hex")}`,
-    OPENAI_API_KEY: `bench-openai-${randomBytes(6).toString("hex")}`,
-    CLIENT_KEYS: JSON.stringify({ [clientId]: createHash("sha256").update(CLIENT_KEY).digest("hex") }),
-  };
-  const out: Record<string, string> = { ...known };
-  for (const name of required) out[name] ??= `bench-unused-${name.toLowerCase()}`;
-  return out;
 }
 
 /** Rotates the target order per round and cell so no target always runs first (warmest) or last. */
@@ -209,31 +118,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   let ok = false;
   try {
     o.log(`bench: temp dir ${tmp}`);
-    standin = await startStandinProcess(o, tmp);
+    standin = await startStandinProcess(o.root, tmp);
     const si = standin;
     o.log(`bench: stand-in on ${si.origin}`);
 
     // Bench copies of both Worker configs: nothing under worker/ is written.
-    const workerCfgPath = join(tmp, "worker.wrangler.json");
     source = workerSource(o.root, o.workerRev);
     o.log(`bench: Worker source ${source.commit}${source.dirty ? " with uncommitted changes" : ""}${o.workerRev ? ` (exported from git)` : ""}`);
-    const workerCfg = copyWranglerConfig(join(source.dir, "worker", "wrangler.jsonc"), workerCfgPath, {
-      name: "bench-gateway-worker",
-      vars: { AI_GATEWAY_BASE_URL: si.baseUrl },
-      rateLimit: { limit: 1_000_000_000 },
-    });
-    const required = ((workerCfg.secrets as { required?: string[] } | undefined)?.required ?? []).slice();
-    const secrets = workerSecrets(required, benchClientId((workerCfg.vars as Record<string, unknown> | undefined) ?? {}));
-    const workerEnv = join(tmp, "worker.env");
-    writeFileSync(workerEnv, envFileText(secrets), { mode: 0o600 });
-    const passCfgPath = join(tmp, "passthrough.wrangler.json");
-    const passCfg = copyWranglerConfig(join(o.root, "bench", "passthrough", "wrangler.jsonc"), passCfgPath, {
-      name: "bench-passthrough",
-      set: { compatibility_date: workerCfg.compatibility_date, compatibility_flags: workerCfg.compatibility_flags ?? [] },
-      vars: { UPSTREAM: si.origin },
-    });
-    const passEnv = join(tmp, "passthrough.env");
-    writeFileSync(passEnv, envFileText({ UPSTREAM: si.origin }));
+    const cfgs = writeStackConfigs(o.root, source.dir, si, tmp);
+    const { workerCfgPath, passCfgPath, workerEnv, passEnv } = cfgs;
 
     o.log("bench: measuring bundles (wrangler deploy --dry-run --minify)");
     const workerBundleDir = join(tmp, "bundle-worker");
@@ -255,27 +148,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     copyWranglerConfig(passCfgPath, passDevCfgPath, { name: "bench-passthrough", set: { main: passBundle, no_bundle: true } });
 
     const workerdBin = join(o.root, "node_modules", "workerd", "bin", "workerd");
-    const vars = (workerCfg.vars as Record<string, unknown> | undefined) ?? {};
-    const workerSubject: WorkerdSubject = {
-      name: "worker",
-      bundlePath: workerBundle,
-      compatibilityDate: String(workerCfg.compatibility_date),
-      compatibilityFlags: (workerCfg.compatibility_flags as string[] | undefined) ?? [],
-      text: {
-        ...(Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v === "string")) as Record<string, string>),
-        ...secrets,
-      },
-      json: Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v !== "string")),
-      ratelimits: ((workerCfg.ratelimits as Array<{ name: string }> | undefined) ?? []).map((r) => r.name),
-      kv: ((workerCfg.kv_namespaces as Array<{ binding: string }> | undefined) ?? []).map((k) => k.binding),
-    };
-    const proxySubject: WorkerdSubject = {
-      name: "passthrough",
-      bundlePath: passBundle,
-      compatibilityDate: String(passCfg.compatibility_date),
-      compatibilityFlags: (passCfg.compatibility_flags as string[] | undefined) ?? [],
-      text: { UPSTREAM: si.origin },
-    };
+    const workerSubject = workerSubjectFor(cfgs, workerBundle);
+    const proxySubject = proxySubjectFor(cfgs, passBundle, si);
 
     o.log("bench: starting both Workers on workerd and under wrangler dev --local");
     const workerWd = await startWorkerd(workerdBin, workerSubject, join(tmp, "serve-worker"));
@@ -381,8 +255,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             endMarker: SURFACES.messages.endMarker,
           });
           const id = key("stream", c, t);
-          streamRounds.set(id, [...(streamRounds.get(id) ?? []), { ttfb: r.ttfb, total: r.total, errors: r.errors }]);
-          o.log(`  stream c=${c} ${t}: first byte p50 ${r.ttfb.p50.toFixed(3)} ms, p99 ${r.ttfb.p99.toFixed(3)} ms, errors ${r.errors}/${r.requests}`);
+          streamRounds.set(id, [...(streamRounds.get(id) ?? []), { ttfb: r.ttfb, total: r.total, rps: r.rps, errors: r.errors }]);
+          o.log(
+            `  stream c=${c} ${t}: first byte p50 ${r.ttfb.p50.toFixed(3)} ms, p99 ${r.ttfb.p99.toFixed(3)} ms, ${Math.round(r.rps)} streams/s, errors ${r.errors}/${r.requests}`,
+          );
         }
       }
     }
@@ -417,12 +293,16 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           ttfbP50: median(rounds.map((r) => r.ttfb.p50)),
           ttfbP99: median(rounds.map((r) => r.ttfb.p99)),
           totalP50: median(rounds.map((r) => r.total.p50)),
+          rps: median(rounds.map((r) => r.rps)),
           errors: rounds.reduce((s, r) => s + r.errors, 0),
           requests: rounds.reduce((s, r) => s + r.ttfb.count + r.errors, 0),
           rounds,
         });
       }
     }
+
+    o.log(`bench: bursts of ${o.burstRequests} identical concurrent requests (upstream calls per burst)`);
+    const burst = await measureBursts(o, si, targets);
 
     o.log("bench: replaying the varied workload (cache effectiveness)");
     const cache = await measureCache(o, si, targetsFor);
@@ -437,9 +317,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const rss = soakTarget === "worker-dev" ? () => workerDev.workerdRssKiB() : () => workerWd.rssKiB();
     const soak = await runSoak(o, soakTarget, targets[soakTarget], rss, rate, maxC, missBody);
 
-    const partial = { json, stream, bundle };
+    const startupFigures = {
+      worker: startup.find((s) => s.name === "worker")!,
+      passthrough: startup.find((s) => s.name === "passthrough")!,
+      wranglerReadyMs: { worker: workerDev.readyMs, passthrough: proxyDev.readyMs },
+    };
+    const partial = { json, stream, bundle, startup: startupFigures, burst };
     const report: BenchReport = {
-      schema: 1,
+      schema: 2,
       date: new Date().toISOString(),
       quick: o.quick,
       machine: machineInfo(loadBefore),
@@ -467,12 +352,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           wranglerSays: bundle.passthrough.wranglerSays,
         },
       },
-      startup: {
-        worker: startup.find((s) => s.name === "worker")!,
-        passthrough: startup.find((s) => s.name === "passthrough")!,
-        wranglerReadyMs: { worker: workerDev.readyMs, passthrough: proxyDev.readyMs },
-      },
+      startup: startupFigures,
       cache,
+      burst,
       soak,
       targets: checkTargets(partial),
       durationS: (performance.now() - started) / 1000,
@@ -531,6 +413,50 @@ async function measureCache(
   const rows = VARIATIONS.map((v) => row(v, (c) => c.variation === v));
   rows.push(row("all calls", () => true));
   return { calls: calls.length, bases, rows };
+}
+
+/** How long the stand-in holds each burst's upstream calls: a provider's answer takes at least this long. */
+const BURST_UPSTREAM_MS = 250;
+
+/**
+ * For each gateway Worker and bare proxy, JSON then SSE: a burst of identical cacheable requests with a body no
+ * earlier call sent, counting the calls that reached the stand-in (its counter, read before and after).
+ */
+async function measureBursts(o: BenchOptions, si: StandinProcess, targets: Record<TargetName, Target>): Promise<BurstFigures> {
+  const rows: BurstRow[] = [];
+  const provider = SURFACES.messages.provider;
+  for (const t of BURST_TARGETS) {
+    for (const kind of ["json", "sse"] as const) {
+      const tag = `Burst ${t} ${kind} ${Date.now()}`;
+      const body = uniqueBody("messages", 0, { tag, stream: kind === "sse" });
+      await si.holdCalls(provider, { match: tag, latencyMs: BURST_UPSTREAM_MS });
+      try {
+        const before = await si.counters();
+        const r = await runBurst(targets[t], {
+          count: o.burstRequests,
+          body,
+          labelHeader: cacheHeader(t),
+          endMarker: kind === "sse" ? SURFACES.messages.endMarker : undefined,
+        });
+        const after = await si.counters();
+        const row: BurstRow = {
+          target: t,
+          kind,
+          requests: r.requests,
+          ok: r.ok,
+          upstreamCalls: after.calls - before.calls,
+          coalesced: r.labels.COALESCED ?? 0,
+          labels: r.labels,
+          wallMs: r.wallMs,
+        };
+        rows.push(row);
+        o.log(`  burst ${kind} ${t}: ${row.upstreamCalls} upstream calls for ${row.requests} requests, ${row.coalesced} COALESCED, ${row.ok} answered (statuses ${JSON.stringify(r.statuses)})`);
+      } finally {
+        await si.holdCalls(provider, null);
+      }
+    }
+  }
+  return { requests: o.burstRequests, upstreamLatencyMs: BURST_UPSTREAM_MS, rows };
 }
 
 async function runSoak(

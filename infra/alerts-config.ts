@@ -1,25 +1,15 @@
 /**
- * The stack's `alerts` config: computed rules and their cron (validated with the Worker's own ALERTS parser, so the
- * binding infra declares is one the Worker accepts), destinations, the analytics token source and the native
- * Cloudflare notification policies. Pure parsing in parseAlertsConfig; readAlertsConfig adds the secrets.
- * Errors name the key and the stack, like every other config error of the program.
+ * The stack's `alerts` config: computed rules and their cron (the Worker's own ALERTS schema, extended in
+ * infra/stack-schema.ts, so the binding infra declares is one the Worker accepts), destinations, the analytics token
+ * source and the native Cloudflare notification policies. Pure parsing in parseAlertsConfig; readAlertsConfig adds
+ * the secrets. Errors name the key and the stack, like every other config error of the program.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { AlertsConfigError, Fields, parseAlertsBinding, type AlertsBinding } from "../worker/src/alerts/config";
-// The program's one config error type: same message shape for every key (used at throw time only, so the import
-// stays safe if config.ts imports this module).
-import { ConfigError } from "./config";
+import type * as pulumi from "@pulumi/pulumi";
+import { type AlertsBinding, parseWith } from "../worker/src/contract";
+import { asConfigError, ConfigError } from "./config-error";
+import { ALERT_SECRET_KEYS, type ANALYTICS_TOKEN_SOURCES, type INCIDENT_IMPACTS, StackAlertsSchema } from "./stack-schema";
 
-export const ANALYTICS_TOKEN_SOURCES = ["mint", "config"] as const;
-/** Cloudflare's incident impact levels, for the incident_alert filter. */
-export const INCIDENT_IMPACTS = ["INCIDENT_IMPACT_NONE", "INCIDENT_IMPACT_MINOR", "INCIDENT_IMPACT_MAJOR", "INCIDENT_IMPACT_CRITICAL"] as const;
-
-/** Secret config keys (all `pulumi config set --secret`). */
-export const ALERT_SECRET_KEYS = {
-  analyticsToken: "alertsAnalyticsToken",
-  webhookSecret: "alertsWebhookSecret",
-  pagerdutyRoutingKey: "alertsPagerdutyRoutingKey",
-} as const;
+export { ALERT_SECRET_KEYS, ANALYTICS_TOKEN_SOURCES, INCIDENT_IMPACTS } from "./stack-schema";
 
 export interface AlertsConfig {
   /** The ALERTS binding for the Worker: cron, rules, webhook names/urls, pagerduty switch. */
@@ -47,90 +37,23 @@ export interface AlertsSecrets {
   pagerdutyRoutingKey?: pulumi.Output<string>;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const CONFIG_KEY = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-
-/** Keys the yaml adds around the Worker's ALERTS value. */
-const INFRA_KEYS = ["analyticsToken", "native"] as const;
-
-function infraOnly(raw: unknown): { worker: Record<string, unknown>; infra: Fields; dest: Record<string, unknown> } {
-  const root = new Fields(raw, "alerts", ["cron", "lagMinutes", "failureRuns", "rules", "destinations", "endpoints", ...INFRA_KEYS]);
-  const dest = (root.o.destinations ?? {}) as Record<string, unknown>;
-  const worker: Record<string, unknown> = Object.fromEntries(Object.entries(root.o).filter(([k]) => !(INFRA_KEYS as readonly string[]).includes(k)));
-  if (typeof dest === "object" && dest !== null && !Array.isArray(dest)) {
-    const { emails: _e, ...rest } = dest;
-    worker.destinations = {
-      ...rest,
-      webhooks: Array.isArray(rest.webhooks)
-        ? rest.webhooks.map((w) => (typeof w === "object" && w !== null ? Object.fromEntries(Object.entries(w).filter(([k]) => k !== "secretKey")) : w))
-        : rest.webhooks,
-    };
-  }
-  return { worker, infra: root, dest };
-}
-
-function parse(raw: unknown): AlertsConfig {
-  const { worker, infra, dest } = infraOnly(raw);
-  let binding: AlertsBinding;
-  try {
-    binding = parseAlertsBinding(worker);
-  } catch (err) {
-    // The Worker's parser names paths from its root; the stack key is `alerts`.
-    if (err instanceof AlertsConfigError) throw new AlertsConfigError(err.path ? `alerts.${err.path}` : "alerts", err.problem);
-    throw err;
-  }
-
-  const d = new Fields(dest, "alerts.destinations", ["webhooks", "pagerduty", "emails"]);
-  const webhooks = binding.destinations.webhooks.map((w, i) => {
-    const f = new Fields(d.list("webhooks")[i], `alerts.destinations.webhooks[${i}]`, ["name", "url", "secretKey"]);
-    const secretKey = f.str("secretKey", ALERT_SECRET_KEYS.webhookSecret);
-    if (!CONFIG_KEY.test(secretKey)) throw new AlertsConfigError(f.at("secretKey"), "must be a config key name (letters, digits, '_' or '-')");
-    return { ...w, secretKey };
-  });
-  const emails = d.list("emails").map((e, i) => {
-    if (typeof e !== "string" || !EMAIL.test(e)) throw new AlertsConfigError(`alerts.destinations.emails[${i}]`, "must be an email address");
-    return e;
-  });
-
-  const native: AlertsConfig["native"] = {};
-  const n = new Fields(infra.o.native ?? {}, "alerts.native", ["billingUsage", "incidents"]);
-  if (n.has("billingUsage")) {
-    const b = new Fields(n.o.billingUsage, "alerts.native.billingUsage", ["product", "limit"]);
-    native.billingUsage = { product: b.str("product"), limit: b.num("limit", 1, 1e15) };
-  }
-  if (n.has("incidents")) {
-    const f = new Fields(n.o.incidents, "alerts.native.incidents", ["components", "impacts"]);
-    const components = f.list("components").map((c, i) => {
-      if (typeof c !== "string" || c.trim() === "") throw new AlertsConfigError(`alerts.native.incidents.components[${i}]`, "must be a non-empty string");
-      return c;
-    });
-    if (components.length === 0) throw new AlertsConfigError("alerts.native.incidents.components", "must name at least one component");
-    const impacts = f.list("impacts").map((x, i) => {
-      if (!INCIDENT_IMPACTS.includes(x as (typeof INCIDENT_IMPACTS)[number])) {
-        throw new AlertsConfigError(`alerts.native.incidents.impacts[${i}]`, `must be one of: ${INCIDENT_IMPACTS.join(", ")}`);
-      }
-      return x as (typeof INCIDENT_IMPACTS)[number];
-    });
-    native.incidents = { components, impacts: impacts.length > 0 ? impacts : ["INCIDENT_IMPACT_MAJOR", "INCIDENT_IMPACT_CRITICAL"] };
-  }
-  if ((native.billingUsage || native.incidents) && webhooks.length === 0 && emails.length === 0) {
-    throw new AlertsConfigError("alerts.native", "needs a webhook or an email in alerts.destinations to notify");
-  }
-
-  return { binding, analyticsToken: infra.oneOf("analyticsToken", ANALYTICS_TOKEN_SOURCES, "mint"), webhooks, emails, native };
-}
-
 /**
  * Validates the stack's `alerts` value (the parsed yaml object). Throws ConfigError naming
  * `<project>:alerts.<path>` and the stack. Pure: no Pulumi runtime needed.
  */
 export function parseAlertsConfig(raw: unknown, stack: string, project = "ai-gateway-stack"): AlertsConfig {
-  try {
-    return parse(raw);
-  } catch (err) {
-    if (err instanceof AlertsConfigError) throw new ConfigError(`${project}:${err.path}`, stack, err.problem);
-    throw err;
-  }
+  const a = asConfigError(project, stack, "alerts", () => parseWith(StackAlertsSchema, raw));
+  const { emails, webhooks, pagerduty } = a.destinations;
+  // The Worker's value: the same fields without the ones only infra reads (emails, secret key names, native, token source).
+  const binding: AlertsBinding = {
+    cron: a.cron,
+    lagMinutes: a.lagMinutes,
+    failureRuns: a.failureRuns,
+    rules: a.rules,
+    destinations: { webhooks: webhooks.map(({ name, url }) => ({ name, url })), pagerduty },
+    endpoints: a.endpoints,
+  };
+  return { binding, analyticsToken: a.analyticsToken, webhooks, emails, native: a.native };
 }
 
 /**

@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseAlertsBinding } from "../worker/src/alerts/config";
-import { BINDINGS } from "../worker/src/bindings";
+import { parseAlertsBinding } from "../worker/src/contract/alerts";
+import { BINDINGS } from "../worker/src/contract/bindings";
 import { parseAlertsConfig, type AlertsConfig } from "./alerts-config";
 import { Alerts } from "./components/alerts";
 import { findProjectRoot, isSecretValue, loadStackConfig, MOCK_PERMISSION_GROUPS, plainText } from "./testing/harness";

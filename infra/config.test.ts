@@ -54,6 +54,8 @@ describe("a broken config value stops the program before any resource is declare
     ["missing provider key", { [`${PROJECT}:anthropicApiKey`]: undefined }, "anthropicApiKey"],
     ["gateway given as a string", { [`${PROJECT}:gateway`]: "fast" }, "gateway"],
     ["negative cache TTL", breakAt("gateway.cacheTtl", -1), "gateway.cacheTtl"],
+    ["cache TTL under the gateway's 60 s minimum", breakAt("gateway.cacheTtl", 30), "gateway.cacheTtl"],
+    ["ROUTING cache TTL under the gateway's 60 s minimum", breakAt("routing.cacheTtl.messages", 59), "routing.cacheTtl.messages"],
     ["rate-limit technique the gateway lacks", breakAt("gateway.rateLimit.technique", "burst"), "gateway.rateLimit.technique"],
     ["rate limit without an interval", breakAt("gateway.rateLimit.interval", 0), "gateway.rateLimit.interval"],
     ["log strategy the gateway lacks", breakAt("gateway.logs.strategy", "KEEP_ALL"), "gateway.logs.strategy"],
@@ -72,6 +74,8 @@ describe("a broken config value stops the program before any resource is declare
     ["workers.dev without the account subdomain", breakAt("routes.workersDevSubdomain", undefined), "routes.workersDevSubdomain"],
     ["custom domain outside its zone", breakAt("routes.customDomains", [{ hostname: "ai.example.org", zone: "example.com" }]), "routes.customDomains[0].hostname"],
     ["zone route with a scheme", breakAt("routes.zoneRoutes", [{ pattern: "https://api.example.com/*", zone: "example.com" }]), "routes.zoneRoutes[0].pattern"],
+    ["zone route DNS record neither create nor exists", breakAt("routes.zoneRoutes", [{ pattern: "api.example.com/*", zone: "example.com", dnsRecord: "later" }]), "routes.zoneRoutes[0].dnsRecord"],
+    ["zone route on a wildcard host asking for a record", breakAt("routes.zoneRoutes", [{ pattern: "*.example.com/*", zone: "example.com" }]), "routes.zoneRoutes[0].dnsRecord"],
     ["cron that is not a cron", { [`${PROJECT}:crons`]: ["every minute"] }, "crons[0]"],
     ["no clients list", { [`${PROJECT}:clients`]: undefined }, "clients"],
     ["an empty clients list", { [`${PROJECT}:clients`]: [] }, "clients"],
@@ -125,6 +129,21 @@ describe("validateSettings", () => {
     expect(s.gateway.rateLimit.technique).toBe("sliding");
     expect(s.protect).toBe(false);
     expect(s.resourceName).toBe("ai-gateway-qa");
+  });
+
+  test("takes a cache TTL of 0 (off) or 60 s to one month, for the gateway and every ROUTING surface", () => {
+    for (const ttl of [0, 60, 2_592_000]) {
+      const r = raw();
+      const routing = structuredClone(r.routing) as { cacheTtl: Record<string, number> };
+      routing.cacheTtl = { messages: ttl, chatCompletions: ttl, chat: ttl };
+      const s = validateSettings({ ...r, gateway: { ...(r.gateway as object), cacheTtl: ttl }, routing }, PROJECT, "qa");
+      expect([s.gateway.cacheTtl, s.routing.cacheTtl.messages, s.routing.cacheTtl.chatCompletions, s.routing.cacheTtl.chat]).toEqual([ttl, ttl, ttl, ttl]);
+    }
+    for (const ttl of [1, 59, 2_592_001, 90.5]) {
+      expect(() => validateSettings({ ...raw(), gateway: { ...(raw().gateway as object), cacheTtl: ttl } }, PROJECT, "qa"), String(ttl)).toThrow(
+        `config ${PROJECT}:gateway.cacheTtl must be 0 (no cache) or a whole number of seconds from 60 to 2592000 (got ${ttl})`,
+      );
+    }
   });
 
   test("names the stack it validates for", () => {

@@ -2,6 +2,7 @@
  * The composition root: read the stack's config, declare its gateway, token, Worker, routes and schedules, export
  * what a caller needs. Every stack difference comes from Pulumi.<stack>.yaml (see infra/config.ts).
  */
+import * as pulumi from "@pulumi/pulumi";
 import { AiGateway } from "./components/ai-gateway";
 import { Alerts } from "./components/alerts";
 import { GatewayToken } from "./components/gateway-token";
@@ -9,15 +10,25 @@ import { Routes } from "./components/routes";
 import { mergeCrons, Schedules } from "./components/schedules";
 import { Worker } from "./components/worker";
 import { loadConfig } from "./config";
+import { gatewayTokenPermissions, groupName } from "./permissions";
+import { refusePlaceholders } from "./placeholders";
 
 const cfg = loadConfig();
+// A sample value would reach Cloudflare: stop now with every key to set, not half way through a deploy.
+refusePlaceholders(
+  { ...cfg, corsOrigins: cfg.routing.cors.allowOrigins, alerts: cfg.alerts && { webhooks: cfg.alerts.config.webhooks, emails: cfg.alerts.config.emails } },
+  pulumi.getProject(),
+  cfg.stack,
+);
 const opts = { protect: cfg.protect };
 const { accountId, resourceName } = cfg;
 
 const gateway = new AiGateway("gateway", { accountId, gatewayId: resourceName, ...cfg.gateway }, opts);
 const token = new GatewayToken(
   "gateway-token",
-  cfg.secrets.gatewayToken ? { source: "config", value: cfg.secrets.gatewayToken } : { source: "mint", accountId, tokenName: `${resourceName} worker` },
+  cfg.secrets.gatewayToken
+    ? { source: "config", value: cfg.secrets.gatewayToken }
+    : { source: "mint", accountId, tokenName: `${resourceName} worker`, permissionGroups: gatewayTokenPermissions(cfg.routing).map(groupName) },
   opts,
 );
 const alerts = cfg.alerts && new Alerts("alerts", { accountId, resourceName, ...cfg.alerts }, opts);
@@ -51,4 +62,6 @@ new Schedules("schedules", { accountId, scriptName: worker.scriptName, crons: me
 export const gatewayId = gateway.gatewayId;
 export const workerName = worker.scriptName;
 export const urls = routes.urls;
+/** Per public URL, the baseURL for the Anthropic SDK (no /v1) and for the OpenAI SDK (with /v1). */
+export const sdkBaseUrls = routes.sdkBaseUrls;
 export const bundleSha256 = worker.bundleSha256;

@@ -16,10 +16,10 @@ test("prod is configured protected, off workers.dev, stricter and longer-lived t
 });
 
 test("prod alerts are stricter than dev's, run more often, page on-call and add the native policies", () => {
-  const prod = stackYaml("prod").value("alerts");
-  const dev = stackYaml("dev").value("alerts");
-  expect(prod.rules.errorRate.percent).toBeLessThan(dev.rules.errorRate.percent);
-  expect(prod.rules.usageSpike.factor).toBeLessThan(dev.rules.usageSpike.factor);
+  const prod = stackYaml("prod").value("alerts")!;
+  const dev = stackYaml("dev").value("alerts")!;
+  expect(prod.rules.errorRate!.percent).toBeLessThan(dev.rules.errorRate!.percent);
+  expect(prod.rules.usageSpike!.factor).toBeLessThan(dev.rules.usageSpike!.factor);
   expect(prod.analyticsToken).toBe("config");
   expect(prod.destinations.pagerduty).toBe(true);
   expect(prod.destinations.emails.length).toBeGreaterThan(0);

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { BINDINGS, BINDING_NAMES } from "../worker/src/bindings";
+import { BINDINGS, BINDING_NAMES } from "../worker/src/contract/bindings";
 import { findProjectRoot, reveal, runProgram, type ProgramResult } from "./testing/harness";
 import { stackYaml } from "./testing/stack-suite";
 

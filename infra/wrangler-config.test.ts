@@ -25,6 +25,11 @@ describe("parseJsonc", () => {
   test("keeps a comma before a bracket when it is inside a string", () => {
     expect(parseJsonc(`{ "s": "a, }", "t": ["b,]",], }`)).toEqual({ s: "a, }", t: ["b,]"] });
   });
+
+  test("refuses broken JSON, saying where", () => {
+    expect(() => parseJsonc(`{\n  "a": 1\n  "b": 2\n}`)).toThrow("CommaExpected at line 3, column 3");
+    expect(() => parseJsonc(`{ "a": }`)).toThrow(/ValueExpected at line 1/);
+  });
 });
 
 describe("readWorkerBuild", () => {
@@ -51,6 +56,7 @@ describe("readWorkerBuild", () => {
 
   test("names the file and the field when main or an alias is unusable", () => {
     expect(() => readWorkerBuild(project(`{ "compatibility_date": "2026-11-01" }`))).toThrow(/wrangler\.jsonc: "main" must name the entry module/);
+    expect(() => readWorkerBuild(project(`{ "main": "a.ts", }}`))).toThrow(/worker\/wrangler\.jsonc: .* at line 1/);
     expect(() => readWorkerBuild(project(`{ "main": "a.ts", "compatibility_date": "2026-11-01", "alias": { "x": 1 } }`))).toThrow(/alias "x" must map to a module path/);
   });
 

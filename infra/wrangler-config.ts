@@ -6,34 +6,18 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { type ParseError, parse, printParseErrorCode } from "jsonc-parser";
 
-/** Removes // and /* *\/ comments and trailing commas from JSONC, leaving strings alone. */
+/** Parses JSONC as wrangler reads it: comments and trailing commas allowed; anything else wrong is an error naming where. */
 export function parseJsonc(text: string): unknown {
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (ch === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j;
-    } else if (ch === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else if (ch === "/" && text[i + 1] === "*") {
-      i = text.indexOf("*/", i + 2) + 1;
-      if (i === 0) break;
-    } else {
-      // A trailing comma is dropped here, outside strings, so a value like "a, }" stays as written.
-      if (ch === "}" || ch === "]") {
-        let k = out.length - 1;
-        while (k >= 0 && /\s/.test(out[k]!)) k--;
-        if (out[k] === ",") out = out.slice(0, k) + out.slice(k + 1);
-      }
-      out += ch;
-    }
+  const errors: ParseError[] = [];
+  const value: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const first = errors[0];
+  if (first) {
+    const before = text.slice(0, first.offset).split("\n");
+    throw new Error(`${printParseErrorCode(first.error)} at line ${before.length}, column ${before[before.length - 1]!.length + 1}`);
   }
-  return JSON.parse(out);
+  return value;
 }
 
 /** Reads a wrangler config file (JSONC) that must hold one JSON object. */

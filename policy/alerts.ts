@@ -4,8 +4,8 @@
  * delivered, whether the cron that evaluates them exists, and Cloudflare's native notification policies.
  * Shared by the alerts policy rule and the plan's audit summary, so both describe the same thing.
  */
-import { parseAlertsBinding, type AlertsBinding } from "../worker/src/alerts/config";
-import type { PolicyResource } from "./rules";
+import { parseAlertsBinding, type AlertsBinding } from "../worker/src/contract/alerts";
+import type { PolicyResource } from "./resource";
 
 export const ALERTS_BINDING = "ALERTS";
 

@@ -18,6 +18,12 @@ const SCHEMA: Record<keyof PolicySettings, PolicyConfigSchema["properties"][stri
     default: DEFAULT_SETTINGS.maxCompatibilityDateAgeDays,
     description: "Oldest allowed Worker compatibility date, in days",
   },
+  modelRetirementWarningDays: {
+    type: "integer",
+    minimum: 0,
+    default: DEFAULT_SETTINGS.modelRetirementWarningDays,
+    description: "Warn when a routed model's end of life is at most this many days away",
+  },
 };
 
 function settingsOf(config: Partial<PolicySettings>): PolicySettings {
@@ -51,7 +57,7 @@ export function policies(now: () => Date = () => new Date(), rules: readonly Rul
     const base = {
       name: rule.name,
       description: rule.description,
-      enforcementLevel: "mandatory" as const,
+      enforcementLevel: rule.enforcement ?? ("mandatory" as const),
       ...(rule.settings.length > 0
         ? { configSchema: { properties: Object.fromEntries(rule.settings.map((k) => [k, SCHEMA[k]])) } }
         : {}),

@@ -6,8 +6,11 @@
  * Which stacks are "production" is pack configuration (`productionStacks`), matched against the stack name in the
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
-import { ClientsError, parseClients } from "../worker/src/clients";
+import type { ModelCatalog } from "../infra/models";
+import { ContractError, parseClients } from "../worker/src/contract";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
+import { modelsNotRetired, modelsNotRetiringSoon } from "./models";
+import type { PolicyResource } from "./resource";
 import { findKeyShapedValue } from "./secrets";
 
 export const TYPES = {
@@ -18,13 +21,7 @@ export const TYPES = {
 } as const;
 
 /** One declared resource, as both the policy engine and the offline plan see it. */
-export interface PolicyResource {
-  readonly type: string;
-  readonly name: string;
-  /** Declared inputs with secrets already unwrapped to plain values (the policy engine does the same). */
-  readonly props: Record<string, unknown>;
-  readonly protect: boolean;
-}
+export type { PolicyResource } from "./resource";
 
 /** Pack configuration; every key has a default, so the pack runs with no config file. */
 export interface PolicySettings {
@@ -32,18 +29,23 @@ export interface PolicySettings {
   readonly productionStacks: readonly string[];
   /** A Worker's compatibility date may be at most this many days old. */
   readonly maxCompatibilityDateAgeDays: number;
+  /** Warn when a routed model's end of life is at most this many days away. */
+  readonly modelRetirementWarningDays: number;
 }
 
 export const DEFAULT_SETTINGS: PolicySettings = {
   productionStacks: ["prod"],
   maxCompatibilityDateAgeDays: 365,
+  modelRetirementWarningDays: 30,
 };
 
 export interface RuleContext {
   readonly stack: string;
   readonly settings: PolicySettings;
-  /** Injected so tests (and the compatibility-date rule) never read the wall clock themselves. */
+  /** Injected so tests (and the compatibility-date and model rules) never read the wall clock themselves. */
   readonly now: Date;
+  /** Model lifecycle data; default: the installed SDKs' and infra/model-lifecycle.ts (infra/models.ts). */
+  readonly models?: ModelCatalog;
 }
 
 export interface Violation {
@@ -58,6 +60,8 @@ interface RuleBase {
   readonly description: string;
   /** Settings keys this rule reads (each becomes a key of its policy config schema). */
   readonly settings: readonly (keyof PolicySettings)[];
+  /** "advisory" rules warn without failing the preview. @default "mandatory" */
+  readonly enforcement?: "mandatory" | "advisory";
 }
 
 /** Checks one resource at a time; the pack runs it in `validateResource`. */
@@ -158,7 +162,7 @@ export const workerClientsListed: ResourceRule = {
       parseClients(JSON.parse(b.json));
       return [];
     } catch (e) {
-      const why = e instanceof ClientsError ? `${e.path} ${e.message}` : "is not valid JSON";
+      const why = e instanceof ContractError ? `${e.path} ${e.problem}` : "is not valid JSON";
       return [`Worker "${r.name}" binding "CLIENTS"${why.startsWith("[") ? why : ` ${why.trim()}`}`];
     }
   },
@@ -297,11 +301,15 @@ export const RULES: readonly Rule[] = [
   alertsCovered,
   workerObservability,
   compatibilityDateRecent,
+  modelsNotRetired,
+  modelsNotRetiringSoon,
 ];
 
 export interface RuleResult {
   readonly rule: string;
   readonly description: string;
+  readonly enforcement: "mandatory" | "advisory";
+  /** No violations (for an advisory rule: no warnings). */
   readonly passed: boolean;
   readonly violations: Violation[];
 }
@@ -315,7 +323,7 @@ export function evaluate(resources: readonly PolicyResource[], ctx: RuleContext,
         : resources
             .filter((r) => rule.appliesTo(r.type))
             .flatMap((r) => rule.check(r, ctx).map((message) => ({ message, resource: r.name })));
-    return { rule: rule.name, description: rule.description, passed: violations.length === 0, violations };
+    return { rule: rule.name, description: rule.description, enforcement: rule.enforcement ?? "mandatory", passed: violations.length === 0, violations };
   });
 }
 

@@ -10,9 +10,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { readJsonc } from "../infra/wrangler-config";
+import { SECRET_BINDING_NAMES } from "../worker/src/contract";
 
 /** Secret names a developer may have exported for real deployments; never handed to a local Worker. */
-const SECRET_ENV_NAMES = ["AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "CLIENT_KEYS"];
+const SECRET_ENV_NAMES = SECRET_BINDING_NAMES;
 
 /** Every wrangler run outside a terminal session: no telemetry, no request.cf fetch (no network), no colour codes. */
 export const WRANGLER_QUIET_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" } as const;

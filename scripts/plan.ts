@@ -31,10 +31,10 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(path.join(root, PLANS_DIR), { recursive: true });
   for (const r of rendered) {
     for (const [file, content] of Object.entries(r.files)) writeFileSync(path.join(root, PLANS_DIR, file), content);
-    const failed = r.plan.policy.filter((p) => !p.passed).map((p) => p.rule);
-    process.stdout.write(
-      `${PLANS_DIR}/${r.stack}.md, ${PLANS_DIR}/${r.stack}.json: ${r.plan.resources.length} resources, policy ${failed.length === 0 ? "all pass" : `FAILS ${failed.join(", ")}`}\n`,
-    );
+    const failed = r.plan.policy.filter((p) => !p.passed && p.enforcement === "mandatory").map((p) => p.rule);
+    const warned = r.plan.policy.filter((p) => !p.passed && p.enforcement === "advisory").map((p) => p.rule);
+    const verdict = [failed.length === 0 ? "all mandatory rules pass" : `FAILS ${failed.join(", ")}`, ...(warned.length > 0 ? [`warns ${warned.join(", ")}`] : [])];
+    process.stdout.write(`${PLANS_DIR}/${r.stack}.md, ${PLANS_DIR}/${r.stack}.json: ${r.plan.resources.length} resources, policy ${verdict.join("; ")}\n`);
   }
   return 0;
 }

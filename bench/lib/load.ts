@@ -2,7 +2,8 @@
 /**
  * Load on 127.0.0.1: closed-loop JSON load with autocannon (each response's latency taken at full precision from
  * its `response` event: autocannon's own histogram rounds to whole milliseconds, too coarse on loopback), a
- * steady-rate run (autocannon `overallRate`), and a streaming client that times the first body byte of SSE answers.
+ * steady-rate run (autocannon `overallRate`), a streaming client that times the first body byte of SSE answers and
+ * counts complete streams per second, and a burst of identical requests sent all at once.
  */
 import autocannon from "autocannon";
 import { Agent, request as httpRequest } from "node:http";
@@ -98,6 +99,10 @@ export interface StreamResult {
   readonly ttfb: Summary;
   /** Milliseconds from sending the request to the end of the stream. */
   readonly total: Summary;
+  /** Seconds from the first request to the last stream's end (the loops finish the stream they are in). */
+  readonly durationS: number;
+  /** Complete streams per second over the run. */
+  readonly rps: number;
 }
 
 export interface StreamOptions {
@@ -167,9 +172,78 @@ export async function runStreamLoad(target: Target, opts: StreamOptions): Promis
   const loop = async () => {
     while (performance.now() < deadline) await one();
   };
+  const started = performance.now();
   await Promise.all(Array.from({ length: opts.connections }, loop));
+  const durationS = (performance.now() - started) / 1000;
   agent.destroy();
-  return { requests, ok, errors, ttfb: summarize(ttfb.values()), total: summarize(total.values()) };
+  return { requests, ok, errors, ttfb: summarize(ttfb.values()), total: summarize(total.values()), durationS, rps: ok / durationS };
+}
+
+export interface BurstOptions {
+  readonly count: number;
+  readonly body: string;
+  /** Response header whose value labels the answer (x-cache, cf-aig-cache-status); counted per value. */
+  readonly labelHeader: string;
+  /** For streams: text the complete stream contains; an answer without it is not counted as answered. */
+  readonly endMarker?: string;
+}
+
+export interface BurstResult {
+  readonly requests: number;
+  /** 2xx answers read to the end (streams: with their final event). */
+  readonly ok: number;
+  readonly labels: Record<string, number>;
+  /** Status codes of the answers, 0 for a request that failed without one. */
+  readonly statuses: Record<string, number>;
+  readonly wallMs: number;
+}
+
+/**
+ * `count` copies of one request, each on its own connection, all written before any answer is awaited, so they are
+ * in flight together the way a page of clients asking the same thing at once would be.
+ */
+export async function runBurst(target: Target, opts: BurstOptions): Promise<BurstResult> {
+  const url = new URL(target.path, target.origin);
+  const labels: Record<string, number> = {};
+  const statuses: Record<string, number> = {};
+  let ok = 0;
+  const count = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
+  const one = (): Promise<void> =>
+    new Promise((resolve) => {
+      const req = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: "POST",
+          agent: false,
+          headers: { ...target.headers, "content-type": "application/json", "content-length": Buffer.byteLength(opts.body) },
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (text += chunk));
+          res.on("end", () => {
+            const status = res.statusCode ?? 0;
+            count(statuses, String(status));
+            const label = res.headers[opts.labelHeader.toLowerCase()];
+            if (typeof label === "string") count(labels, label);
+            if (status >= 200 && status < 300 && (opts.endMarker === undefined || text.includes(opts.endMarker))) ok++;
+            resolve();
+          });
+          res.on("error", () => resolve());
+        },
+      );
+      req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
+      req.on("error", () => {
+        count(statuses, "0");
+        resolve();
+      });
+      req.end(opts.body);
+    });
+  const started = performance.now();
+  await Promise.all(Array.from({ length: opts.count }, one));
+  return { requests: opts.count, ok, labels, statuses, wallMs: performance.now() - started };
 }
 
 /** One request with fetch, for priming caches and checking a target answers as expected before it is timed. */

@@ -2,6 +2,7 @@
  * A Worker bundle on a bare workerd process (the binary wrangler dev runs), from a generated config: no dev proxy,
  * no inspector, no Node in the request path, so the runtime serves requests the way a deployed Worker's isolate
  * does. Used for the start-up measurement and as the production-like pair of targets next to wrangler dev.
+ * The profiler (bench/profile.ts) starts the same process with the V8 inspector on a loopback port.
  * Rate-limit and KV bindings are in-memory stubs (always allow, always empty): the bench measures the Worker's
  * code, and those bindings are services outside the isolate in production.
  */
@@ -105,15 +106,27 @@ export interface WorkerdInstance {
   stop(): Promise<void>;
 }
 
+export interface WorkerdLaunchOptions {
+  /** Serve the V8 inspector (Chrome DevTools protocol) on 127.0.0.1:<port>: for profiling, never for timed figures. */
+  readonly inspectorPort?: number;
+}
+
 /** Launches workerd for a subject from `dir` and waits, polling every millisecond, until it listens. */
-export async function startWorkerd(workerd: string, subject: WorkerdSubject, dir: string): Promise<WorkerdInstance> {
+export async function startWorkerd(
+  workerd: string,
+  subject: WorkerdSubject,
+  dir: string,
+  launch: WorkerdLaunchOptions = {},
+): Promise<WorkerdInstance> {
   const s = prepareWorkerdDir(subject, dir);
   const port = await freePort();
   const configPath = join(dir, `${s.name}.capnp`);
   writeFileSync(configPath, workerdConfig(s, port), { mode: 0o600 });
   const logFile = join(dir, `${s.name}.workerd.log`);
   const t0 = performance.now();
-  const proc = spawnManaged(`workerd (${s.name})`, workerd, ["serve", configPath, "--experimental"], { cwd: dir, logFile });
+  const args = ["serve", configPath, "--experimental"];
+  if (launch.inspectorPort !== undefined) args.push(`--inspector-addr=${HOST}:${launch.inspectorPort}`);
+  const proc = spawnManaged(`workerd (${s.name})`, workerd, args, { cwd: dir, logFile });
   let exited: string | undefined;
   void proc.exited.then((c) => (exited = String(c)));
   try {

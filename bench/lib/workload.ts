@@ -11,7 +11,7 @@ export const VARIATIONS = ["identical", "keyOrder", "whitespace", "perCallField"
 export type Variation = (typeof VARIATIONS)[number];
 
 /** Models the local Worker config allows (worker/wrangler.jsonc ROUTING.models). */
-export const BENCH_MODELS = { messages: "claude-haiku-4-5", chatCompletions: "gpt-4.1-mini" } as const;
+export const BENCH_MODELS = { messages: "claude-haiku-4-5", chatCompletions: "gpt-5.4-mini" } as const;
 
 export interface ReplayCall {
   /** Index of the base request: calls with the same surface and base ask the same question. */
@@ -86,6 +86,12 @@ export function baseRequest(
 /** A body no earlier call has sent: every request on the miss path asks a new question. */
 export function uniqueBody(surface: Surface, n: number, opts: { stream?: boolean; tag?: string } = {}): string {
   return JSON.stringify(baseRequest(surface, n, { ...opts, tag: opts.tag ?? "Unique" }));
+}
+
+/** A body for the app endpoint POST /api/chat (`{messages, stream?}`) no earlier call has sent. */
+export function uniqueChatBody(n: number, opts: { stream?: boolean } = {}): string {
+  const question = `Unique ${n}: summarise the trade-offs of option ${n % 7} in two sentences.`;
+  return JSON.stringify({ messages: [{ role: "user", content: question }], ...(opts.stream ? { stream: true } : {}) });
 }
 
 /** A deep copy with every object's keys in a random order; array order is kept (it changes the meaning). */

@@ -1,6 +1,7 @@
 /**
  * Wrangler for the benchmarks: `wrangler dev --local` on 127.0.0.1 with telemetry off and secrets from a temp env
- * file, the workerd processes under it (for memory), and the deployable bundle's size from `wrangler deploy --dry-run`.
+ * file, the workerd processes under it (for memory), and the deployable bundle (its size, or a build with source maps
+ * for the profiler) from `wrangler deploy --dry-run`.
  */
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
@@ -32,6 +33,8 @@ function wranglerBin(root: string): string {
 export interface DevServer {
   readonly name: string;
   readonly origin: string;
+  /** Where wrangler serves the Worker's inspector (Chrome DevTools protocol; /json/list names the target). */
+  readonly inspectorPort: number;
   readonly proc: Managed;
   /** Milliseconds from spawning `wrangler dev` to the first good answer (includes wrangler's own bundling). */
   readonly readyMs: number;
@@ -100,6 +103,7 @@ export async function startWranglerDev(opts: DevOptions): Promise<DevServer> {
   return {
     name: opts.name,
     origin,
+    inspectorPort,
     proc,
     readyMs,
     workerdPids,
@@ -122,17 +126,29 @@ export function wranglerSizeLine(output: string): string | undefined {
   return /Total Upload:\s*([^\n]+)/.exec(output)?.[1]?.trim();
 }
 
-/** Builds what `wrangler deploy` would upload (minified, no network) and measures it: raw and gzip (level 9). */
-export async function measureBundle(root: string, configPath: string, outDir: string, logFile: string): Promise<BundleSize> {
-  const proc = spawnManaged(
-    "wrangler deploy --dry-run",
-    wranglerBin(root),
-    ["deploy", "--dry-run", "--minify", "--outdir", outDir, "--config", configPath],
-    { env: wranglerEnv(root), cwd: dirname(configPath), logFile },
-  );
+export interface BuildOptions {
+  readonly minify: boolean;
+  /** Also write each module's source map beside it (`<module>.map`), as `upload_source_maps` would upload it. */
+  readonly sourceMaps?: boolean;
+}
+
+/**
+ * Builds what `wrangler deploy` would upload (no network) into `outDir`, with wrangler's own bundler and the config's
+ * aliases; returns the module files it wrote (normally one).
+ */
+export async function buildBundle(root: string, configPath: string, outDir: string, logFile: string, build: BuildOptions): Promise<string[]> {
+  const args = ["deploy", "--dry-run", "--outdir", outDir, "--config", configPath];
+  if (build.minify) args.push("--minify");
+  if (build.sourceMaps) args.push("--upload-source-maps");
+  const proc = spawnManaged("wrangler deploy --dry-run", wranglerBin(root), args, { env: wranglerEnv(root), cwd: dirname(configPath), logFile });
   const code = await proc.exited;
   if (code !== 0) throw new Error(`wrangler deploy --dry-run for ${configPath} exited with ${code} (log: ${logFile})`);
-  const files = readdirSync(outDir).filter((f) => /\.(m?js|wasm)$/.test(f));
+  return readdirSync(outDir).filter((f) => /\.(m?js|wasm)$/.test(f));
+}
+
+/** Builds what `wrangler deploy` would upload (minified, no network) and measures it: raw and gzip (level 9). */
+export async function measureBundle(root: string, configPath: string, outDir: string, logFile: string): Promise<BundleSize> {
+  const files = await buildBundle(root, configPath, outDir, logFile, { minify: true });
   let rawBytes = 0;
   let gzipBytes = 0;
   for (const f of files) {

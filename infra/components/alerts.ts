@@ -7,7 +7,7 @@
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import type { BindingName } from "../../worker/src/bindings";
+import type { BindingName } from "../../worker/src/contract/bindings";
 import type { AlertsConfig, AlertsSecrets } from "../alerts-config";
 import { permissionGroupIds, tokenPolicy } from "./gateway-token";
 import type { WorkerBindingValues } from "./worker";

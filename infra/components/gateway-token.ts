@@ -6,7 +6,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 
-/** Permission groups the minted token carries, by their Cloudflare names. */
+/** Permission groups the minted token carries by default, by their Cloudflare names. */
 export const TOKEN_PERMISSION_GROUPS = ["AI Gateway Run", "Workers AI Read"] as const;
 
 export type GatewayTokenArgs =
@@ -17,6 +17,8 @@ export type GatewayTokenArgs =
       accountId: string;
       /** Token name as shown in the dashboard. @default "<component name>" */
       tokenName?: string;
+      /** Permission groups by name, as infra/permissions.ts derives them from ROUTING. @default TOKEN_PERMISSION_GROUPS */
+      permissionGroups?: readonly string[];
     }
   | {
       /** Use a token created outside the program. */
@@ -53,7 +55,8 @@ export class GatewayToken extends pulumi.ComponentResource {
     super("ai-gateway-stack:infra:GatewayToken", name, {}, opts);
     if (args.source === "mint") {
       const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: args.accountId }, { parent: this });
-      const ids = groups.results.apply((list) => permissionGroupIds(list, TOKEN_PERMISSION_GROUPS));
+      const wanted = args.permissionGroups ?? TOKEN_PERMISSION_GROUPS;
+      const ids = groups.results.apply((list) => permissionGroupIds(list, wanted));
       this.token = new cloudflare.AccountToken(
         name,
         {

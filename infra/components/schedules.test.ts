@@ -1,6 +1,10 @@
-/** Merging the stack's crons with the alerts cron: one spelling per schedule, each schedule once. */
-import { describe, expect, test } from "vitest";
-import { parseAlertsBinding } from "../../worker/src/alerts/config";
+/**
+ * Merging the stack's crons with the alerts cron (one spelling per schedule, each schedule once), and the trigger a
+ * stack with nothing to schedule still declares.
+ */
+import { beforeAll, describe, expect, test } from "vitest";
+import { type ProgramResult, runProgram } from "../testing/harness";
+import { parseAlertsBinding } from "../../worker/src/contract/alerts";
 import { mergeCrons } from "./schedules";
 
 describe("mergeCrons", () => {
@@ -20,5 +24,20 @@ describe("mergeCrons", () => {
     });
     expect(mergeCrons(["*/15 * * * *"], [binding.cron])).toEqual([binding.cron]);
     expect(binding.cron).toBe("*/15 * * * *");
+  });
+});
+
+describe("a stack that declares no crons and no alerts", () => {
+  // dev's yaml with its crons and its alerts (and their secret) taken out: nothing left to schedule.
+  let result: ProgramResult;
+  beforeAll(async () => {
+    result = await runProgram("dev", { config: { crons: [], alerts: undefined, alertsWebhookSecret: undefined } });
+  });
+
+  test("keeps the cron trigger with an empty schedule list, since deleting the resource would not stop the old schedules", () => {
+    const triggers = result.resources.filter((r) => r.type === "cloudflare:index/workersCronTrigger:WorkersCronTrigger");
+    expect(triggers).toHaveLength(1);
+    expect(triggers[0]!.inputs).toEqual({ accountId: expect.any(String), scriptName: result.outputs.workerName, schedules: [] });
+    expect(result.resources.some((r) => r.type === "ai-gateway-stack:infra:Alerts")).toBe(false);
   });
 });

@@ -1,10 +1,12 @@
 /**
- * Cron triggers for the Worker's scheduled handler (alert checks use them). A stack without schedules declares no
- * trigger resource at all.
+ * Cron triggers for the Worker's scheduled handler (alert checks use them). The trigger resource is declared even
+ * when the stack has no schedules, with `schedules: []`: the provider's WorkersCronTrigger delete does nothing in the
+ * API (terraform-provider-cloudflare: "cannot be destroyed … will not change it"), so dropping the resource would
+ * leave the last schedules firing. An empty list is what switches them off.
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { normalizeCron } from "../../worker/src/alerts/config";
+import { normalizeCron } from "../../worker/src/contract/alerts";
 
 /**
  * The schedules of several sources (the stack's crons, the alerts cron) as one list: each spelt one way and listed
@@ -26,18 +28,16 @@ export interface SchedulesArgs {
 export class Schedules extends pulumi.ComponentResource {
   /** The cron expressions in effect. */
   public readonly crons: string[];
-  public readonly trigger?: cloudflare.WorkersCronTrigger;
+  public readonly trigger: cloudflare.WorkersCronTrigger;
 
   constructor(name: string, args: SchedulesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ai-gateway-stack:infra:Schedules", name, {}, opts);
     this.crons = args.crons ?? [];
-    if (this.crons.length > 0) {
-      this.trigger = new cloudflare.WorkersCronTrigger(
-        name,
-        { accountId: args.accountId, scriptName: args.scriptName, schedules: this.crons.map((cron) => ({ cron })) },
-        { parent: this },
-      );
-    }
+    this.trigger = new cloudflare.WorkersCronTrigger(
+      name,
+      { accountId: args.accountId, scriptName: args.scriptName, schedules: this.crons.map((cron) => ({ cron })) },
+      { parent: this },
+    );
     this.registerOutputs({ crons: this.crons });
   }
 }

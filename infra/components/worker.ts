@@ -1,7 +1,7 @@
 /**
  * The gateway Worker: its bundle, built from worker/ with the options and the entry and aliases wrangler uses (read
  * from worker/wrangler.jsonc, so the deployed bundle is the one wrangler would build), and the WorkersScript carrying
- * exactly the bindings listed in worker/src/bindings.ts. Binding shapes follow each binding's kind, so a name or kind
+ * exactly the bindings listed in worker/src/contract/bindings.ts. Binding shapes follow each binding's kind, so a name or kind
  * changed there changes what is declared here; secret_text values are always Pulumi secrets.
  */
 import { createHash } from "node:crypto";
@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { buildSync } from "esbuild";
-import { BINDINGS, type BindingKind, type BindingSpec } from "../../worker/src/bindings";
+import { BINDINGS, type BindingKind, type BindingSpec } from "../../worker/src/contract/bindings";
 import { readWorkerBuild, WRANGLER_CONFIG } from "../wrangler-config";
 
 export interface WorkerBundle {
@@ -102,7 +102,7 @@ export function workerBindings(
   values: Readonly<Record<string, unknown>>,
 ): cloudflare.types.input.WorkersScriptBinding[] {
   for (const name of Object.keys(values)) {
-    if (!(name in specs)) throw new Error(`binding ${name} is not in worker/src/bindings.ts: the Worker would never read it`);
+    if (!(name in specs)) throw new Error(`binding ${name} is not in worker/src/contract/bindings.ts: the Worker would never read it`);
   }
   const out: cloudflare.types.input.WorkersScriptBinding[] = [];
   for (const [name, spec] of Object.entries(specs)) {
@@ -155,7 +155,7 @@ export interface WorkerArgs {
   compatibilityFlags?: string[];
   /** Workers Logs. @default { enabled: true, headSamplingRate: 1 } */
   observability?: { enabled: boolean; headSamplingRate: number };
-  /** Values for the bindings in worker/src/bindings.ts, by name (derived ones, like RATE_LIMIT_PERIOD, are added here). */
+  /** Values for the bindings in worker/src/contract/bindings.ts, by name (derived ones, like RATE_LIMIT_PERIOD, are added here). */
   bindings: Omit<WorkerBindingValues, DerivedBindingName>;
   /** Binding values produced by other components (e.g. a KV namespace id), merged over `bindings`. @default {} */
   extraBindings?: Readonly<Record<string, unknown>>;

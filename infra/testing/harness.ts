@@ -67,6 +67,11 @@ export interface RunOptions {
   root?: string;
   /** Extra invoke answers by token, for data sources this harness does not know. */
   invokes?: Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>;
+  /**
+   * Let the committed stacks' sample placeholders through (config key allowPlaceholders), as every offline run does:
+   * they are runnable samples. false runs the program as a real preview would and sees it refuse them. @default true
+   */
+  allowPlaceholders?: boolean;
 }
 
 /** The program failed; `resources` lists what it had declared by then (empty when config was rejected first). */
@@ -234,7 +239,7 @@ function resourceKey(r: pulumi.Resource): string {
  */
 export async function runProgram(stack: string, opts: RunOptions = {}): Promise<ProgramResult> {
   const root = opts.root ?? findProjectRoot();
-  const { project, config, secretKeys } = loadStackConfig(root, stack, opts.config);
+  const { project, config, secretKeys } = loadStackConfig(root, stack, { allowPlaceholders: opts.allowPlaceholders ?? true, ...opts.config });
 
   const registered = new Map<string, pulumi.runtime.MockResourceArgs>();
   pulumi.runtime.setAllConfig(config, secretKeys);

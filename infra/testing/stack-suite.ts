@@ -2,40 +2,74 @@
  * The checks every stack must pass, run against the real program under mocks with that stack's yaml: each declared
  * input traced back to the yaml (read here, independently of the program), secrets only as Pulumi secrets, protect
  * as configured, the Worker's bindings equal to the list the Worker reads, and — when the yaml has `alerts` — the
- * alert rules, destinations, cron, native policies and analytics token. One stack per test file.
+ * alert rules, destinations, cron, native policies and analytics token. One stack per test file. Where the yaml
+ * leaves a key out, the expected value is the stack schema's default (infra/stack-schema.ts), the one place defaults live.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import type * as v from "valibot";
 import { beforeAll, describe, expect, test } from "vitest";
-import { DEFAULT_ENDPOINTS, parseAlertsBinding } from "../../worker/src/alerts/config";
-import { BINDINGS, BINDING_NAMES, SECRET_BINDING_NAMES } from "../../worker/src/bindings";
-import { parseRouting } from "../../worker/src/routing";
+import { BINDINGS, BINDING_NAMES, type BindingName, parseAlertsBinding, parseRouting, parseWith, SECRET_BINDING_NAMES } from "../../worker/src/contract";
 import { routeUrl } from "../components/routes";
+import { stackEntries } from "../stack-schema";
 import { readWorkerBuild } from "../wrangler-config";
 import { isSecretValue, MOCK_PERMISSION_GROUPS, mockId, placeholderSecret, plainText, reveal, runProgram, type DeclaredResource, type ProgramResult } from "./harness";
 
 const ROOT = path.resolve(process.cwd());
 const PROJECT = "ai-gateway-stack";
 
-type Raw = Record<string, any>;
+type Entries = typeof stackEntries;
+type Key = keyof Entries;
+/** A key's value as the yaml writes it (the schema's input type). */
+export type YamlValue<K extends Key> = v.InferInput<Entries[K]>;
+/** A key's value with the schema's defaults filled in (what the program works with). */
+export type SettledValue<K extends Key> = v.InferOutput<Entries[K]>;
 
-/** The stack's values as written in its yaml, with Pulumi.yaml's declared defaults under them. */
-export function stackYaml(stack: string): { value(key: string): any; secure(key: string): string | undefined; all: Raw } {
-  const project = yaml.load(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as Raw;
-  const config = (yaml.load(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as Raw).config as Raw;
+export interface StackYaml {
+  /** The key as written in the yaml; undefined when the yaml leaves it out. */
+  raw<K extends Key>(key: K): YamlValue<K> | undefined;
+  /** The key with the stack schema's defaults filled in, where the yaml leaves a field (or the key) out. */
+  value<K extends Key>(key: K): SettledValue<K>;
+  /** The `secure:` ciphertext of a secret key. */
+  secure(key: string): string | undefined;
+  /** Every key of the yaml's config block, as written. */
+  all: Record<string, unknown>;
+}
+
+/** The stack's values as written in its yaml; defaults come from the stack schema, never from a second copy. */
+export function stackYaml(stack: string): StackYaml {
+  const doc = yaml.load(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const config = doc.config;
+  const raw = <K extends Key>(key: K) => config[`${PROJECT}:${key}`] as YamlValue<K> | undefined;
   return {
     all: config,
-    value(key) {
-      const v = config[`${PROJECT}:${key}`];
-      return v !== undefined ? v : project.config?.[key]?.default;
-    },
+    raw,
+    value: (key) => parseWith(stackEntries[key], raw(key)),
     secure(key) {
       const full = key.includes(":") ? key : `${PROJECT}:${key}`;
-      return config[full]?.secure;
+      const value = config[full];
+      return typeof value === "object" && value !== null && "secure" in value ? String(value.secure) : undefined;
     },
   };
+}
+
+/** A binding as the WorkersScript declares it. */
+interface DeclaredBinding {
+  name: string;
+  type: string;
+  text?: string;
+  json?: string;
+  namespaceId?: string;
+  simple?: { limit: number; period: number };
+}
+
+/** A token policy as AccountToken declares it. */
+interface TokenPolicy {
+  effect: string;
+  permissionGroups: { id: string }[];
+  resources: string;
 }
 
 
@@ -45,6 +79,7 @@ const T = {
   script: "cloudflare:index/workersScript:WorkersScript",
   domain: "cloudflare:index/workersCustomDomain:WorkersCustomDomain",
   route: "cloudflare:index/workersRoute:WorkersRoute",
+  dns: "cloudflare:index/dnsRecord:DnsRecord",
   subdomain: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
   cron: "cloudflare:index/workersCronTrigger:WorkersCronTrigger",
   kv: "cloudflare:index/workersKvNamespace:WorkersKvNamespace",
@@ -58,11 +93,6 @@ const C = {
   alerts: "ai-gateway-stack:infra:Alerts",
 };
 
-/** Config key holding a webhook's secret when the yaml names none (documented in Pulumi.yaml). */
-const DEFAULT_WEBHOOK_SECRET_KEY = "alertsWebhookSecret";
-/** incident_alert impacts when the yaml names none (documented in Pulumi.yaml). */
-const DEFAULT_INCIDENT_IMPACTS = ["INCIDENT_IMPACT_MAJOR", "INCIDENT_IMPACT_CRITICAL"];
-
 export function stackSuite(stack: string): void {
   const y = stackYaml(stack);
   const name = `${y.value("name")}-${stack}`;
@@ -73,12 +103,12 @@ export function stackSuite(stack: string): void {
     expect(found, type).toHaveLength(1);
     return found[0]!;
   };
-  const bindings = (): Raw[] => {
+  const bindings = (): DeclaredBinding[] => {
     const b = one(T.script).inputs.bindings;
     expect(isSecretValue(b)).toBe(true);
-    return reveal(b) as Raw[];
+    return reveal(b) as DeclaredBinding[];
   };
-  const binding = (n: string): Raw => {
+  const binding = (n: string): DeclaredBinding => {
     const b = bindings().find((x) => x.name === n);
     expect(b, n).toBeDefined();
     return b!;
@@ -94,11 +124,12 @@ export function stackSuite(stack: string): void {
     expect(ciphertext, `${key} is set as a secure value in Pulumi.${stack}.yaml`).toBeDefined();
     return placeholderSecret(`${PROJECT}:${key}`, ciphertext!);
   };
-  /** The yaml's alerts value (undefined: the stack runs without alerts). */
-  const alerts: Raw | undefined = y.value("alerts");
-  const yamlWebhooks = (): Raw[] => alerts?.destinations?.webhooks ?? [];
+  /** The yaml's alerts value as written, and with its defaults (undefined: the stack runs without alerts). */
+  const alertsYaml = y.raw("alerts");
+  const alerts = y.value("alerts");
+  const yamlWebhooks = () => alerts?.destinations.webhooks ?? [];
   /** The NotificationPolicyWebhooks declared for one yaml webhook (found by its URL and name). */
-  const webhookResource = (hook: Raw): DeclaredResource => {
+  const webhookResource = (hook: { name: string; url: string }): DeclaredResource => {
     const found = ofType(T.webhook).filter((r) => r.inputs.url === hook.url && String(r.inputs.name).endsWith(`-${hook.name}`));
     expect(found, `webhook destination ${hook.name}`).toHaveLength(1);
     return found[0]!;
@@ -120,22 +151,10 @@ export function stackSuite(stack: string): void {
       const g = one(T.gateway).inputs;
       const want = y.value("gateway");
       expect(g.cacheTtl).toBe(want.cacheTtl);
-      expect(g.cacheInvalidateOnUpdate).toBe(want.cacheInvalidateOnUpdate ?? true);
-      expect([g.rateLimitingLimit, g.rateLimitingInterval, g.rateLimitingTechnique]).toEqual([
-        want.rateLimit.limit,
-        want.rateLimit.interval,
-        want.rateLimit.technique ?? "sliding",
-      ]);
-      expect([g.collectLogs, g.logManagement, g.logManagementStrategy]).toEqual([
-        want.logs.collect,
-        want.logs.maxStored,
-        want.logs.strategy ?? "DELETE_OLDEST",
-      ]);
-      expect([g.retryMaxAttempts, g.retryDelay, g.retryBackoff]).toEqual([
-        want.retries?.maxAttempts ?? 1,
-        want.retries?.delayMs ?? 0,
-        want.retries?.backoff ?? "constant",
-      ]);
+      expect(g.cacheInvalidateOnUpdate).toBe(want.cacheInvalidateOnUpdate);
+      expect([g.rateLimitingLimit, g.rateLimitingInterval, g.rateLimitingTechnique]).toEqual([want.rateLimit.limit, want.rateLimit.interval, want.rateLimit.technique]);
+      expect([g.collectLogs, g.logManagement, g.logManagementStrategy]).toEqual([want.logs.collect, want.logs.maxStored, want.logs.strategy]);
+      expect([g.retryMaxAttempts, g.retryDelay, g.retryBackoff]).toEqual([want.retries.maxAttempts, want.retries.delayMs, want.retries.backoff]);
     });
 
     test("declares spend limits and guardrails exactly when the yaml has them", () => {
@@ -143,12 +162,12 @@ export function stackSuite(stack: string): void {
       const want = y.value("gateway");
       if (want.spendLimits) {
         expect(g.spendLimits).toEqual({
-          enabled: want.spendLimits.enabled ?? true,
-          rules: want.spendLimits.rules.map((r: Raw) => ({
+          enabled: want.spendLimits.enabled,
+          rules: want.spendLimits.rules.map((r) => ({
             limit: r.limit,
             limitType: "cost",
             window: r.window,
-            technique: r.technique ?? "fixed",
+            technique: r.technique,
             ...(r.providers ? { aiGatewayProvider: { mode: "filter", values: r.providers } } : {}),
             ...(r.models ? { model: { mode: "filter", values: r.models } } : {}),
           })),
@@ -157,7 +176,7 @@ export function stackSuite(stack: string): void {
         expect(g.spendLimits).toBeUndefined();
       }
       if (want.guardrails) {
-        expect(g.guardrails).toEqual({ prompt: want.guardrails.prompt ?? {}, response: want.guardrails.response ?? {} });
+        expect(g.guardrails).toEqual({ prompt: want.guardrails.prompt, response: want.guardrails.response });
       } else {
         expect(g.guardrails).toBeUndefined();
       }
@@ -178,7 +197,7 @@ export function stackSuite(stack: string): void {
       }
     });
 
-    test("is minted with AI Gateway Run and Workers AI Read, scoped to the account, when minted", () => {
+    test("is minted with AI Gateway Run, plus Workers AI Read when the yaml's chain or A/B reaches Workers AI, scoped to the account", () => {
       if (y.value("gatewayTokenSource") !== "mint") {
         expect(gatewayTokens()).toHaveLength(0);
         return;
@@ -186,11 +205,13 @@ export function stackSuite(stack: string): void {
       expect(gatewayTokens()).toHaveLength(1);
       const t = gatewayTokens()[0]!.inputs;
       const id = (n: string) => MOCK_PERMISSION_GROUPS.find((g) => g.name === n)!.id;
+      const chat = y.value("routing").chat;
+      const reachesWorkersAi = [...chat.fallback, ...(chat.experiments ?? []).map((e) => e.target)].some((t) => t.provider === "workers-ai");
       expect(t.accountId).toBe(y.value("accountId"));
       expect(t.policies).toEqual([
         {
           effect: "allow",
-          permissionGroups: [{ id: id("AI Gateway Run") }, { id: id("Workers AI Read") }],
+          permissionGroups: [{ id: id("AI Gateway Run") }, ...(reachesWorkersAi ? [{ id: id("Workers AI Read") }] : [])],
           resources: JSON.stringify({ [`com.cloudflare.api.account.${y.value("accountId")}`]: "*" }),
         },
       ]);
@@ -205,8 +226,8 @@ export function stackSuite(stack: string): void {
       expect(s.accountId).toBe(y.value("accountId"));
       expect(s.mainModule).toBe("index.js");
       expect(s.compatibilityDate).toBe(w.compatibilityDate);
-      expect(s.compatibilityFlags).toEqual(w.compatibilityFlags ?? ["nodejs_compat"]);
-      expect(s.observability).toEqual({ enabled: w.observability?.enabled ?? true, headSamplingRate: w.observability?.headSamplingRate ?? 1 });
+      expect(s.compatibilityFlags).toEqual(w.compatibilityFlags);
+      expect(s.observability).toEqual({ enabled: w.observability.enabled, headSamplingRate: w.observability.headSamplingRate });
       expect(createHash("sha256").update(String(s.content)).digest("hex")).toBe(result.outputs.bundleSha256);
       expect(String(s.content)).toMatch(/export\s*\{/);
       // Built with wrangler.jsonc's alias: the no-op stands in for the OpenTelemetry API the Anthropic SDK imports.
@@ -217,19 +238,19 @@ export function stackSuite(stack: string): void {
       const local = readWorkerBuild(ROOT);
       const w = y.value("worker");
       expect(w.compatibilityDate).toBe(local.compatibilityDate);
-      expect([...(w.compatibilityFlags ?? ["nodejs_compat"])].sort()).toEqual([...local.compatibilityFlags].sort());
+      expect([...w.compatibilityFlags].sort()).toEqual([...local.compatibilityFlags].sort());
     });
 
     test("declares every binding the Worker reads for this stack's features, with the kind bindings.ts gives it, and nothing else", () => {
       const declared = bindings().map((b) => b.name);
-      const configuredOptional = Object.keys(y.value("worker").vars ?? {});
+      const configuredOptional = Object.keys(y.value("worker").vars);
       // With alerts, every ALERTS* name in bindings.ts; the PagerDuty key only when the yaml turns PagerDuty on.
       const alertNames = alerts
-        ? BINDING_NAMES.filter((n) => n.startsWith("ALERTS") && (n !== "ALERTS_PAGERDUTY_ROUTING_KEY" || alerts.destinations?.pagerduty === true))
+        ? BINDING_NAMES.filter((n) => n.startsWith("ALERTS") && (n !== "ALERTS_PAGERDUTY_ROUTING_KEY" || alerts.destinations.pagerduty))
         : [];
       const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || configuredOptional.includes(n) || alertNames.includes(n));
       expect([...declared].sort()).toEqual([...want].sort());
-      for (const b of bindings()) expect(b.type, b.name).toBe(BINDINGS[b.name as keyof typeof BINDINGS].kind);
+      for (const b of bindings()) expect(b.type, b.name).toBe(BINDINGS[b.name as BindingName].kind);
     });
 
     test("leaves out of the Worker's list only optional bindings this stack's yaml does not use", () => {
@@ -245,7 +266,7 @@ export function stackSuite(stack: string): void {
       expect(binding("AI_GATEWAY_ACCOUNT_ID").text).toBe(y.value("accountId"));
       expect(binding("AI_GATEWAY_ID").text).toBe(name);
       expect(binding("STACK").text).toBe(stack);
-      expect(JSON.parse(binding("ROUTING").json)).toEqual(parseRouting(y.value("routing")));
+      expect(JSON.parse(binding("ROUTING").json!)).toEqual(parseRouting(y.raw("routing")));
       const rl = y.value("worker").rateLimit;
       const limiter = binding("RATE_LIMITER");
       expect({ namespaceId: limiter.namespaceId, simple: limiter.simple }).toEqual({
@@ -256,11 +277,11 @@ export function stackSuite(stack: string): void {
     });
 
     test("binds the yaml's clients as the plain CLIENTS allow-list, readable without decrypting anything", () => {
-      const clients = y.value("clients");
+      const clients = y.raw("clients");
       expect(Array.isArray(clients) && clients.length > 0, "the yaml lists clients").toBe(true);
       const b = binding("CLIENTS");
       expect(b.type).toBe("json");
-      expect(JSON.parse(b.json)).toEqual(clients);
+      expect(JSON.parse(b.json!)).toEqual(clients);
       expect(declaredSecret("CLIENTS")).toBe(false);
     });
 
@@ -288,7 +309,7 @@ export function stackSuite(stack: string): void {
     test("no secret value appears in plain form in any declared input or output", () => {
       const secrets = Object.entries(y.all)
         .filter(([, v]) => typeof v === "object" && v !== null && "secure" in v)
-        .map(([k, v]) => placeholderSecret(k, (v as Raw).secure));
+        .map(([k, v]) => placeholderSecret(k, y.secure(k)!));
       expect(secrets.length).toBeGreaterThan(0);
       const minted = ofType(T.token).map((t) => `minted-token-${mockId("token", t.name)}`);
       const visible = plainText(result.resources.map((r) => r.inputs)) + JSON.stringify(result.outputs);
@@ -301,7 +322,7 @@ export function stackSuite(stack: string): void {
 
   describe(`stack ${stack}: routes and schedules`, () => {
     test("declares one custom domain per configured hostname, in its zone", () => {
-      const want = y.value("routes").customDomains ?? [];
+      const want = y.value("routes").customDomains;
       const got = ofType(T.domain).map((d) => d.inputs);
       expect(got).toHaveLength(want.length);
       for (const d of want) {
@@ -310,21 +331,39 @@ export function stackSuite(stack: string): void {
     });
 
     test("declares one zone route per configured pattern, in its zone", () => {
-      const want = y.value("routes").zoneRoutes ?? [];
+      const want = y.value("routes").zoneRoutes;
       const got = ofType(T.route).map((d) => d.inputs);
       expect(got).toHaveLength(want.length);
       for (const r of want) expect(got).toContainEqual({ pattern: r.pattern, script: name, zoneId: mockId("zone", r.zone) });
     });
 
-    test("switches workers.dev on or off as configured", () => {
-      expect(one(T.subdomain).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, enabled: y.value("routes").workersDev ?? false, previewsEnabled: false });
+    test("declares a proxied AAAA 100:: record for each zone route hostname unless the yaml says it exists, before its route", () => {
+      const routes = y.value("routes");
+      const domains = new Set((routes.customDomains ?? []).map((d) => d.hostname));
+      const hosts = new Map<string, string>();
+      for (const r of routes.zoneRoutes ?? []) {
+        const host = r.pattern.slice(0, r.pattern.indexOf("/"));
+        if ((r.dnsRecord ?? "create") === "create" && !domains.has(host)) hosts.set(host, r.zone);
+      }
+      const got = ofType(T.dns);
+      expect(got.map((d) => d.inputs.name).sort()).toEqual([...hosts.keys()].sort());
+      for (const d of got) {
+        expect(d.inputs).toMatchObject({ zoneId: mockId("zone", hosts.get(String(d.inputs.name))!), type: "AAAA", content: "100::", proxied: true, ttl: 1 });
+        for (const r of ofType(T.route).filter((x) => String(x.inputs.pattern).startsWith(`${String(d.inputs.name)}/`))) {
+          expect(r.options.dependsOn).toContain(`${T.dns}::${d.name}`);
+        }
+      }
     });
 
-    test("declares one cron trigger carrying the yaml's crons plus the alerts cron, or none when there are no schedules", () => {
+    test("switches workers.dev on or off as configured", () => {
+      expect(one(T.subdomain).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, enabled: y.value("routes").workersDev, previewsEnabled: false });
+    });
+
+    test("declares one cron trigger carrying the yaml's crons plus the alerts cron, with an empty list when there are none", () => {
       const spaced = (c: string) => c.trim().split(/\s+/).join(" ");
-      const crons: string[] = [...new Set([...(y.value("crons") ?? []), ...(alerts ? [alerts.cron ?? "*/5 * * * *"] : [])].map(spaced))];
-      if (crons.length === 0) expect(ofType(T.cron)).toHaveLength(0);
-      else expect(one(T.cron).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, schedules: crons.map((cron) => ({ cron })) });
+      const crons: string[] = [...new Set([...y.value("crons"), ...(alerts ? [alerts.cron] : [])].map(spaced))];
+      // Declared even with nothing to schedule (schedules: []): the provider's delete would leave old schedules firing.
+      expect(one(T.cron).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, schedules: crons.map((cron) => ({ cron })) });
     });
   });
 
@@ -345,8 +384,8 @@ export function stackSuite(stack: string): void {
       const want = [
         T.kv,
         ...yamlWebhooks().map(() => T.webhook),
-        ...Object.keys(a.native ?? {}).map(() => T.policy),
-        ...((a.analyticsToken ?? "mint") === "mint" ? [T.token] : []),
+        ...Object.keys(a.native).map(() => T.policy),
+        ...(a.analyticsToken === "mint" ? [T.token] : []),
       ];
       expect(childrenOf(C.alerts).map((r) => r.type).sort()).toEqual(want.sort());
       // Nothing of the alerts' kinds is declared outside the component.
@@ -355,21 +394,21 @@ export function stackSuite(stack: string): void {
 
     withAlerts("hands the Worker an ALERTS value with the yaml's cron, rules, thresholds, windows and webhook names, which the Worker's parser accepts as is", () => {
       const a = alerts!;
-      const got = JSON.parse(binding("ALERTS").json);
+      const got = JSON.parse(binding("ALERTS").json!);
       expect(binding("ALERTS").type).toBe("json");
       expect(parseAlertsBinding(got)).toEqual(got);
-      const { analyticsToken: _t, native: _n, destinations, ...workerKeys } = a;
-      // Every value the yaml gives reaches the Worker unchanged; defaults fill the rest.
+      const { analyticsToken: _t, native: _n, destinations: _d, ...workerKeys } = alertsYaml!;
+      // Every value the yaml gives reaches the Worker unchanged; the schema's defaults fill the rest.
       expect(got).toMatchObject(workerKeys);
-      expect(Object.keys(got.rules).sort()).toEqual(Object.keys(a.rules).sort());
+      expect(Object.keys(got.rules).sort()).toEqual(Object.keys(alertsYaml!.rules).sort());
       expect(got.destinations).toEqual({
         webhooks: yamlWebhooks().map((w) => ({ name: w.name, url: w.url })),
-        pagerduty: destinations.pagerduty ?? false,
+        pagerduty: a.destinations.pagerduty,
       });
-      expect(got.endpoints).toEqual(a.endpoints ?? DEFAULT_ENDPOINTS);
+      expect(got.endpoints).toEqual(a.endpoints);
       // Infra-only keys (emails, secret key names, native policies, token source) stay out of the Worker's value.
       expect(Object.keys(got).sort()).toEqual(["cron", "destinations", "endpoints", "failureRuns", "lagMinutes", "rules"]);
-      for (const email of destinations.emails ?? []) expect(binding("ALERTS").json).not.toContain(email);
+      for (const email of a.destinations.emails) expect(binding("ALERTS").json).not.toContain(email);
     });
 
     withAlerts("binds the state KV namespace it declares, named after the stack", () => {
@@ -389,7 +428,7 @@ export function stackSuite(stack: string): void {
         expect(String(r.inputs.name)).toContain(name);
         expect(isSecretValue(r.inputs.secret), hook.name).toBe(true);
         expect(r.secretInputs).toContain("secret");
-        expect(reveal(r.inputs.secret)).toBe(secretPlaceholder(hook.secretKey ?? DEFAULT_WEBHOOK_SECRET_KEY));
+        expect(reveal(r.inputs.secret)).toBe(secretPlaceholder(hook.secretKey));
       }
     });
 
@@ -397,12 +436,12 @@ export function stackSuite(stack: string): void {
       const b = binding("ALERTS_WEBHOOK_SECRETS");
       expect(b.type).toBe("secret_text");
       expect(declaredSecret(b.name)).toBe(true);
-      expect(JSON.parse(b.text)).toEqual(Object.fromEntries(yamlWebhooks().map((w) => [w.name, secretPlaceholder(w.secretKey ?? DEFAULT_WEBHOOK_SECRET_KEY)])));
+      expect(JSON.parse(b.text!)).toEqual(Object.fromEntries(yamlWebhooks().map((w) => [w.name, secretPlaceholder(w.secretKey)])));
     });
 
     withAlerts("binds the PagerDuty routing key as a Pulumi secret exactly when the yaml turns PagerDuty on", () => {
       const pd = bindings().find((b) => b.name === "ALERTS_PAGERDUTY_ROUTING_KEY");
-      if (alerts!.destinations?.pagerduty !== true) {
+      if (!alerts!.destinations.pagerduty) {
         expect(pd).toBeUndefined();
         return;
       }
@@ -412,7 +451,7 @@ export function stackSuite(stack: string): void {
     });
 
     withAlerts("takes the analytics token from the source the yaml chooses: minted with Account Analytics Read only, or the secret alertsAnalyticsToken", () => {
-      const source = alerts!.analyticsToken ?? "mint";
+      const source = alerts!.analyticsToken;
       const b = binding("ALERTS_ANALYTICS_TOKEN");
       expect(b.type).toBe("secret_text");
       expect(declaredSecret(b.name)).toBe(true);
@@ -438,7 +477,7 @@ export function stackSuite(stack: string): void {
       expect(binding("ALERTS_ANALYTICS_TOKEN").text).not.toBe(worker);
       for (const a of analyticsTokens()) {
         for (const g of gatewayTokens()) expect(a.inputs.name).not.toBe(g.inputs.name);
-        const ids = (a.inputs.policies as Raw[]).flatMap((p) => p.permissionGroups.map((x: Raw) => x.id));
+        const ids = (a.inputs.policies as TokenPolicy[]).flatMap((p) => p.permissionGroups.map((x) => x.id));
         const gatewayRun = MOCK_PERMISSION_GROUPS.find((g) => g.name === "AI Gateway Run")!.id;
         expect(ids).not.toContain(gatewayRun);
       }
@@ -446,12 +485,12 @@ export function stackSuite(stack: string): void {
 
     withAlerts("declares the native policies the yaml asks for, notifying the declared webhook destinations and emails", () => {
       const a = alerts!;
-      const native: Raw = a.native ?? {};
+      const native = a.native;
       const policies = ofType(T.policy).map((p) => p.inputs);
       expect(policies).toHaveLength(Object.keys(native).length);
       const mechanisms = {
         webhooks: yamlWebhooks().map((h) => ({ id: `${webhookResource(h).name}-id` })),
-        emails: (a.destinations.emails ?? []).map((id: string) => ({ id })),
+        emails: a.destinations.emails.map((id) => ({ id })),
       };
       const byType = (t: string) => policies.filter((p) => p.alertType === t);
       if (native.billingUsage) {
@@ -470,7 +509,7 @@ export function stackSuite(stack: string): void {
         expect(byType("incident_alert")[0]).toMatchObject({
           accountId: y.value("accountId"),
           enabled: true,
-          filters: { affectedComponents: native.incidents.components, incidentImpacts: native.incidents.impacts ?? DEFAULT_INCIDENT_IMPACTS },
+          filters: { affectedComponents: native.incidents.components, incidentImpacts: native.incidents.impacts },
           mechanisms,
         });
       } else {
@@ -480,14 +519,14 @@ export function stackSuite(stack: string): void {
     });
 
     withAlerts("triggers the Worker on the cron its ALERTS value evaluates on", () => {
-      const cron = JSON.parse(binding("ALERTS").json).cron;
+      const cron = JSON.parse(binding("ALERTS").json!).cron;
       expect(one(T.cron).inputs.schedules).toContainEqual({ cron });
     });
   });
 
   describe(`stack ${stack}: protection and outputs`, () => {
     test("every resource carries the stack's protect setting, alert children included", () => {
-      const protect = y.value("protect") ?? false;
+      const protect = y.value("protect");
       expect(result.resources.length).toBeGreaterThan(5);
       // The loop below must see the alert resources too: they are declared in a component, with protect inherited.
       if (alerts) expect(childrenOf(C.alerts).length).toBeGreaterThan(yamlWebhooks().length);
@@ -499,14 +538,19 @@ export function stackSuite(stack: string): void {
       for (const t of custom) expect(Object.values(T)).toContain(t);
     });
 
-    test("exports the gateway id, Worker name, public URLs and bundle hash", () => {
+    test("exports the gateway id, Worker name, public URLs, each URL's SDK base URLs and the bundle hash", () => {
       const routes = y.value("routes");
       const urls = [
-        ...(routes.customDomains ?? []).map((d: Raw) => `https://${d.hostname}`),
-        ...(routes.zoneRoutes ?? []).map((r: Raw) => routeUrl(r.pattern)),
+        ...routes.customDomains.map((d) => `https://${d.hostname}`),
+        ...routes.zoneRoutes.map((r) => routeUrl(r.pattern)),
         ...(routes.workersDev ? [`https://${name}.${routes.workersDevSubdomain}.workers.dev`] : []),
       ];
-      expect(result.outputs).toEqual({ gatewayId: name, workerName: name, urls, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      // The SDK base URLs, worked out here from the URL: the Anthropic SDK adds /v1/messages itself.
+      const sdkBaseUrls = urls.map((url) => {
+        const anthropic = url.endsWith("/v1") ? url.slice(0, -3) : url;
+        return { url, anthropic, openai: `${anthropic}/v1` };
+      });
+      expect(result.outputs).toEqual({ gatewayId: name, workerName: name, urls, sdkBaseUrls, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     });
   });
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run standin -- [--port 8788] [--host 127.0.0.1] [--token T] [--rate-limit 100/60000] [--cache-ttl S]
- * [--token-delay-ms N]`: runs the gateway stand-in in the foreground until Ctrl-C. Faults and records are then
- * reachable over HTTP under /__standin/ (see ./client.ts).
+ * [--token-delay-ms N] [--response-guardrails]`: runs the gateway stand-in in the foreground until Ctrl-C. Faults,
+ * gateway refusals, the mode and records are then reachable over HTTP under /__standin/ (see ./client.ts).
  */
 import { parseArgs } from "node:util";
 import { startStandin } from "./index";
@@ -16,6 +16,7 @@ function main(): void {
       "cache-ttl": { type: "string" },
       "token-delay-ms": { type: "string" },
       "record-limit": { type: "string" },
+      "response-guardrails": { type: "boolean", default: false },
     },
   });
   const num = (name: string, v: string | undefined): number | undefined => {
@@ -38,6 +39,7 @@ function main(): void {
     cacheTtl: num("cache-ttl", values["cache-ttl"]),
     tokenDelayMs: num("token-delay-ms", values["token-delay-ms"]),
     recordLimit: num("record-limit", values["record-limit"]),
+    mode: { responseGuardrails: values["response-guardrails"] },
   }).then(
     (s) => {
       console.log(`gateway stand-in listening on ${s.url} (AI_GATEWAY_BASE_URL=${s.baseUrl})`);

@@ -2,15 +2,20 @@
  * Drives a stand-in that runs in another process (npm start, a test's global setup) over its /__standin/ HTTP
  * routes: the same switches `startStandin` returns, but async.
  */
-import type { Fault, Provider, RateLimit, StandinRecord } from "./index";
+import type { Fault, GatewayFault, GatewayMode, Provider, RateLimit, StandinCounters, StandinRecord } from "./index";
 
 export interface StandinControl {
   setFault(provider: Provider, fault: Fault | null): Promise<void>;
+  /** Replaces the gateway's own refusals (rate limit, spend limit, Guardrails); [] clears them. */
+  setGatewayFaults(faults: GatewayFault[]): Promise<void>;
+  /** Clears provider faults and gateway faults. */
   clearFaults(): Promise<void>;
+  setMode(mode: GatewayMode): Promise<void>;
   setRateLimit(rateLimit: RateLimit | null): Promise<void>;
   records(): Promise<StandinRecord[]>;
   clearRecords(): Promise<void>;
   clearCache(): Promise<void>;
+  counters(): Promise<StandinCounters>;
 }
 
 export function standinControl(url: string): StandinControl {
@@ -26,11 +31,14 @@ export function standinControl(url: string): StandinControl {
   };
   return {
     setFault: async (provider, fault) => void (await call("POST", "faults", { provider, fault })),
+    setGatewayFaults: async (faults) => void (await call("POST", "gateway-faults", faults)),
     clearFaults: async () => void (await call("DELETE", "faults")),
+    setMode: async (mode) => void (await call("POST", "mode", mode)),
     setRateLimit: async (rateLimit) => void (await call("POST", "rate-limit", rateLimit)),
     records: async () => (await call("GET", "records")) as StandinRecord[],
     clearRecords: async () => void (await call("DELETE", "records")),
     clearCache: async () => void (await call("DELETE", "cache")),
+    counters: async () => (await call("GET", "counters")) as StandinCounters,
   };
 }
 

@@ -4,10 +4,16 @@
  * metadata, a gateway-wide rate limit), answers as each provider does (./providers.ts), can be told to misbehave per
  * provider, and records what reached it. Faults, records and the rate limit can be driven from code (the object
  * `startStandin` returns) or over HTTP under /__standin/ so a separately running Worker's tests can use it too.
+ *
+ * Where the live platform answers differently from a plain provider, the stand-in can too: the gateway's own errors
+ * in Cloudflare's envelope (rate limit, spend limit, Guardrails), models past their end of life (read from
+ * infra/models.ts, so a retired model answers retired without being told), and response Guardrails turning a
+ * stream into one JSON body.
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { installedCatalog, isDead, modelStatus, type ModelCatalog } from "../../infra/models";
 import {
   answer,
   anthropicJson,
@@ -16,6 +22,7 @@ import {
   openaiStream,
   PROVIDER_NAMES,
   providerError,
+  retiredModelError,
   workersAiJson,
   workersAiStream,
   type Provider,
@@ -40,6 +47,66 @@ export interface Fault {
   match?: string;
   /** Affect only the next N matching requests, then clear itself. Default: until cleared. */
   times?: number;
+  /** Answer as this provider does for a model past its end of life (Workers AI 400 code 5028, OpenAI and Anthropic 404). */
+  retired?: boolean;
+}
+
+/**
+ * The gateway's own refusals, answered in Cloudflare's envelope before (or, for a blocked response, instead of) the
+ * provider's answer. Codes and statuses:
+ * - "rate-limit": 429, the gateway-wide rate limit (code 2003, with retry-after), whatever the provider;
+ * - "spend-limit": 429, a spend limit rule is over budget (code 2025; its message names the rule's scope);
+ * - "prompt-blocked" / "response-blocked": 424, Guardrails blocked the prompt (code 2016) or the response (2017);
+ * - "guardrails-credits": 402, the Guardrails scanner needs more credits (code 2021);
+ * - "guardrails-unavailable": 503, the Guardrails scanner is unavailable and a rule blocks (code 7013).
+ * Guardrails codes: https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/ (error
+ * handling); both limits answer 429 (features/rate-limiting, features/spend-limits), which publish no code.
+ */
+export const GATEWAY_FAULT_KINDS = [
+  "rate-limit",
+  "spend-limit",
+  "prompt-blocked",
+  "response-blocked",
+  "guardrails-credits",
+  "guardrails-unavailable",
+] as const;
+export type GatewayFaultKind = (typeof GATEWAY_FAULT_KINDS)[number];
+
+export interface GatewayFault {
+  kind: GatewayFaultKind;
+  /** Only requests to this provider: a spend limit scoped to a provider, or any kind aimed at one. */
+  provider?: Provider;
+  /** Only requests for this model (a spend limit scoped to a model). */
+  model?: string;
+  /** Only requests whose body contains this text. */
+  match?: string;
+  /** Affect only the next N matching requests, then clear itself. Default: until cleared. */
+  times?: number;
+}
+
+/** Each gateway refusal's HTTP status, code and message, as the gateway sends them. */
+export const GATEWAY_REFUSALS: Record<GatewayFaultKind, { status: number; code: number; message: string }> = {
+  "rate-limit": { status: 429, code: 2003, message: "Rate limited: this gateway's rate limit is exceeded" },
+  "spend-limit": { status: 429, code: 2025, message: "Spend limit exceeded" },
+  "prompt-blocked": { status: 424, code: 2016, message: "Prompt blocked due to security configurations" },
+  "response-blocked": { status: 424, code: 2017, message: "Response blocked due to security configurations" },
+  "guardrails-credits": { status: 402, code: 2021, message: "Guardrails scanner needs more credits" },
+  "guardrails-unavailable": { status: 503, code: 7013, message: "Guardrails scanner unavailable" },
+};
+
+/** How the stand-in's gateway is set up beyond faults; each field changes one behaviour. */
+export interface GatewayMode {
+  /**
+   * Response Guardrails on: a `stream: true` request is buffered and answered as one non-streamed JSON body, as the
+   * live gateway does (https://developers.cloudflare.com/ai-gateway/features/guardrails/usage-considerations/,
+   * "Streaming behavior"). Default false.
+   */
+  responseGuardrails?: boolean;
+  /**
+   * Models past their end of life (infra/models.ts: the installed SDKs' dates and infra/model-lifecycle.ts) answer
+   * as their provider does for a retired model. Default true.
+   */
+  retireModels?: boolean;
 }
 
 export interface RateLimit {
@@ -63,6 +130,12 @@ export interface StandinOptions {
   recordLimit?: number;
   /** Delay between streamed tokens, ms. Default 0. */
   tokenDelayMs?: number;
+  /** Initial mode; see GatewayMode. */
+  mode?: GatewayMode;
+  /** The date retirements are measured against. Default: the clock. */
+  now?: () => Date;
+  /** Model lifecycle data. Default: the installed SDKs' and the repo table's (infra/models.ts). */
+  models?: ModelCatalog;
 }
 
 export interface StandinRecord {
@@ -80,8 +153,8 @@ export interface StandinRecord {
   /** Status sent, 0 when the connection was dropped or cut before a status. */
   status: number;
   cache: "HIT" | "MISS" | null;
-  /** Which fault acted on this request, if any. */
-  fault: keyof Fault | null;
+  /** Which fault acted on this request, if any ("retired" also when the model's end of life has passed). */
+  fault: keyof Fault | GatewayFaultKind | "response-guardrails" | null;
 }
 
 export interface Standin {
@@ -91,12 +164,29 @@ export interface Standin {
   /** What the Worker's AI_GATEWAY_BASE_URL should be: `${url}/v1`. */
   baseUrl: string;
   setFault(provider: Provider, fault: Fault | null): void;
+  /** Replaces the gateway's own refusals (rate limit, spend limit, Guardrails); [] clears them. */
+  setGatewayFaults(faults: GatewayFault[]): void;
+  /** Clears provider faults and gateway faults. */
   clearFaults(): void;
+  /** Changes the given mode fields; the others keep their value. */
+  setMode(mode: GatewayMode): void;
   setRateLimit(rateLimit: RateLimit | null): void;
   records(): StandinRecord[];
   clearRecords(): void;
+  /** Gateway calls since start, and how many the cache answered: counted even when recording is off. */
+  counters(): StandinCounters;
   clearCache(): void;
   close(): Promise<void>;
+}
+
+/** Read-only running totals (GET /__standin/counters): callers compare two readings rather than reset them. */
+export interface StandinCounters {
+  /** Every gateway call that reached the stand-in, whatever it answered. */
+  calls: number;
+  /** Calls answered from the stand-in's cache. */
+  hits: number;
+  /** Cacheable or not, calls that went on to the provider. */
+  misses: number;
 }
 
 const GATEWAY_PATH = /^\/v1\/([^/]+)\/([^/]+)\/(anthropic|openai|workers-ai)(\/[^?]*)?(?:\?.*)?$/;
@@ -110,9 +200,13 @@ interface CacheEntry {
   expires: number;
 }
 
-/** The gateway's own error shape (not a provider's). */
-function gatewayError(code: number, message: string): string {
-  return JSON.stringify({ success: false, result: [], messages: [], error: [{ code, message }] });
+/**
+ * The gateway's own error body (not a provider's), as the live gateway sends it: the internal code both in the nested
+ * `error` list and as `internalCode`, under `name: "AiGatewayError"`
+ * (https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/, error handling).
+ */
+export function gatewayError(status: number, code: number, message: string): string {
+  return JSON.stringify({ success: false, result: [], messages: [], error: [{ code, message }], name: "AiGatewayError", httpCode: status, internalCode: code });
 }
 
 /**
@@ -182,6 +276,17 @@ async function cutAfter(res: ServerResponse, pieces: string[]): Promise<void> {
   res.socket?.destroy();
 }
 
+/** The model a gateway call names, read without judging the body (the checks after this do that). */
+function requestedModel(provider: Provider, endpoint: string, body: string): string | undefined {
+  if (provider === "workers-ai" && endpoint.startsWith("/@cf/")) return endpoint.slice(1);
+  try {
+    const m = (JSON.parse(body) as { model?: unknown }).model;
+    return typeof m === "string" ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
   const host = options.host ?? "127.0.0.1";
   const token = options.token;
@@ -190,11 +295,17 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   const recordLimit = options.recordLimit ?? 1000;
   const tokenDelayMs = options.tokenDelayMs ?? 0;
   let rateLimit = options.rateLimit ?? null;
+  let gatewayFaults: GatewayFault[] = [];
+  const mode: Required<GatewayMode> = { responseGuardrails: false, retireModels: true, ...checkMode(options.mode ?? {}) };
+  const now = options.now ?? (() => new Date());
+  let catalog = options.models;
+  const lifecycle = () => (catalog ??= installedCatalog());
   let window = { start: 0, count: 0 };
   const faults = new Map<Provider, Fault>();
   const cache = new Map<string, CacheEntry>();
   let records: StandinRecord[] = [];
   let seq = 0;
+  const counters: StandinCounters = { calls: 0, hits: 0, misses: 0 };
 
   function takeFault(provider: Provider, body: string): Fault | undefined {
     const f = faults.get(provider);
@@ -209,7 +320,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   function checkFault(v: unknown): Fault {
     if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("fault must be an object");
     const f = v as Record<string, unknown>;
-    const known = ["status", "latencyMs", "cut", "malformed", "drop", "match", "times"];
+    const known = ["status", "latencyMs", "cut", "malformed", "drop", "match", "times", "retired"];
     for (const k of Object.keys(f)) if (!known.includes(k)) throw new Error(`unknown fault field "${k}" (known: ${known.join(", ")})`);
     if (f.status !== undefined && (!Number.isInteger(f.status) || (f.status as number) < 400 || (f.status as number) > 599)) {
       throw new Error("fault.status must be a whole number from 400 to 599");
@@ -220,7 +331,52 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     }
     if (f.times !== undefined && (!Number.isInteger(f.times) || (f.times as number) < 1)) throw new Error("fault.times must be a whole number ≥ 1");
     if (f.match !== undefined && typeof f.match !== "string") throw new Error("fault.match must be a string");
+    if (f.retired !== undefined && typeof f.retired !== "boolean") throw new Error("fault.retired must be true or false");
     return { ...(f as Fault) };
+  }
+
+  function checkGatewayFaults(v: unknown): GatewayFault[] {
+    if (!Array.isArray(v)) throw new Error("gateway faults must be a list (an empty list clears them)");
+    return v.map((x, i) => {
+      if (typeof x !== "object" || x === null || Array.isArray(x)) throw new Error(`gateway fault [${i}] must be an object`);
+      const f = x as Record<string, unknown>;
+      const known = ["kind", "provider", "model", "match", "times"];
+      for (const k of Object.keys(f)) if (!known.includes(k)) throw new Error(`unknown gateway fault field "${k}" (known: ${known.join(", ")})`);
+      if (!GATEWAY_FAULT_KINDS.includes(f.kind as GatewayFaultKind)) throw new Error(`gateway fault [${i}].kind must be one of: ${GATEWAY_FAULT_KINDS.join(", ")}`);
+      if (f.provider !== undefined && !PROVIDER_NAMES.includes(f.provider as Provider)) throw new Error(`gateway fault [${i}].provider must be one of: ${PROVIDER_NAMES.join(", ")}`);
+      for (const k of ["model", "match"]) if (f[k] !== undefined && typeof f[k] !== "string") throw new Error(`gateway fault [${i}].${k} must be a string`);
+      if (f.times !== undefined && (!Number.isInteger(f.times) || (f.times as number) < 1)) throw new Error(`gateway fault [${i}].times must be a whole number ≥ 1`);
+      return { ...(f as unknown as GatewayFault) };
+    });
+  }
+
+  function checkMode(v: unknown): GatewayMode {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("mode must be an object");
+    const m = v as Record<string, unknown>;
+    const known = ["responseGuardrails", "retireModels"];
+    for (const [k, x] of Object.entries(m)) {
+      if (!known.includes(k)) throw new Error(`unknown mode field "${k}" (known: ${known.join(", ")})`);
+      if (typeof x !== "boolean") throw new Error(`mode.${k} must be true or false`);
+    }
+    return m as GatewayMode;
+  }
+
+  /** The first gateway fault of one of `kinds` that applies to this request, counted down like provider faults. */
+  function takeGatewayFault(kinds: readonly GatewayFaultKind[], provider: Provider, model: string | undefined, body: string): GatewayFault | undefined {
+    const i = gatewayFaults.findIndex(
+      (f) =>
+        kinds.includes(f.kind) &&
+        (f.provider === undefined || f.provider === provider) &&
+        (f.model === undefined || f.model === model) &&
+        (f.match === undefined || body.includes(f.match)),
+    );
+    const f = gatewayFaults[i];
+    if (!f) return undefined;
+    if (f.times !== undefined) {
+      f.times -= 1;
+      if (f.times <= 0) gatewayFaults.splice(i, 1);
+    }
+    return f;
   }
 
   function checkRateLimit(v: unknown): RateLimit | null {
@@ -238,6 +394,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       switch (route) {
         case "GET /__standin/healthz":
           return sendJson(res, 200, JSON.stringify({ ok: true }));
+        case "GET /__standin/counters":
+          return sendJson(res, 200, JSON.stringify(counters));
         case "GET /__standin/records":
           return sendJson(res, 200, JSON.stringify(records));
         case "DELETE /__standin/records":
@@ -254,6 +412,20 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         }
         case "DELETE /__standin/faults":
           faults.clear();
+          gatewayFaults = [];
+          return sendJson(res, 200, JSON.stringify({ ok: true }));
+        case "GET /__standin/gateway-faults":
+          return sendJson(res, 200, JSON.stringify(gatewayFaults));
+        case "POST /__standin/gateway-faults":
+          gatewayFaults = checkGatewayFaults(JSON.parse(await readBody(req)));
+          return sendJson(res, 200, JSON.stringify({ ok: true }));
+        case "DELETE /__standin/gateway-faults":
+          gatewayFaults = [];
+          return sendJson(res, 200, JSON.stringify({ ok: true }));
+        case "GET /__standin/mode":
+          return sendJson(res, 200, JSON.stringify(mode));
+        case "POST /__standin/mode":
+          Object.assign(mode, checkMode(JSON.parse(await readBody(req))));
           return sendJson(res, 200, JSON.stringify({ ok: true }));
         case "POST /__standin/rate-limit":
           rateLimit = checkRateLimit(JSON.parse(await readBody(req)));
@@ -275,6 +447,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     const provider = providerName as Provider;
     const endpoint = endpointRaw ?? "/";
     const body = await readBody(req);
+    counters.calls += 1;
     const rec: StandinRecord = {
       seq: ++seq,
       method: req.method ?? "",
@@ -300,19 +473,20 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     };
 
     if (token !== undefined && h["cf-aig-authorization"] !== `Bearer ${token}`) {
-      return reply(401, gatewayError(2009, "Unauthorized: cf-aig-authorization is missing or does not carry this gateway's token"));
+      return reply(401, gatewayError(401, 2009, "Unauthorized: cf-aig-authorization is missing or does not carry this gateway's token"));
     }
     const meta = h["cf-aig-metadata"];
     if (typeof meta === "string") {
       const problem = metadataProblem(meta);
-      if (problem) return reply(400, gatewayError(2018, problem));
+      if (problem) return reply(400, gatewayError(400, 2018, problem));
     }
     let ttl = defaultTtl;
     const ttlHeader = h["cf-aig-cache-ttl"];
     if (typeof ttlHeader === "string") {
       ttl = Number(ttlHeader);
       if (!/^\d+$/.test(ttlHeader) || ttl > MAX_CACHE_TTL) {
-        return reply(400, gatewayError(2017, `cf-aig-cache-ttl must be whole seconds from 0 to ${MAX_CACHE_TTL}, got "${ttlHeader}"`));
+        // Not 2017: that code means "response blocked" (Guardrails); this one is the stand-in's own.
+        return reply(400, gatewayError(400, 2006, `cf-aig-cache-ttl must be whole seconds from 0 to ${MAX_CACHE_TTL}, got "${ttlHeader}"`));
       }
     }
     if (rateLimit) {
@@ -321,9 +495,19 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       window.count += 1;
       if (window.count > rateLimit.limit) {
         const retry = Math.max(1, Math.ceil((window.start + rateLimit.windowMs - now) / 1000));
-        return reply(429, gatewayError(2003, "Rate limited: too many requests to this gateway"), { "retry-after": String(retry) });
+        return reply(429, gatewayError(429, 2003, "Rate limited: too many requests to this gateway"), { "retry-after": String(retry) });
       }
     }
+    const refuse = (f: GatewayFault) => {
+      rec.fault = f.kind;
+      const r = GATEWAY_REFUSALS[f.kind];
+      const scope = [f.provider && `provider ${f.provider}`, f.model && `model ${f.model}`].filter(Boolean).join(", ");
+      const message = f.kind === "spend-limit" && scope ? `${r.message} (rule scoped to ${scope})` : r.message;
+      return reply(r.status, gatewayError(r.status, r.code, message), f.kind === "rate-limit" ? { "retry-after": "1" } : {});
+    };
+    const requested = requestedModel(provider, endpoint, body);
+    const before = takeGatewayFault(["rate-limit", "spend-limit", "prompt-blocked", "guardrails-credits", "guardrails-unavailable"], provider, requested, body);
+    if (before) return refuse(before);
 
     const skip = h["cf-aig-skip-cache"] === "true";
     const cacheable = !skip && ttl > 0 && req.method === "POST";
@@ -341,6 +525,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       const hit = cache.get(key);
       if (hit && hit.expires > Date.now()) {
         rec.cache = "HIT";
+        counters.hits += 1;
         rec.status = hit.status;
         res.writeHead(hit.status, {
           "content-type": hit.contentType,
@@ -354,6 +539,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       if (hit) cache.delete(key);
     }
     rec.cache = "MISS";
+    counters.misses += 1;
     const aig = { "cf-aig-cache-status": "MISS", "cf-aig-log-id": String(rec.seq) };
     const fail = (status: number, message: string) =>
       reply(status, JSON.stringify(providerError(provider, status, message)), {
@@ -404,12 +590,26 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     else if (typeof parsed.model === "string" && parsed.model !== "") model = parsed.model;
     else return fail(400, "model: field required");
     if (kind === "anthropic" && typeof parsed.max_tokens !== "number") return fail(400, "max_tokens: field required");
+    const life = mode.retireModels ? modelStatus(lifecycle(), provider, model, now()) : undefined;
+    if (fault?.retired || (life && isDead(life))) {
+      rec.fault = "retired";
+      const since = life?.state === "retired" ? life.since : undefined;
+      const e = retiredModelError(provider, model, since);
+      return reply(e.status, JSON.stringify(e.body), aig);
+    }
     if (kind !== "workers-ai" || parsed.prompt === undefined) {
       if (!Array.isArray(parsed.messages) || parsed.messages.length === 0) return fail(400, "messages: at least one message is required");
     }
 
+    // The provider answered; a response Guardrails block replaces its answer (and is never cached).
+    const after = takeGatewayFault(["response-blocked"], provider, model, body);
+    if (after) return refuse(after);
+
     const a = answer(provider, model, parsed);
-    const stream = parsed.stream === true;
+    // With response Guardrails on, the gateway buffers a stream and answers one JSON body instead.
+    const buffered = parsed.stream === true && mode.responseGuardrails;
+    if (buffered) rec.fault = "response-guardrails";
+    const stream = parsed.stream === true && !buffered;
     const contentType = stream ? "text/event-stream; charset=utf-8" : "application/json";
 
     if (fault?.malformed) {
@@ -466,14 +666,14 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
           const m = GATEWAY_PATH.exec(url);
           if (!m) {
             return Promise.resolve(
-              sendJson(res, 404, gatewayError(2001, `not a gateway route: ${url.split("?")[0]} (expected /v1/{account}/{gateway}/{anthropic|openai|workers-ai}/…)`)),
+              sendJson(res, 404, gatewayError(404, 2001, `not a gateway route: ${url.split("?")[0]} (expected /v1/{account}/{gateway}/{anthropic|openai|workers-ai}/…)`)),
             );
           }
           return gateway(req, res, m);
         })();
     handle.catch((e: unknown) => {
       if (res.headersSent) res.socket?.destroy();
-      else sendJson(res, 500, gatewayError(2000, `stand-in error: ${e instanceof Error ? e.message : String(e)}`));
+      else sendJson(res, 500, gatewayError(500, 2000, `stand-in error: ${e instanceof Error ? e.message : String(e)}`));
     });
   });
   server.keepAliveTimeout = 5_000;
@@ -496,7 +696,16 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       if (fault === null) faults.delete(provider);
       else faults.set(provider, checkFault(fault));
     },
-    clearFaults: () => faults.clear(),
+    setGatewayFaults(list) {
+      gatewayFaults = checkGatewayFaults(list);
+    },
+    clearFaults: () => {
+      faults.clear();
+      gatewayFaults = [];
+    },
+    setMode(m) {
+      Object.assign(mode, checkMode(m));
+    },
     setRateLimit(rl) {
       rateLimit = checkRateLimit(rl);
       window = { start: 0, count: 0 };
@@ -506,6 +715,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       records = [];
     },
     clearCache: () => cache.clear(),
+    counters: () => ({ ...counters }),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((e) => (e ? reject(e) : resolve()));

@@ -346,3 +346,23 @@ export function providerError(provider: Provider, status: number, message: strin
   return { result: null, success: false, errors: [{ code: status === 429 ? 3040 : status >= 500 ? 3043 : 5006, message }], messages: [] };
 }
 
+
+/**
+ * What each provider answers for a model past its end of life, through the gateway:
+ * - Workers AI: 400 with error code 5028, "This model was deprecated on <date>. Please use an alternative model."
+ *   (the text Workers AI sends since its 2026-05-30 retirements, cloudflare/cloudflare-docs#32501; the status is the
+ *   one callers observe, since developers.cloudflare.com/workers-ai/platform/errors/ does not list 5028 yet);
+ * - OpenAI: 404 `model_not_found` in OpenAI's error shape;
+ * - Anthropic: 404 `not_found_error` in Anthropic's error shape.
+ */
+export function retiredModelError(provider: Provider, model: string, since?: string): { status: number; body: Json } {
+  if (provider === "workers-ai") {
+    const message = `This model was deprecated${since ? ` on ${since}` : ""}. Please use an alternative model.`;
+    return { status: 400, body: { result: null, success: false, errors: [{ code: 5028, message }], messages: [] } };
+  }
+  if (provider === "openai") {
+    const message = `The model \`${model}\` does not exist or you do not have access to it.`;
+    return { status: 404, body: { error: { message, type: "invalid_request_error", param: null, code: "model_not_found" } } };
+  }
+  return { status: 404, body: { type: "error", error: { type: "not_found_error", message: `model: ${model}` } } };
+}

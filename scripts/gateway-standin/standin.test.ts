@@ -1,8 +1,8 @@
 // The gateway stand-in over real HTTP on 127.0.0.1: gateway rules, provider answers, faults, records, control routes.
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { answerText, startStandin, type Standin } from "./index";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { answerText, GATEWAY_REFUSALS, startStandin, type GatewayFaultKind, type Standin } from "./index";
 import { readUntilBreak, standinControl } from "./client";
 
 const TOKEN = "gw-token-for-tests";
@@ -15,6 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 afterEach(() => {
+  vi.restoreAllMocks();
   s.clearFaults();
   s.setRateLimit(null);
 });
@@ -34,7 +35,7 @@ const msg = (text: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const chat = (text: string, extra: Record<string, unknown> = {}) => ({
-  model: "gpt-4.1-mini",
+  model: "gpt-5.4-mini",
   messages: [{ role: "user", content: text }],
   ...extra,
 });
@@ -246,7 +247,7 @@ describe("OpenAI Chat Completions", () => {
   it("answers JSON with the derived text and usage", async () => {
     const j = (await (await post("/openai/chat/completions", chat("hi openai"), openaiHeaders)).json()) as OpenAI.ChatCompletion;
     expect(j.object).toBe("chat.completion");
-    expect(j.choices[0]!.message.content).toBe(answerText("openai", "gpt-4.1-mini", "hi openai"));
+    expect(j.choices[0]!.message.content).toBe(answerText("openai", "gpt-5.4-mini", "hi openai"));
     expect(j.choices[0]!.finish_reason).toBe("stop");
     expect(j.usage!.total_tokens).toBe(j.usage!.prompt_tokens + j.usage!.completion_tokens);
   });
@@ -255,7 +256,7 @@ describe("OpenAI Chat Completions", () => {
     const plain = events(await (await post("/openai/chat/completions", chat("a b", { stream: true }), openaiHeaders)).text()).map(([, d]) => d);
     expect(plain.at(-1)).toBe("[DONE]");
     const chunks = plain.slice(0, -1).map((d) => JSON.parse(d) as OpenAI.ChatCompletionChunk);
-    expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe(answerText("openai", "gpt-4.1-mini", "a b"));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe(answerText("openai", "gpt-5.4-mini", "a b"));
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("stop");
     expect(chunks.every((c) => c.usage === undefined)).toBe(true);
 
@@ -281,12 +282,12 @@ describe("OpenAI Chat Completions", () => {
     const stream = await client.chat.completions.create({ ...chat("sdk stream"), stream: true } as OpenAI.ChatCompletionCreateParamsStreaming);
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
-    expect(text).toBe(answerText("openai", "gpt-4.1-mini", "sdk stream"));
+    expect(text).toBe(answerText("openai", "gpt-5.4-mini", "sdk stream"));
   });
 });
 
 describe("Workers AI", () => {
-  const model = "@cf/meta/llama-3.1-8b-instruct";
+  const model = "@cf/meta/llama-3.1-8b-instruct-fast";
   it("answers { result: { response }, success: true }", async () => {
     const j = (await (await post(`/workers-ai/${model}`, { messages: [{ role: "user", content: "wai" }] }, auth)).json()) as {
       result: { response: string };
@@ -398,9 +399,196 @@ describe("records and the HTTP control routes", () => {
     expect(await ctl.records()).toEqual([]);
   });
 
+  it("counts every gateway call and its cache outcome over HTTP, with recording off, and never resets the count", async () => {
+    const quiet = await startStandin({ token: TOKEN, recordLimit: 0 });
+    try {
+      const ctl = standinControl(quiet.url);
+      expect(await ctl.counters()).toEqual({ calls: 0, hits: 0, misses: 0 });
+      const at = (path: string, body: unknown, h: Record<string, string>) =>
+        fetch(`${quiet.baseUrl}/acct-1/gw-1${path}`, { method: "POST", headers: h, body: JSON.stringify(body) });
+      const h = { ...auth, "content-type": "application/json", "cf-aig-cache-ttl": "60" };
+      await at("/anthropic/v1/messages", msg("count me"), h);
+      await at("/anthropic/v1/messages", msg("count me"), h);
+      await at("/anthropic/v1/messages", msg("count me"), { "content-type": "application/json" });
+      // Two answered (a miss, then a hit), one refused before the cache (no gateway token): all three reached it.
+      expect(await ctl.counters()).toEqual({ calls: 3, hits: 1, misses: 1 });
+      expect(quiet.records()).toEqual([]);
+      const reset = await fetch(`${quiet.url}/__standin/counters`, { method: "DELETE" });
+      expect(reset.status).toBe(404);
+      expect(quiet.counters()).toEqual({ calls: 3, hits: 1, misses: 1 });
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it("rejects an unknown fault field over HTTP with 400 naming it", async () => {
     const res = await fetch(`${s.url}/__standin/faults`, { method: "POST", body: JSON.stringify({ provider: "openai", fault: { stauts: 500 } }) });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toContain('"stauts"');
+  });
+});
+
+type GatewayBody = { success: boolean; name: string; httpCode: number; internalCode: number; error: { code: number; message: string }[] };
+
+describe("the gateway's own refusals, in Cloudflare's envelope", () => {
+  it.each([
+    ["rate-limit", 429, 2003],
+    ["spend-limit", 429, 2025],
+    ["prompt-blocked", 424, 2016],
+    ["response-blocked", 424, 2017],
+    ["guardrails-credits", 402, 2021],
+    ["guardrails-unavailable", 503, 7013],
+  ] as const)("%s answers %i with code %i under name AiGatewayError", async (kind, status, code) => {
+    s.setGatewayFaults([{ kind }]);
+    const res = await post("/openai/chat/completions", chat(`refused ${kind}`), openaiHeaders);
+    expect(res.status).toBe(status);
+    const body = (await res.json()) as GatewayBody;
+    expect(body).toMatchObject({ success: false, name: "AiGatewayError", httpCode: status, internalCode: code });
+    expect(body.error).toEqual([{ code, message: expect.any(String) }]);
+    // Not the provider's shape: a client must tell the gateway's refusal from the provider's answer.
+    expect(body).not.toHaveProperty("type");
+    expect(s.records().at(-1)!.fault).toBe(kind);
+  });
+
+  it("tells a gateway rate limit from a spend limit by code and message, both 429", async () => {
+    const bodies: GatewayBody[] = [];
+    for (const kind of ["rate-limit", "spend-limit"] as GatewayFaultKind[]) {
+      s.setGatewayFaults([{ kind }]);
+      bodies.push((await (await post("/anthropic/v1/messages", msg(`tell apart ${kind}`), anthropicHeaders)).json()) as GatewayBody);
+    }
+    const [rate, spend] = bodies;
+    expect(rate!.httpCode).toBe(spend!.httpCode);
+    expect(rate!.internalCode).not.toBe(spend!.internalCode);
+    expect(rate!.error[0]!.message).toMatch(/rate limit/i);
+    expect(spend!.error[0]!.message).toMatch(/spend limit/i);
+  });
+
+  it("applies the gateway rate limit to every provider, with retry-after", async () => {
+    s.setGatewayFaults([{ kind: "rate-limit" }]);
+    const a = await post("/anthropic/v1/messages", msg("rl a"), anthropicHeaders);
+    const w = await post("/workers-ai/@cf/meta/llama-3.1-8b-instruct-fast", { messages: [{ role: "user", content: "rl w" }] }, auth);
+    expect([a.status, w.status]).toEqual([429, 429]);
+    expect(a.headers.get("retry-after")).toBe("1");
+  });
+
+  it("scopes a spend limit to a provider or a model, naming the scope in its message", async () => {
+    s.setGatewayFaults([{ kind: "spend-limit", provider: "openai" }]);
+    expect((await post("/anthropic/v1/messages", msg("spend other provider"), anthropicHeaders)).status).toBe(200);
+    const openai = await post("/openai/chat/completions", chat("spend openai"), openaiHeaders);
+    expect(openai.status).toBe(429);
+    expect(((await openai.json()) as GatewayBody).error[0]!.message).toContain("provider openai");
+
+    s.setGatewayFaults([{ kind: "spend-limit", model: "gpt-5.4" }]);
+    expect((await post("/openai/chat/completions", chat("spend other model"), openaiHeaders)).status).toBe(200);
+    const scoped = await post("/openai/chat/completions", { ...chat("spend model"), model: "gpt-5.4" }, openaiHeaders);
+    expect(scoped.status).toBe(429);
+    expect(((await scoped.json()) as GatewayBody).error[0]!.message).toContain("model gpt-5.4");
+  });
+
+  it("blocks a response only once the request itself was valid, and counts down `times`", async () => {
+    s.setGatewayFaults([{ kind: "response-blocked", times: 1 }]);
+    // An invalid request is still the provider's 400, not a Guardrails block.
+    const bad = await post("/anthropic/v1/messages", { model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }] }, anthropicHeaders);
+    expect(bad.status).toBe(400);
+    expect((await post("/anthropic/v1/messages", msg("blocked answer"), anthropicHeaders)).status).toBe(424);
+    expect((await post("/anthropic/v1/messages", msg("blocked answer"), anthropicHeaders)).status).toBe(200);
+  });
+
+  it("lets another process set and clear gateway faults over HTTP, and rejects an unknown kind naming the known ones", async () => {
+    const ctl = standinControl(s.url);
+    await ctl.setGatewayFaults([{ kind: "guardrails-unavailable", match: "over-http-marker" }]);
+    expect((await post("/openai/chat/completions", chat("over-http-marker"), openaiHeaders)).status).toBe(503);
+    expect((await post("/openai/chat/completions", chat("unmarked"), openaiHeaders)).status).toBe(200);
+    await ctl.clearFaults();
+    expect((await post("/openai/chat/completions", chat("over-http-marker"), openaiHeaders)).status).toBe(200);
+    const res = await fetch(`${s.url}/__standin/gateway-faults`, { method: "POST", body: JSON.stringify([{ kind: "budget" }]) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toContain(Object.keys(GATEWAY_REFUSALS).join(", "));
+  });
+});
+
+describe("models past their end of life", () => {
+  // The day after gpt-5-mini's announced shutdown (2026-12-11, from the installed openai SDK).
+  const after = new Date("2026-12-12T09:00:00Z");
+  let old: Standin;
+  let oldBase: string;
+  beforeAll(async () => {
+    old = await startStandin({ now: () => after });
+    oldBase = `${old.baseUrl}/a/g`;
+  });
+  afterAll(() => old.close());
+  const send = (path: string, body: unknown) => fetch(`${oldBase}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+  it("answers a retired Workers AI model with 400, code 5028 and the date it was deprecated", async () => {
+    const res = await send("/workers-ai/@cf/meta/llama-3.1-8b-instruct", { messages: [{ role: "user", content: "old" }] });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      result: null,
+      success: false,
+      errors: [{ code: 5028, message: "This model was deprecated on 2026-05-30. Please use an alternative model." }],
+      messages: [],
+    });
+    expect(old.records().at(-1)!.fault).toBe("retired");
+  });
+
+  it("answers a retired OpenAI model with 404 model_not_found, seen by the OpenAI SDK as NotFoundError", async () => {
+    const client = new OpenAI({ baseURL: `${oldBase}/openai`, apiKey: "k", maxRetries: 0 });
+    const err = await client.chat.completions.create({ model: "gpt-5-mini", messages: [{ role: "user", content: "old" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(err).toMatchObject({ status: 404, code: "model_not_found", type: "invalid_request_error" });
+    // The same model the day before its shutdown still answers.
+    const before = await startStandin({ now: () => new Date("2026-12-10T09:00:00Z") });
+    try {
+      const res = await fetch(`${before.baseUrl}/a/g/openai/chat/completions`, { method: "POST", body: JSON.stringify({ ...chat("still here"), model: "gpt-5-mini" }) });
+      expect(res.status).toBe(200);
+    } finally {
+      await before.close();
+    }
+  });
+
+  it("answers a retired Anthropic model with 404 not_found_error, seen by the Anthropic SDK as NotFoundError", async () => {
+    const client = new Anthropic({ baseURL: `${oldBase}/anthropic`, apiKey: "k", maxRetries: 0 });
+    // The SDK itself warns about the model's end of life before sending; the answer is what is under test.
+    vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const err = await client.messages.create({ ...msg("old"), model: "claude-sonnet-4-5" } as Anthropic.MessageCreateParamsNonStreaming).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((err as { error: unknown }).error).toEqual({ type: "error", error: { type: "not_found_error", message: "model: claude-sonnet-4-5" } });
+  });
+
+  it("answers a live model retired when told to, per provider, and not at all with retireModels off", async () => {
+    s.setFault("openai", { retired: true, times: 1 });
+    const forced = await post("/openai/chat/completions", chat("forced"), openaiHeaders);
+    expect(forced.status).toBe(404);
+    expect(((await forced.json()) as { error: { code: string } }).error.code).toBe("model_not_found");
+    expect((await post("/openai/chat/completions", chat("forced"), openaiHeaders)).status).toBe(200);
+
+    old.setMode({ retireModels: false });
+    try {
+      expect((await send("/workers-ai/@cf/meta/llama-3.1-8b-instruct", { messages: [{ role: "user", content: "old" }] })).status).toBe(200);
+    } finally {
+      old.setMode({ retireModels: true });
+    }
+  });
+});
+
+describe("response Guardrails on", () => {
+  afterEach(() => s.setMode({ responseGuardrails: false }));
+
+  it("answers a stream: true request with one JSON body carrying the whole answer", async () => {
+    s.setMode({ responseGuardrails: true });
+    const a = await post("/anthropic/v1/messages", msg("buffered please", { stream: true }), anthropicHeaders);
+    expect(a.headers.get("content-type")).toBe("application/json");
+    const m = (await a.json()) as Anthropic.Message;
+    expect(m).toMatchObject({ type: "message", stop_reason: "end_turn", content: [{ type: "text", text: answerText("anthropic", "claude-haiku-4-5", "buffered please") }] });
+    const o = (await (await post("/openai/chat/completions", chat("buffered too", { stream: true }), openaiHeaders)).json()) as OpenAI.ChatCompletion;
+    expect(o.object).toBe("chat.completion");
+    expect(s.records().at(-1)!.fault).toBe("response-guardrails");
+  });
+
+  it("streams again once switched off over HTTP", async () => {
+    await standinControl(s.url).setMode({ responseGuardrails: true });
+    expect((await post("/openai/chat/completions", chat("mode", { stream: true }), openaiHeaders)).headers.get("content-type")).toBe("application/json");
+    await standinControl(s.url).setMode({ responseGuardrails: false });
+    expect((await post("/openai/chat/completions", chat("mode", { stream: true }), openaiHeaders)).headers.get("content-type")).toMatch(/^text\/event-stream/);
   });
 });

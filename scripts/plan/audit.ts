@@ -3,10 +3,12 @@
  * deployed): who may call, what is cached and for how long, what is logged and kept, rate limits at each layer,
  * models, fallback chain and A/B splits, alerts, where the Worker answers, and the secrets by name.
  */
+import { describeStatus, installedCatalog, type ModelCatalog, routedModels } from "../../infra/models";
+import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../../infra/permissions";
 import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
 import type { PolicyResource } from "../../policy/rules";
-import { parseClients } from "../../worker/src/clients";
-import { parseRouting, type Routing } from "../../worker/src/routing";
+import { parseClients } from "../../worker/src/contract/clients";
+import { parseRouting, type Routing } from "../../worker/src/contract/routing";
 import type { Snapshot, SnapshotResource } from "./snapshot";
 
 const T = {
@@ -17,6 +19,7 @@ const T = {
   route: "cloudflare:index/workersRoute:WorkersRoute",
   subdomain: "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain",
   webhook: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
+  token: "cloudflare:index/accountToken:AccountToken",
 } as const;
 
 export interface AuditSummary {
@@ -51,10 +54,21 @@ export interface AuditSummary {
     experiments: { name: string; weight: number; percent: number; target: string }[];
     retries: { maxAttempts: number | null; delayMs: number | null; backoff: string | null };
     timeouts: { attemptMs: number; totalMs: number } | null;
+    /** Each routed model's lifecycle on the plan's date: live, retiring on DATE, retired since DATE, unknown. */
+    lifecycle: { target: string; state: string; status: string; source: string | null }[];
   };
   guardrails: { prompt: Record<string, string>; response: Record<string, string> } | null;
   alerts: { computed: AlertFact[]; schedules: { resource: string; cron: string }[]; native: NativeAlertFact[]; problems: string[] };
   schedules: string[];
+  /** API token permissions, derived from the declared resources (infra/permissions.ts). */
+  permissions: {
+    /** What the token Pulumi deploys with needs, one line per permission group, with what needs it. */
+    deployToken: { permission: string; for: string[] }[];
+    /** The Worker's gateway token: minted by the program, or supplied as the secret gatewayToken. */
+    gatewayToken: { source: "mint" | "config"; permissions: string[] };
+    /** The alerts' analytics token, when the stack has alerts. */
+    analyticsToken: { source: "mint" | "config"; permissions: string[] } | null;
+  };
   /** Every secret the stack declares, by where it goes (binding name or resource property); values never. */
   secrets: string[];
 }
@@ -133,7 +147,14 @@ function secretsOf(snapshot: Snapshot): string[] {
   return out;
 }
 
-export function auditOf(snapshot: Snapshot): AuditSummary {
+export interface AuditOptions {
+  /** The date model lifecycles are measured against. */
+  now: Date;
+  /** Model lifecycle data; default: the installed SDKs' and infra/model-lifecycle.ts. */
+  models?: ModelCatalog;
+}
+
+export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
   const gateway = of(snapshot, T.gateway)[0]?.inputs ?? {};
   const worker = of(snapshot, T.worker)[0];
   const bindings = bindingsOf(worker);
@@ -188,10 +209,32 @@ export function auditOf(snapshot: Snapshot): AuditSummary {
         })) ?? [],
       retries: { maxAttempts: num(gateway.retryMaxAttempts), delayMs: num(gateway.retryDelay), backoff: str(gateway.retryBackoff) },
       timeouts: routing ? { ...routing.timeouts } : null,
+      lifecycle: routing
+        ? routedModels(routing, opts.models ?? installedCatalog(), opts.now).map((m) => ({
+            target: `${m.provider}/${m.model}`,
+            state: m.status.state,
+            // No countdown: the committed plan changes when a status does, not every day.
+            status: describeStatus(m.status, { days: false }),
+            source: "source" in m.status ? m.status.source : null,
+          }))
+        : [],
     },
     guardrails: Object.keys(guard).length > 0 ? { prompt: rec(guard.prompt) as Record<string, string>, response: rec(guard.response) as Record<string, string> } : null,
     alerts: { computed: facts.alerts, schedules: facts.schedules, native: nativeDestinations(snapshot, facts.native), problems: facts.problems },
     schedules: of(snapshot, T.cron).flatMap((r) => (Array.isArray(r.inputs.schedules) ? r.inputs.schedules.map((s) => String(rec(s).cron)) : [])),
+    permissions: {
+      deployToken: deployTokenPermissions(snapshot.resources).map((p) => ({ permission: describePermission(p), for: p.for })),
+      gatewayToken: {
+        source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:GatewayToken::")) ? "mint" : "config",
+        permissions: routing ? gatewayTokenPermissions(routing).map(describePermission) : [],
+      },
+      analyticsToken: bindings.some((b) => b.name === "ALERTS_ANALYTICS_TOKEN")
+        ? {
+            source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:Alerts::")) ? "mint" : "config",
+            permissions: ["Account › Account Analytics: Read"],
+          }
+        : null,
+    },
     secrets: secretsOf(snapshot),
   };
 }

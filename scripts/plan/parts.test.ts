@@ -63,11 +63,30 @@ const alerts = {
   destinations: { webhooks: [{ name: "ops", url: "https://hooks.example.com/path/with-token" }], pagerduty: true },
 };
 
-function snapshot(crons: string[]): Snapshot {
+/** A complete ROUTING value with the given OpenAI and Workers AI models (the first of each in the fallback chain). */
+const routingWith = (openai: string[], workersAi: string[]) => ({
+  models: { anthropic: ["claude-haiku-4-5"], openai, "workers-ai": workersAi },
+  chat: {
+    fallback: [
+      { provider: "anthropic", model: "claude-haiku-4-5" },
+      { provider: "openai", model: openai[0] },
+      { provider: "workers-ai", model: workersAi[0] },
+    ],
+    experiments: [],
+    maxTokens: 100,
+  },
+  cacheTtl: { messages: 0, chatCompletions: 0, chat: 0 },
+  limits: { maxRequestBytes: 1024 },
+  timeouts: { attemptMs: 1000, totalMs: 2000 },
+  cors: { allowOrigins: [] },
+});
+
+function snapshot(crons: string[], routing?: unknown): Snapshot {
   return {
     stack: "prod",
     project: "ai-gateway-stack",
     bundles: { worker: { bytes: 10, sha256: "f".repeat(64) } },
+    placeholders: [],
     outputs: { bundleSha256: "f".repeat(64), urls: ["https://ai.example.com"] },
     resources: [
       {
@@ -86,6 +105,7 @@ function snapshot(crons: string[]): Snapshot {
             { name: "CLIENTS", type: "json", json: JSON.stringify(["acme", "beta"]) },
             { name: "CLIENT_KEYS", type: "secret_text", text: "[secret]" },
             { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "1", simple: { limit: 10, period: 60 } },
+            ...(routing ? [{ name: "ROUTING", type: "json", json: JSON.stringify(routing) }] : []),
           ],
         },
       },
@@ -110,7 +130,7 @@ function snapshot(crons: string[]): Snapshot {
 
 describe("audit summary", () => {
   it("lists each computed alert with threshold, window and destinations (webhook host only), and the native policies", () => {
-    const a = auditOf(snapshot(["*/10 * * * *"]));
+    const a = auditOf(snapshot(["*/10 * * * *"]), { now: new Date("2026-11-29T00:00:00Z") });
     expect(a.alerts.computed.map((x) => [x.kind, x.threshold, x.window])).toEqual([
       ["cost", "estimated spend reaches $40", "the calendar day so far (UTC)"],
       ["error-rate", "7.5% of requests errored (at least 30 requests)", "10 minutes"],
@@ -133,5 +153,24 @@ describe("audit summary", () => {
     expect(md).toContain("| `alerts-cost-error-usage` | **FAIL** |");
     expect(md).toContain('- Worker "worker" evaluates alerts on cron "*/10 * * * *" but no cron trigger of the script has that schedule; the alerts would never run');
     expect(md.split("## Resources")[0]).not.toContain("with-token");
+  });
+
+  it("shows each routed model's lifecycle without a daily countdown, and fails or warns in the policy table", () => {
+    const routing = routingWith(["gpt-5-mini", "gpt-5.4-mini"], ["@cf/meta/llama-3.1-8b-instruct"]);
+    const plan = buildPlan(snapshot(["*/10 * * * *"], routing), new Date("2026-12-01T00:00:00Z"));
+    expect(plan.audit.routing.lifecycle).toEqual([
+      { target: "anthropic/claude-haiku-4-5", state: "live", status: "live", source: expect.stringMatching(/^@anthropic-ai\/sdk /) },
+      { target: "openai/gpt-5-mini", state: "retiring", status: "retiring on 2026-12-11", source: expect.stringMatching(/^openai .* deprecation notes$/) },
+      { target: "openai/gpt-5.4-mini", state: "live", status: "live", source: expect.stringMatching(/^openai /) },
+      { target: "workers-ai/@cf/meta/llama-3.1-8b-instruct", state: "retired", status: "retired since 2026-05-30", source: expect.stringContaining("developers.cloudflare.com") },
+    ]);
+    const md = renderMarkdown(plan);
+    expect(md).toContain("  - `openai/gpt-5-mini`: retiring on 2026-12-11\n");
+    expect(md).toContain("  - `workers-ai/@cf/meta/llama-3.1-8b-instruct`: retired since 2026-05-30 **(calls fail)**");
+    expect(md).toContain("| `models-not-retired` | **FAIL** |");
+    expect(md).toContain("| `models-not-retiring-soon` | **warn** | (advisory)");
+    expect(md).toMatch(/\*\*\d+ of \d+ rules fail\.\*\* \*\*1 advisory rule warns\.\*\*/);
+    // The next day the same stack gives the same bytes: nothing counts down.
+    expect(renderMarkdown(buildPlan(snapshot(["*/10 * * * *"], routing), new Date("2026-12-02T00:00:00Z")))).toBe(md);
   });
 });

@@ -8,6 +8,7 @@ import * as yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findProjectRoot, loadStackConfig } from "../../infra/testing/harness";
 import { generatePlans, listStacks, type RenderedPlan, stalePlans } from "./generate";
+import { placeholdersOf } from "./snapshot";
 
 const ROOT = findProjectRoot(__dirname);
 const STACKS = listStacks(ROOT);
@@ -124,6 +125,27 @@ describe("stack plans", () => {
       }
       expect(a.alerts.schedules.map((s) => s.cron)).toEqual([y.alerts.cron]);
     }
+  });
+
+  it.each(["dev", "prod"])("%s lists, under a heading reviewers see, every placeholder a real preview would refuse", (stack) => {
+    const { plan, files } = planOf(stack);
+    expect(plan.placeholders).toEqual(placeholdersOf(stack));
+    expect(plan.placeholders.length).toBeGreaterThan(0);
+    const section = files[`${stack}.md`]!.split("## Placeholders to replace before deploying\n")[1]!.split("\n## ")[0]!;
+    for (const p of plan.placeholders) expect(section).toContain(`| \`${p.key}\` | \`${p.value}\` |`);
+  });
+
+  it("lists the token permissions each stack's declared resources need: minting needs API Tokens Edit, routes need zone permissions", () => {
+    const dev = planOf("dev").plan.audit.permissions;
+    const prod = planOf("prod").plan.audit.permissions;
+    const names = (p: typeof dev) => p.deployToken.map((x) => x.permission.replace(/ \(zones of .*\)$/, ""));
+    expect(names(dev)).toContain("Account › Account API Tokens: Edit");
+    expect(names(dev).some((n) => n.startsWith("Zone"))).toBe(false);
+    expect(names(prod)).not.toContain("Account › Account API Tokens: Edit");
+    expect(names(prod)).toEqual(expect.arrayContaining(["Zone › DNS: Edit", "Zone › Workers Routes: Edit", "Zone › Zone: Read"]));
+    expect(dev.gatewayToken).toEqual({ source: "mint", permissions: ["Account › AI Gateway: Run", "Account › Workers AI: Read"] });
+    expect(prod.gatewayToken.source).toBe("config");
+    expect(planOf("prod").files["prod.md"]).toContain("The gateway token is supplied (secret `gatewayToken`); create it with: Account › AI Gateway: Run, Account › Workers AI: Read.");
   });
 
   it("changes with the config: another gateway limit and A/B split show in the summary and the Markdown", () => {

@@ -18,6 +18,8 @@ export interface PlanBinding {
 export interface Plan {
   stack: string;
   project: string;
+  /** Config keys still holding a sample value: a real preview or up stops and names them. */
+  placeholders: Snapshot["placeholders"];
   bundle: { bytes: number; sha256: string } | null;
   outputs: Record<string, unknown>;
   policy: RuleResult[];
@@ -80,10 +82,11 @@ export function buildPlan(snapshot: Snapshot, now: Date, settings: PolicySetting
   return {
     stack: snapshot.stack,
     project: snapshot.project,
+    placeholders: snapshot.placeholders,
     bundle,
     outputs: sortKeys(snapshot.outputs) as Record<string, unknown>,
     policy,
-    audit: auditOf({ ...snapshot, resources }),
+    audit: auditOf({ ...snapshot, resources }, { now }),
     bindings,
     resources,
   };
@@ -150,6 +153,13 @@ function auditMarkdown(a: AuditSummary): string[] {
   const rt = a.routing.retries;
   out.push(`- Gateway retries: ${rt.maxAttempts ?? "default"} attempt(s), ${rt.delayMs ?? 0} ms apart, ${rt.backoff ?? "default"} backoff`);
   if (a.routing.timeouts) out.push(`- Timeouts: ${a.routing.timeouts.attemptMs} ms per attempt, ${a.routing.timeouts.totalMs} ms in total`);
+  if (a.routing.lifecycle.length > 0) {
+    out.push("- Model lifecycle (end-of-life dates from the installed SDKs and `infra/model-lifecycle.ts`):");
+    for (const m of a.routing.lifecycle) {
+      const flag = m.state === "retired" || m.state === "unsupported" ? " **(calls fail)**" : m.state === "unknown" ? " **(check the name)**" : "";
+      out.push(`  - ${code(m.target)}: ${m.status}${flag}`);
+    }
+  }
   if (a.guardrails) {
     const g = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
     out.push(`- Guardrails: prompts ${g(a.guardrails.prompt)}; responses ${g(a.guardrails.response)}`);
@@ -169,19 +179,48 @@ function auditMarkdown(a: AuditSummary): string[] {
   for (const p of a.alerts.problems) out.push(`- PROBLEM: ${p}`);
   out.push(`- Worker cron triggers: ${a.schedules.map(code).join(", ") || "none"}`);
 
+  out.push("", "### API token permissions");
+  out.push("The deploy token (`cloudflare:apiToken`, or `CLOUDFLARE_API_TOKEN`) needs, for what this stack declares:");
+  out.push(...list(a.permissions.deployToken.map((p) => `${p.permission}, for ${p.for.join("; ")}`)));
+  const g = a.permissions.gatewayToken;
+  out.push(
+    g.source === "mint"
+      ? `The gateway token is minted by the program with: ${g.permissions.join(", ")} (so the deploy token needs Account API Tokens: Edit).`
+      : `The gateway token is supplied (secret \`gatewayToken\`); create it with: ${g.permissions.join(", ")}.`,
+  );
+  const t = a.permissions.analyticsToken;
+  if (t) {
+    out.push(
+      t.source === "mint"
+        ? `The alerts' analytics token is minted by the program with: ${t.permissions.join(", ")}.`
+        : `The alerts' analytics token is supplied (secret \`alertsAnalyticsToken\`); create it with: ${t.permissions.join(", ")}.`,
+    );
+  }
   out.push("", "### Secrets (names only)");
   out.push(...list(a.secrets));
   return out;
 }
 
+const resultWord = (r: RuleResult) => (r.passed ? "pass" : r.enforcement === "advisory" ? "**warn**" : "**FAIL**");
+
 function policyMarkdown(results: RuleResult[]): string[] {
   const out = ["| rule | result | what it requires |", "|---|---|---|"];
-  for (const r of results) out.push(`| ${code(r.rule)} | ${r.passed ? "pass" : "**FAIL**"} | ${r.description} |`);
+  for (const r of results) out.push(`| ${code(r.rule)} | ${resultWord(r)} | ${r.enforcement === "advisory" ? "(advisory) " : ""}${r.description} |`);
   for (const r of results.filter((x) => !x.passed)) {
-    out.push("", `${code(r.rule)} violations:`);
+    out.push("", `${code(r.rule)} ${r.enforcement === "advisory" ? "warnings" : "violations"}:`);
     out.push(...r.violations.map((v) => `- ${v.message}`));
   }
   return out;
+}
+
+/** One line: every rule passes, or how many mandatory rules fail and advisory rules warn. */
+export function policySummary(results: RuleResult[]): string {
+  const failed = results.filter((r) => !r.passed && r.enforcement === "mandatory").length;
+  const warned = results.filter((r) => !r.passed && r.enforcement === "advisory").length;
+  if (failed === 0 && warned === 0) return `All ${results.length} rules of the policy pack pass.`;
+  const parts = [failed > 0 ? `**${failed} of ${results.length} rules fail.**` : `No mandatory rule fails.`];
+  if (warned > 0) parts.push(`**${warned} advisory rule${warned === 1 ? "" : "s"} warn${warned === 1 ? "s" : ""}.**`);
+  return parts.join(" ");
 }
 
 function bindingValueMarkdown(b: PlanBinding): string {
@@ -220,9 +259,20 @@ export function renderMarkdown(plan: Plan): string {
   out.push("");
   out.push("Stack outputs:");
   out.push(...Object.entries(plan.outputs).map(([k, v]) => `- ${k}: ${code(typeof v === "string" ? v : JSON.stringify(v))}`));
+  out.push("", "## Placeholders to replace before deploying", "");
+  if (plan.placeholders.length === 0) {
+    out.push("None: no config value is a sample placeholder.");
+  } else {
+    out.push(
+      `This stack is a runnable sample: ${plan.placeholders.length} config value${plan.placeholders.length === 1 ? " is a placeholder" : "s are placeholders"}. A real \`pulumi preview\` or \`pulumi up\` stops before declaring anything and names ${plan.placeholders.length === 1 ? "it" : "them all"}; set each with \`pulumi config set [--path] <key> <value> --stack ${plan.stack}\`.`,
+      "",
+      "| key | sample value | why it cannot be deployed |",
+      "|---|---|---|",
+      ...plan.placeholders.map((p) => `| ${code(p.key)} | ${code(p.value)} | ${p.why} |`),
+    );
+  }
   out.push("", "## Policy", "");
-  const failed = plan.policy.filter((r) => !r.passed).length;
-  out.push(failed === 0 ? `All ${plan.policy.length} rules of the policy pack pass.` : `**${failed} of ${plan.policy.length} rules fail.**`, "");
+  out.push(policySummary(plan.policy), "");
   out.push(...policyMarkdown(plan.policy));
   out.push("", "## Audit summary", "");
   out.push(...auditMarkdown(plan.audit));

@@ -5,8 +5,13 @@
  * hash. Nothing is read from inside a secret: who may call comes from the plain CLIENTS binding (see audit.ts).
  */
 import { createHash } from "node:crypto";
+import { parseAlertsConfig } from "../../infra/alerts-config";
+import { validateSettings } from "../../infra/config";
+import { findPlaceholders, type Placeholder } from "../../infra/placeholders";
 import {
+  findProjectRoot,
   isSecretValue,
+  loadStackConfig,
   placeholderSecret,
   type ProgramResult,
   reveal,
@@ -39,6 +44,8 @@ export interface Snapshot {
   outputs: Record<string, unknown>;
   /** The Worker bundle(s): script resource name -> size and SHA-256 of the uploaded module. */
   bundles: Record<string, { bytes: number; sha256: string }>;
+  /** Sample values a real preview or up of this stack refuses (infra/placeholders.ts); plain config, never secrets. */
+  placeholders: Placeholder[];
 }
 
 type Path = (string | number)[];
@@ -97,7 +104,19 @@ export function redactInputs(inputs: Record<string, unknown>, secretPaths: reado
 
 const WORKER = "cloudflare:index/workersScript:WorkersScript";
 
-export function snapshotOf(result: ProgramResult): Snapshot {
+/**
+ * The placeholders in a stack's config, found by the same function the program refuses them with, on the same
+ * validated settings. Reads plain keys only: secrets are neither read nor shown.
+ */
+export function placeholdersOf(stack: string, config?: Record<string, unknown>, root = findProjectRoot()): Placeholder[] {
+  const { project, values } = loadStackConfig(root, stack, config);
+  const raw = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith(`${project}:`)).map(([k, v]) => [k.slice(project.length + 1), v]));
+  const settings = validateSettings(raw, project, stack);
+  const alerts = raw.alerts === undefined ? undefined : parseAlertsConfig(raw.alerts, stack, project);
+  return findPlaceholders({ ...settings, corsOrigins: settings.routing.cors.allowOrigins, alerts: alerts && { webhooks: alerts.webhooks, emails: alerts.emails } });
+}
+
+export function snapshotOf(result: ProgramResult, placeholders: Placeholder[] = []): Snapshot {
   const bundles: Snapshot["bundles"] = {};
   for (const r of result.resources.filter((x) => x.type === WORKER)) {
     const content = reveal(r.inputs.content);
@@ -118,10 +137,12 @@ export function snapshotOf(result: ProgramResult): Snapshot {
     })),
     outputs: scrub(result.outputs) as Record<string, unknown>,
     bundles,
+    placeholders,
   };
 }
 
 /** Runs the program for `stack` (once per process) and returns its printable snapshot. */
 export async function takeSnapshot(stack: string, config?: Record<string, unknown>): Promise<Snapshot> {
-  return snapshotOf(await runProgram(stack, config ? { config } : {}));
+  const result = await runProgram(stack, config ? { config } : {});
+  return snapshotOf(result, placeholdersOf(stack, config));
 }

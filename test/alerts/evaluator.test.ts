@@ -4,7 +4,7 @@
  */
 import { createHmac } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseAlertsBinding, type AlertsBinding } from "../../worker/src/alerts/config";
+import { parseAlertsBinding, type AlertsBinding } from "../../worker/src/contract/alerts";
 import { ANALYTICS_ALERT, evaluateAlerts, type RunReport } from "../../worker/src/alerts/evaluator";
 import { MemoryStateStore, STATE_KEY } from "../../worker/src/alerts/state";
 import { startAnalytics, startReceiver, type Traffic } from "./stand-ins";

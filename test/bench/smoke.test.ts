@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultOptions, runBench } from "../../bench/run";
 import { groupMembers, spawnHistory } from "../../bench/lib/procs";
-import { TARGET_NAMES, type BenchReport } from "../../bench/lib/report";
+import { BURST_TARGETS, TARGET_NAMES, type BenchReport } from "../../bench/lib/report";
 
 const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -25,6 +25,7 @@ describe("npm run bench at smoke size", () => {
       soakSeconds: 1,
       startupRuns: 1,
       replayCalls: 40,
+      burstRequests: 20,
       log: (l) => lines.push(l),
     });
 
@@ -39,6 +40,16 @@ describe("npm run bench at smoke size", () => {
       expect(stream!.requests, `${t} stream requests`).toBeGreaterThan(0);
       expect(stream!.errors, `${t} stream failures`).toBe(0);
     }
+    // Every burst answered in full; through the bare proxy every request is an upstream call, which shows the
+    // stand-in's counter sees each one. The gateway Worker makes between one call and one per request.
+    expect(report.burst.rows.map((b) => `${b.target} ${b.kind}`)).toEqual(BURST_TARGETS.flatMap((t) => [`${t} json`, `${t} sse`]));
+    for (const b of report.burst.rows) {
+      expect(b.ok, `${b.target} ${b.kind} answered`).toBe(b.requests);
+      if (b.target.startsWith("proxy")) expect(b.upstreamCalls, `${b.target} ${b.kind}`).toBe(b.requests);
+      else expect(b.upstreamCalls, `${b.target} ${b.kind}`).toBeGreaterThanOrEqual(1);
+      expect(b.upstreamCalls, `${b.target} ${b.kind}`).toBeLessThanOrEqual(b.requests);
+    }
+    for (const c of report.stream) expect(c.rps, `${c.target} streams/s`).toBeGreaterThan(0);
     // The exact-match column is the stand-in's own cache: measuring it must agree with predicting it from the bytes.
     for (const row of report.cache.rows) expect(row.exactMeasured, row.variation).toBe(row.exactExpected);
     expect(report.soak.errors + report.soak.non2xx + report.soak.timeouts).toBe(0);
@@ -52,7 +63,7 @@ describe("npm run bench at smoke size", () => {
     expect(json.machine.cores).toBeGreaterThan(0);
     expect(json.versions.wrangler).toMatch(/^\d+\.\d+\.\d+/);
     const md = readFileSync(join(out, "latest.md"), "utf8");
-    for (const heading of ["## Targets from the issue", "## Start-up", "## Cache effectiveness", "## Bounded load run"]) {
+    for (const heading of ["## Targets from the issue", "## Identical concurrent requests", "## Start-up", "## Cache effectiveness", "## Bounded load run"]) {
       expect(md).toContain(heading);
     }
 

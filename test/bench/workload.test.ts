@@ -62,7 +62,7 @@ describe("variations", () => {
     const bodies = Array.from({ length: 500 }, (_, i) => uniqueBody("messages", i));
     expect(new Set(bodies).size).toBe(500);
     expect(uniqueBody("messages", 1)).not.toBe(JSON.stringify(baseRequest("messages", 1)));
-    expect(JSON.parse(uniqueBody("chatCompletions", 2, { stream: true }))).toMatchObject({ stream: true, model: "gpt-4.1-mini" });
+    expect(JSON.parse(uniqueBody("chatCompletions", 2, { stream: true }))).toMatchObject({ stream: true, model: "gpt-5.4-mini" });
   });
 });
 

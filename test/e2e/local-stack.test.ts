@@ -3,8 +3,8 @@
  * OpenAI SDKs (plus fetch for /api/chat) in front, as an app would use them. One file so the stack starts once and
  * the leak scan at the end covers every response of the suite.
  */
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
+import type Anthropic from "@anthropic-ai/sdk";
+import type OpenAI from "openai";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,8 +21,8 @@ afterAll(async () => {
 });
 
 const CLAUDE = "claude-haiku-4-5";
-const GPT = "gpt-4.1-mini";
-const LLAMA = "@cf/meta/llama-3.1-8b-instruct";
+const GPT = "gpt-5.4-mini";
+const LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast";
 
 function chatFetch(body: unknown, opts: { key?: string; url?: string; headers?: Record<string, string> } = {}): Promise<Response> {
   return stack.fetch(`${opts.url ?? stack.workerUrl}/api/chat`, {
@@ -268,6 +268,90 @@ describe("gateway cache, seen from outside", () => {
     const res = await chatFetch(body);
     expect(res.headers.get("x-cache")).toBe("HIT");
     expect(await res.json()).toMatchObject({ cached: true, text: answerText("anthropic", CLAUDE, m) });
+  });
+});
+
+describe("identical requests in flight, seen from outside", () => {
+  it("makes one gateway call for 20 identical concurrent requests, JSON and streamed; the others answer x-cache COALESCED", async () => {
+    for (const stream of [false, true]) {
+      const m = marker(`coalesce-${stream}`);
+      // The first call is held at the gateway long enough for the others to arrive while it is in flight.
+      stack.standin.setFault("anthropic", { latencyMs: 400, match: m, times: 1 });
+      const body = JSON.stringify({ model: CLAUDE, max_tokens: 50, stream, messages: [{ role: "user", content: m }] });
+      const send = () =>
+        stack.fetch(`${stack.workerUrl}/v1/messages`, {
+          method: "POST",
+          headers: { "x-api-key": stack.keys.alice, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+          body,
+        });
+      const responses = await Promise.all(Array.from({ length: 20 }, send));
+      const texts = await Promise.all(responses.map(readAll));
+      expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+      const caches = responses.map((r) => r.headers.get("x-cache"));
+      expect(caches.filter((c) => c === "MISS")).toHaveLength(1);
+      expect(caches.filter((c) => c === "COALESCED")).toHaveLength(19);
+      expect(new Set(texts).size).toBe(1);
+      expect(stack.standin.records().filter((r) => JSON.stringify(r).includes(m))).toHaveLength(1);
+    }
+  });
+});
+
+describe("answers the live gateway gives, through the stand-in", () => {
+  it("ends /api/chat at once on the gateway-wide rate limit, without trying the other providers", async () => {
+    const m = marker("gw-limit");
+    stack.standin.setGatewayFaults([{ kind: "rate-limit", match: m }]);
+    try {
+      const res = await chatFetch({ messages: [{ role: "user", content: m }] });
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe("gateway_limited");
+      expect(stack.standin.records().filter((r) => JSON.stringify(r).includes(m))).toHaveLength(1);
+    } finally {
+      stack.standin.setGatewayFaults([]);
+    }
+  });
+
+  it("moves past a spend limit scoped to Anthropic to OpenAI", async () => {
+    const m = marker("gw-spend");
+    stack.standin.setGatewayFaults([{ kind: "spend-limit", provider: "anthropic", match: m }]);
+    try {
+      const res = await chatFetch({ messages: [{ role: "user", content: m }] });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as ChatAnswer).provider).toBe("openai");
+    } finally {
+      stack.standin.setGatewayFaults([]);
+    }
+  });
+
+  it("gives the Anthropic SDK a BadRequestError it does not retry when Guardrails block the prompt", async () => {
+    const m = marker("gw-block");
+    stack.standin.setGatewayFaults([{ kind: "prompt-blocked", match: m }]);
+    try {
+      const err = await stack
+        .anthropic()
+        .messages.create({ model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: m }] })
+        .catch((e: unknown) => e);
+      expect((err as { status?: number }).status).toBe(400);
+      expect(String((err as Error).message)).toContain("content policy");
+      expect(stack.standin.records().filter((r) => JSON.stringify(r).includes(m))).toHaveLength(1);
+    } finally {
+      stack.standin.setGatewayFaults([]);
+    }
+  });
+
+  it("streams to the SDKs when response Guardrails buffer the answer into one JSON body", async () => {
+    stack.standin.setMode({ responseGuardrails: true });
+    try {
+      const m = marker("gw-buffered");
+      const stream = stack.anthropic().messages.stream({ model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: m }] });
+      const final = await stream.finalMessage();
+      expect(final.content[0]).toMatchObject({ type: "text", text: answerText("anthropic", CLAUDE, m) });
+      const chat = await chatFetch({ messages: [{ role: "user", content: `${m}-chat` }], stream: true });
+      const events = sseEvents(await readAll(chat));
+      expect(events.map((e) => e.event)).toEqual(["delta", "done"]);
+    } finally {
+      stack.standin.setMode({ responseGuardrails: false });
+    }
   });
 });
 

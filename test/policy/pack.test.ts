@@ -35,10 +35,12 @@ function runResource(policyName: string, args: ResourceValidationArgs): string[]
 }
 
 describe("policy pack", () => {
-  it("serves one mandatory policy per rule, with config defaults for the settings it reads", () => {
+  it("serves one policy per rule at the rule's enforcement level, with config defaults for the settings it reads", () => {
     const list = policies(() => NOW);
     expect(list.map((p) => p.name)).toEqual(RULES.map((r) => r.name));
-    expect(list.every((p) => p.enforcementLevel === "mandatory")).toBe(true);
+    expect(list.map((p) => p.enforcementLevel)).toEqual(RULES.map((r) => r.enforcement ?? "mandatory"));
+    expect(list.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).toEqual(["models-not-retiring-soon"]);
+    expect(list.find((p) => p.name === "models-not-retiring-soon")!.configSchema?.properties.modelRetirementWarningDays).toMatchObject({ default: 30 });
     const protect = list.find((p) => p.name === "production-resources-protected")!;
     expect(protect.configSchema?.properties.productionStacks).toMatchObject({ type: "array", default: ["prod"] });
   });

@@ -1,5 +1,5 @@
 // The policy rules against deliberately broken stacks: each rule passes a well-formed stack and fires, with a message
-// that names the resource and the fix, when its one property is broken. Real stacks: test/policy/stacks.test.ts.
+// that names the resource and the fix, when its one property is broken. Real stacks: scripts/plan/plan.test.ts.
 import { describe, expect, it } from "vitest";
 import { findKeyShapedValue } from "../../policy/secrets";
 import {
@@ -37,13 +37,15 @@ const alertsJson = (over: Record<string, unknown> = {}) =>
 
 type Binding = Record<string, unknown>;
 
-function stack(opts: { protect?: boolean; gateway?: Record<string, unknown>; worker?: Record<string, unknown>; bindings?: (b: Binding[]) => Binding[]; crons?: string[] } = {}): PolicyResource[] {
+function stack(
+  opts: { protect?: boolean; gateway?: Record<string, unknown>; worker?: Record<string, unknown>; bindings?: (b: Binding[]) => Binding[]; crons?: string[]; routing?: unknown } = {},
+): PolicyResource[] {
   const bindings: Binding[] = [
     { name: "AI_GATEWAY_ACCOUNT_ID", type: "plain_text", text: ACCOUNT },
     { name: "AI_GATEWAY_ID", type: "plain_text", text: "ai-gateway-dev" },
     { name: "AI_GATEWAY_TOKEN", type: "secret_text", text: "cf-token-that-is-secret-1234567890ABCDEFGHIJ" },
     { name: "ANTHROPIC_API_KEY", type: "secret_text", text: "sk-ant-api03-abcdefghijklmnopqrstuvwxyz" },
-    { name: "ROUTING", type: "json", json: JSON.stringify({ models: { "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] }, cors: { allowOrigins: ["https://app.example.com"] } }) },
+    { name: "ROUTING", type: "json", json: JSON.stringify(opts.routing ?? { models: { "workers-ai": ["@cf/meta/llama-3.1-8b-instruct-fast"] }, cors: { allowOrigins: ["https://app.example.com"] } }) },
     { name: "STACK", type: "plain_text", text: "dev" },
     { name: "CLIENTS", type: "json", json: JSON.stringify(["web", "batch"]) },
     { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "2001", simple: { limit: 100, period: 60 } },
@@ -242,6 +244,39 @@ describe("policy rules", () => {
     expect(messages(stack({ crons: ["0 * * * *"] }), ctx("dev"), r)).toEqual([
       'Worker "worker" evaluates alerts on cron "*/5 * * * *" but no cron trigger of the script has that schedule; the alerts would never run',
     ]);
+  });
+
+  const routingTo = (models: Record<string, string[]>, fallback: { provider: string; model: string }[] = []) =>
+    stack({ routing: { models, chat: { fallback, experiments: [] }, cors: { allowOrigins: [] } } });
+
+  it("fires models-not-retired for each model past its end of life, naming the date, and passes live ones", () => {
+    const r = rule("models-not-retired");
+    const old = routingTo({ openai: ["gpt-5.4-mini", "gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] });
+    expect(messages(old, ctx("dev", { now: new Date("2026-12-11T00:00:00Z") }), r)).toEqual([
+      'Worker "worker" routes to openai model "gpt-5-mini", retired since 2026-12-11: calls to it fail; move routing to a live model',
+      'Worker "worker" routes to workers-ai model "@cf/meta/llama-3.1-8b-instruct", retired since 2026-05-30: calls to it fail; move routing to a live model',
+    ]);
+    // The day before gpt-5-mini's shutdown it is still allowed (and the advisory rule warns instead).
+    expect(messages(old, ctx("dev", { now: new Date("2026-12-10T00:00:00Z") }), r)).toHaveLength(1);
+    expect(messages(routingTo({ openai: ["gpt-5.4-mini"] }), ctx("dev"), r)).toEqual([]);
+    expect(rule("models-not-retired").enforcement ?? "mandatory").toBe("mandatory");
+  });
+
+  it("warns with models-not-retiring-soon within modelRetirementWarningDays of an end of life, and for an unknown model", () => {
+    const r = rule("models-not-retiring-soon");
+    expect(r.enforcement).toBe("advisory");
+    const soon = routingTo({ openai: ["gpt-4.1-mini"] }, [{ provider: "openai", model: "gpt-4.1-mini" }]);
+    // gpt-4.1-mini shuts down on 2027-01-14 (the installed openai SDK): 31 days ahead is quiet, 30 warns.
+    expect(messages(soon, ctx("dev", { now: new Date("2026-12-14T00:00:00Z") }), r)).toEqual([]);
+    expect(messages(soon, ctx("dev", { now: new Date("2026-12-15T00:00:00Z") }), r)).toEqual([
+      'Worker "worker" routes to openai model "gpt-4.1-mini", retiring on 2027-01-14: move routing to a live model before then',
+    ]);
+    const settings = { ...DEFAULT_SETTINGS, modelRetirementWarningDays: 60 };
+    expect(messages(soon, ctx("dev", { now: new Date("2026-11-20T00:00:00Z"), settings }), r)).toHaveLength(1);
+    expect(messages(routingTo({ anthropic: ["claude-typo-9"] }), ctx("dev"), r)[0]).toContain('"claude-typo-9", whose lifecycle is unknown');
+    // An advisory warning is reported as not passed, but as advisory: plans show it as a warning, not a failure.
+    const [result] = evaluate(soon, ctx("dev", { now: new Date("2026-12-20T00:00:00Z") }), [r]);
+    expect(result).toMatchObject({ passed: false, enforcement: "advisory" });
   });
 
   it("reads the stack name from a resource URN", () => {

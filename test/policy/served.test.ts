@@ -65,7 +65,7 @@ const gateway = {
 };
 
 describe("policy pack served to the engine", () => {
-  it("lists every rule as a mandatory policy", async () => {
+  it("lists every rule as a policy", async () => {
     const info = await new Promise<analyzer.AnalyzerInfo>((resolve, reject) =>
       client.getAnalyzerInfo(new Empty(), (e, res) => (e ? reject(e) : resolve(res))),
     );
@@ -82,6 +82,19 @@ describe("policy pack served to the engine", () => {
     expect(found.map((d) => d.policy).sort()).toEqual(["gateway-authenticated", "production-logs-collected", "production-resources-protected"]);
     expect(found.every((d) => d.level === analyzer.EnforcementLevel.MANDATORY)).toBe(true);
     expect(found.find((d) => d.policy === "gateway-authenticated")?.message).toContain('AI Gateway "gateway" must set authentication: true');
+  });
+
+  it("reads model lifecycles from the SDKs installed beside the pack: a retired model fails, a retiring one warns", async () => {
+    // gpt-5-mini's shutdown date comes from the installed openai SDK; the pack runs from policy/, as under the CLI.
+    const routing = { models: { openai: ["gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] }, chat: { fallback: [], experiments: [] } };
+    const worker = { scriptName: "w", bindings: [{ name: "ROUTING", type: "json", json: JSON.stringify(routing) }] };
+    const found = (await analyze("dev", TYPES.workersScript, "worker", worker, false)).filter((d) => d.policy.startsWith("models-"));
+    const today = new Date();
+    const gpt5MiniGone = today >= new Date("2026-12-11T00:00:00Z");
+    expect(found.find((d) => d.message.includes("llama-3.1-8b-instruct"))).toMatchObject({ policy: "models-not-retired", level: analyzer.EnforcementLevel.MANDATORY });
+    expect(found.find((d) => d.message.includes("gpt-5-mini"))).toMatchObject(
+      gpt5MiniGone ? { policy: "models-not-retired" } : { policy: "models-not-retiring-soon", level: analyzer.EnforcementLevel.ADVISORY },
+    );
   });
 
   it("holds a dev stack to the rules for every stack but not to the production ones", async () => {

@@ -3,7 +3,7 @@
  * and the weights: the same client lands in the same variant in every isolate, with no state. The hash comes in as
  * a parameter so tests can pin it.
  */
-import type { Experiment, Target } from "./routing";
+import type { Experiment, Target } from "./contract/routing";
 
 export type UnitHash = (input: string) => Promise<number>;
 

@@ -54,7 +54,13 @@ async function readCapped(req: Request, maxBytes: number): Promise<Uint8Array> {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-export async function readJsonObject(req: Request, maxBytes: number): Promise<Record<string, unknown>> {
+/** A request body as received (the exact text, passed upstream without re-serialising) and as parsed. */
+export interface JsonBody {
+  text: string;
+  value: Record<string, unknown>;
+}
+
+export async function readJsonBody(req: Request, maxBytes: number): Promise<JsonBody> {
   const declared = req.headers.get(IN.contentLength);
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   const bytes = declared !== null ? await readDeclared(req, maxBytes) : await readCapped(req, maxBytes);
@@ -72,7 +78,7 @@ export async function readJsonObject(req: Request, maxBytes: number): Promise<Re
     throw invalid("Request body is not valid JSON.");
   }
   if (!isRecord(parsed)) throw invalid("Request body must be a JSON object.");
-  return parsed;
+  return { text, value: parsed };
 }
 
 export function requireString(body: Record<string, unknown>, field: string): string {

@@ -1,12 +1,13 @@
 /**
- * Reads the Worker's configuration bindings once per isolate: ROUTING (validated by routing.ts), CLIENT_KEYS
- * (client id -> SHA-256 hex digest) with the CLIENTS allow-list (clients.ts), and RATE_LIMIT_PERIOD. Each parse is cached by the raw binding value, so the hot path is one identity
+ * Reads the Worker's configuration bindings once per isolate: ROUTING (validated by contract/routing.ts), CLIENT_KEYS
+ * (client id -> SHA-256 hex digest) with the CLIENTS allow-list (contract/clients.ts), and RATE_LIMIT_PERIOD. Each parse is cached by the raw binding value, so the hot path is one identity
  * comparison. A broken binding is the operator's mistake: the request gets a 500 config_error without detail, and
  * the log line says what is wrong (never a value).
  */
-import { CLIENT_ID, CLIENT_ID_RULE, ClientsError, parseClients } from "./clients";
+import { CLIENT_ID, CLIENT_ID_RULE, parseClients } from "./contract/clients";
+import { parseRouting, type Routing } from "./contract/routing";
+import { ContractError } from "./contract/schema";
 import { ApiError } from "./errors";
-import { parseRouting, RoutingError, type Routing } from "./routing";
 
 export interface ClientKey {
   id: string;
@@ -45,7 +46,7 @@ export function routingOf(env: Env): Routing {
     routingCache = { raw, value };
     return value;
   } catch (e) {
-    throw configError(e instanceof RoutingError ? e.message : "ROUTING could not be read");
+    throw configError(e instanceof ContractError ? e.at("ROUTING") : "ROUTING could not be read");
   }
 }
 
@@ -62,7 +63,7 @@ function clientsOf(raw: unknown): Set<string> {
   try {
     return new Set(parseClients(input));
   } catch (e) {
-    throw configError(e instanceof ClientsError ? `CLIENTS${e.path} ${e.message}` : "CLIENTS could not be read");
+    throw configError(e instanceof ContractError ? e.at("CLIENTS") : "CLIENTS could not be read");
   }
 }
 

@@ -1,8 +1,7 @@
 /**
- * The app's typed context: injected dependencies (fetch, clock, ids, hash, log sink) so tests drive the real app
- * without patching globals, and the per-request state every middleware and route shares.
+ * What every request shares: the injected dependencies (fetch, clock, ids, hash, log sink) so tests drive the real
+ * app without patching globals, and the one log record a request writes.
  */
-import type { Routing } from "./routing";
 import type { UnitHash } from "./ab";
 import type { CacheOutcome, Surface } from "./wire";
 
@@ -13,11 +12,14 @@ export interface Deps {
   requestId: () => string;
   /** Maps a string to [0,1) deterministically; A/B bucketing uses it. */
   unitHash: UnitHash;
-  /** Where the one JSON line per request goes. */
-  log: (line: string) => void;
+  /**
+   * Where the one structured record per request (and the rare warning) goes. The entry point writes it as one JSON
+   * line, which Workers Logs indexes field by field.
+   */
+  log: (record: LogRecord | Warning) => void;
 }
 
-/** The one structured log line per request. Never carries keys, the gateway URL or the account id. */
+/** The one structured log record per request. Never carries keys, the gateway URL or the account id. */
 export interface LogRecord {
   requestId: string;
   method: string;
@@ -41,14 +43,35 @@ export interface LogRecord {
   errorDetail: string | null;
 }
 
-export interface Vars {
-  deps: Deps;
-  requestId: string;
-  log: LogRecord;
-  routing: Routing;
-  client: string;
-  /** Set by a streaming route: settles when the stream has ended, so the log line can wait for the final outcome. */
-  streamDone: Promise<void> | undefined;
+/** An operator-facing warning: a setting to change, named by its key; never a value. */
+export interface Warning {
+  level: "warn";
+  warning: string;
+  detail: string;
+  [field: string]: string;
 }
 
-export type AppEnv = { Bindings: Env; Variables: Vars };
+export type AppEnv = { Bindings: Env };
+
+export function newLog(requestId: string, method: string, path: string, surface: Surface | null): LogRecord {
+  return {
+    requestId,
+    method,
+    path,
+    client: null,
+    surface,
+    feature: null,
+    provider: null,
+    model: null,
+    variant: null,
+    attempts: 0,
+    tried: [],
+    status: 0,
+    cache: null,
+    stream: false,
+    usage: null,
+    durationMs: 0,
+    error: null,
+    errorDetail: null,
+  };
+}

@@ -1,6 +1,7 @@
 /** Small hashing helpers over Web Crypto: hex digests, a hash to [0,1) for bucketing, and constant-time comparison. */
 
 const encoder = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
@@ -8,7 +9,7 @@ export async function sha256(text: string): Promise<Uint8Array> {
 
 export async function sha256Hex(text: string): Promise<string> {
   let hex = "";
-  for (const b of await sha256(text)) hex += b.toString(16).padStart(2, "0");
+  for (const b of await sha256(text)) hex += HEX[b];
   return hex;
 }
 

@@ -22,6 +22,12 @@ export type ErrorType =
   /** Every upstream said it is overloaded or rate limited. */
   | "upstream_unavailable"
   | "upstream_timeout"
+  /** The AI Gateway's own rate limit or spend limit refused the call (it covers every provider behind it). */
+  | "gateway_limited"
+  /** A gateway content policy (Guardrails) blocked the prompt or the answer; no other provider is tried. */
+  | "policy_blocked"
+  /** The gateway's content policy service itself failed, so the request could not be checked. */
+  | "policy_unavailable"
   /** An operator mistake in ROUTING, CLIENT_KEYS or a missing secret; the detail goes to the log only. */
   | "config_error"
   | "internal_error";
@@ -40,6 +46,8 @@ export class ApiError extends Error {
       allow?: string;
       /** Log-only detail (already free of secrets). */
       detail?: string;
+      /** Sent as x-should-retry: false, so the official SDKs do not retry what cannot succeed. */
+      noRetry?: boolean;
     } = {},
   ) {
     super(message);
@@ -93,13 +101,6 @@ export function errorBody(surface: Surface, err: ApiError, requestId: string): u
     case "chat":
       return { error: { type: err.type, message: err.message } };
   }
-}
-
-const API_PATHS: Record<string, Surface> = { "/v1/messages": "messages", "/v1/chat/completions": "chatCompletions", "/api/chat": "chat" };
-
-/** The API surface a path is, for the log; null for everything else (health, unknown routes). */
-export function apiSurface(path: string): Surface | null {
-  return API_PATHS[path] ?? null;
 }
 
 /** Which surface's error shape a path gets: the SDK surfaces by their paths, everything else the simple shape. */

@@ -4,7 +4,7 @@
  */
 import { canonicalJson } from "./canonical";
 import { sha256Hex } from "./crypto";
-import type { ProviderName } from "./routing";
+import type { ProviderName } from "./contract/routing";
 import { AIG, type CacheOutcome, type Surface } from "./wire";
 
 const DEFAULT_BASE = "https://gateway.ai.cloudflare.com/v1";
@@ -30,14 +30,16 @@ export interface CachePlan {
   ttl: number;
 }
 
+const NO_CACHE = /(?:^|,)\s*no-(?:cache|store)\s*(?:,|$)/i;
+
 /** TTL 0 or a client's Cache-Control: no-cache / no-store turns the gateway cache off for this request. */
-export function cachePlan(ttl: number, cacheControl: string | undefined): CachePlan {
-  const noCache = cacheControl !== undefined && /(?:^|,)\s*no-(?:cache|store)\s*(?:,|$)/i.test(cacheControl);
-  return { skip: ttl === 0 || noCache, ttl };
+export function cachePlan(ttl: number, cacheControl: string | null | undefined): CachePlan {
+  return { skip: ttl === 0 || (cacheControl != null && NO_CACHE.test(cacheControl)), ttl };
 }
 
-export function cacheOutcome(plan: CachePlan, upstream: Response): CacheOutcome {
+export function cacheOutcome(plan: CachePlan, upstream: { headers: Headers; coalesced: boolean }): CacheOutcome {
   if (plan.skip) return "BYPASS";
+  if (upstream.coalesced) return "COALESCED";
   return upstream.headers.get(AIG.cacheStatus)?.toUpperCase() === "HIT" ? "HIT" : "MISS";
 }
 
@@ -49,33 +51,32 @@ export interface CacheKeyInput {
   model: string;
   /** Request headers that change the answer (anthropic-version, anthropic-beta). */
   headers: Record<string, string>;
-  /** The upstream body with the provider's per-call fields (Provider.volatileFields) already removed. */
+  /** The upstream body; `volatile` names its per-call fields (Provider.volatileFields), left out of the key. */
   body: Record<string, unknown>;
+  volatile: readonly string[];
 }
 
 /**
  * cf-aig-cache-key: the gateway's default key hashes the provider auth header, which is the Worker's own key for
  * every client, so without this every client would share one cache. Scoped to the client and computed over the
- * canonical request, so key order and whitespace do not split entries.
+ * canonical request, so key order and whitespace do not split entries. The string is the canonical JSON of
+ * {v:1, client, surface, provider, model, headers, body} (keys in sorted order), written out directly.
  */
-export function cacheKey(input: CacheKeyInput): Promise<string> {
-  return sha256Hex(canonicalJson({ v: 1, ...input }));
-}
-
-/** A copy of body without the given top-level fields. */
-export function without(body: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) if (!fields.includes(k)) out[k] = v;
-  return out;
+export function cacheKey(k: CacheKeyInput): Promise<string> {
+  const s = JSON.stringify;
+  return sha256Hex(
+    `{"body":${canonicalJson(k.body, k.volatile)},"client":${s(k.client)},"headers":${canonicalJson(k.headers)},"model":${s(k.model)},"provider":${s(k.provider)},"surface":${s(k.surface)},"v":1}`,
+  );
 }
 
 /** Headers for one gateway call; the provider adds its own auth on top. */
-export function gatewayHeaders(env: Env, meta: Metadata, plan: CachePlan, key: string, attemptMs: number): Record<string, string> {
+export function gatewayHeaders(auth: string, meta: Metadata, plan: CachePlan, key: string, attemptMs: number): Record<string, string> {
   const h: Record<string, string> = {
-    [AIG.authorization]: `Bearer ${env.AI_GATEWAY_TOKEN}`,
+    [AIG.authorization]: auth,
     [AIG.metadata]: JSON.stringify(meta),
     [AIG.eventId]: meta.requestId,
     [AIG.requestTimeout]: String(attemptMs),
+    "content-type": "application/json",
   };
   if (plan.skip) {
     h[AIG.skipCache] = "true";

@@ -23,6 +23,8 @@ export const OUT = {
   variant: "x-ai-variant",
   cache: "x-cache",
   retryAfter: "retry-after",
+  /** "false" on answers no retry can change (the official SDKs honour it). */
+  shouldRetry: "x-should-retry",
 } as const;
 
 /** Request headers a client may send. */
@@ -63,11 +65,23 @@ export const SECURITY_HEADERS = {
   "cache-control": "no-store",
 } as const;
 
-/** x-cache values. BYPASS: the request told the gateway not to use its cache (client no-cache/no-store, or TTL 0). */
-export type CacheOutcome = "HIT" | "MISS" | "BYPASS";
+/**
+ * x-cache values. BYPASS: the request told the gateway not to use its cache (client no-cache/no-store, or TTL 0).
+ * COALESCED: an identical request of the same client was already on its way upstream, and this one shared its answer.
+ */
+export type CacheOutcome = "HIT" | "MISS" | "BYPASS" | "COALESCED";
 
 /** The three API surfaces; the names match ROUTING.cacheTtl's keys. */
 export type Surface = "messages" | "chatCompletions" | "chat";
+
+/** The API paths and the surface each one is: the one list the app, the logs and the error shapes use. */
+export const API_PATHS = { "/v1/messages": "messages", "/v1/chat/completions": "chatCompletions", "/api/chat": "chat" } as const satisfies Record<
+  string,
+  Surface
+>;
+export type ApiPath = keyof typeof API_PATHS;
+
+export const HEALTH_PATH = "/healthz";
 
 /** Variant reported for the pass-through surfaces, which have no A/B split. */
 export const NO_VARIANT = "none";

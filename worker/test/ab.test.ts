@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { attemptOrder, chooseVariant } from "../src/ab";
 import { sha256Unit } from "../src/crypto";
-import type { Experiment } from "../src/routing";
+import type { Experiment } from "../src/contract/routing";
 
 const exp = (name: string, weight: number, provider: Experiment["target"]["provider"] = "anthropic", model = name): Experiment => ({
   name,

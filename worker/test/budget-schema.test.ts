@@ -23,7 +23,7 @@ import {
 import { BUDGET_HEADERS, budgetHeaders, formatUsd, refusalError, refusalHeaders } from "../src/budget/http";
 import { checkBudgets, limitsFor, parseBudgets } from "../src/budget/schema";
 import { errorBody } from "../src/errors";
-import { PROVIDERS, parseRouting } from "../src/routing";
+import { PROVIDERS, parseRouting } from "../src/contract/routing";
 
 const HAIKU = { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 };
 

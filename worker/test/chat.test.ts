@@ -1,6 +1,6 @@
 // POST /api/chat: the browser endpoint — A/B variant first, then the fallback chain, JSON or SSE deltas.
 import { describe, expect, it } from "vitest";
-import type { Routing } from "../src/routing";
+import type { Routing } from "../src/contract/routing";
 import {
   anthropicAnswer,
   anthropicFrames,

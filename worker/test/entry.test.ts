@@ -1,4 +1,4 @@
-// The real entry point (worker/src/index.ts) with the bindings from vitest.config.ts: real fetch, clock, ids, log.
+// The real entry point (worker/src/index.ts) with the bindings from vitest.config.mts: real fetch, clock, ids, log.
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TEST_CLIENTS, TEST_GATEWAY_BASE, TEST_SECRETS } from "./fixtures";
@@ -24,8 +24,8 @@ describe("the deployed entry point", () => {
   it("serves /api/chat through the configured gateway with the bound secrets, and logs one JSON line", async () => {
     const gateway = new FakeGateway().on("anthropic", () => json(anthropicAnswer("hello from the entry point")));
     vi.spyOn(globalThis, "fetch").mockImplementation(gateway.fetch);
-    const lines: string[] = [];
-    vi.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line));
+    const lines: unknown[] = [];
+    vi.spyOn(console, "log").mockImplementation((record: unknown) => void lines.push(record));
 
     const res = await exports.default.fetch("http://worker.test/api/chat", chat(TEST_CLIENTS.web));
     expect(res.status).toBe(200);
@@ -36,7 +36,8 @@ describe("the deployed entry point", () => {
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
 
     await vi.waitFor(() => expect(lines).toHaveLength(1));
-    const log = JSON.parse(lines[0]!) as Record<string, unknown>;
+    // One JSON line, which Workers Logs indexes field by field.
+    const log = JSON.parse(lines[0] as string) as Record<string, unknown>;
     expect(Object.keys(log)).toEqual(expect.arrayContaining(["requestId", "client", "surface", "provider", "model", "variant", "attempts", "status", "cache", "usage", "durationMs"]));
     expect(log).toMatchObject({ requestId, client: "web", surface: "chat", provider: "anthropic", attempts: 1, status: 200, cache: "MISS", usage: { input: 11, output: 7 } });
   });

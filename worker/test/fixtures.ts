@@ -1,5 +1,5 @@
 /**
- * Fake secrets and client keys for the workerd tests. Shared by vitest.config.ts (which binds them, as digests where
+ * Fake secrets and client keys for the workerd tests. Shared by vitest.config.mts (which binds them, as digests where
  * the Worker expects digests) and the tests (which send the plaintext keys and scan every output for the secrets).
  * Plain TypeScript with no runtime imports, so the Node-side config can load it.
  */

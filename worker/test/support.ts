@@ -8,7 +8,7 @@ import { expect, onTestFinished } from "vitest";
 import { createApp } from "../src/app";
 import type { Deps } from "../src/context";
 import { sha256Unit } from "../src/crypto";
-import type { Routing } from "../src/routing";
+import type { Routing } from "../src/contract/routing";
 import { TEST_ACCOUNT_ID, TEST_CLIENTS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID } from "./fixtures";
 
 export { TEST_CLIENTS };
@@ -34,6 +34,8 @@ export class FakeGateway {
   private readonly queues: Record<ProviderPath, Handler[]> = { anthropic: [], openai: [], "workers-ai": [] };
   private readonly defaults: Partial<Record<ProviderPath, Handler>> = {};
 
+  constructor(private readonly gatewayId: string = TEST_GATEWAY_ID) {}
+
   /** Queue the next answer for a provider (each queued answer is used once, in order). */
   on(provider: ProviderPath, ...handlers: Handler[]): this {
     this.queues[provider].push(...handlers);
@@ -48,7 +50,7 @@ export class FakeGateway {
 
   readonly fetch: typeof fetch = async (input, init) => {
     const req = new Request(input, init);
-    const prefix = `${TEST_GATEWAY_BASE}/${TEST_ACCOUNT_ID}/${TEST_GATEWAY_ID}/`;
+    const prefix = `${TEST_GATEWAY_BASE}/${TEST_ACCOUNT_ID}/${this.gatewayId}/`;
     if (!req.url.startsWith(prefix) || req.method !== "POST") {
       this.unexpected.push(`${req.method} ${req.url}`);
       throw new Error("fake gateway: unexpected request");
@@ -115,7 +117,7 @@ export interface Harness {
 
 /** A fresh app + fake gateway per test; verifies the gateway after the test. */
 export function harness(opts: { env?: Partial<Env>; routing?: Routing; deps?: Partial<Deps> } = {}): Harness {
-  const gateway = new FakeGateway();
+  const gateway = new FakeGateway(opts.env?.AI_GATEWAY_ID);
   const logs: Record<string, unknown>[] = [];
   let n = 0;
   const app = createApp({
@@ -123,7 +125,8 @@ export function harness(opts: { env?: Partial<Env>; routing?: Routing; deps?: Pa
     now: () => Date.now(),
     requestId: () => `req-${++n}`,
     unitHash: sha256Unit,
-    log: (line) => logs.push(JSON.parse(line) as Record<string, unknown>),
+    // A copy, as the log line is once written: later changes to the record must not show.
+    log: (record) => logs.push(structuredClone(record) as Record<string, unknown>),
     ...opts.deps,
   });
   const env = { ...baseEnv, ROUTING: opts.routing ?? TEST_ROUTING, RATE_LIMITER: allowAll, ...opts.env } as Env;

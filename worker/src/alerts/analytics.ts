@@ -4,7 +4,7 @@
  * as `{ ok: false, reason }` rather than as numbers, so a broken API can never look like a quiet gateway.
  * The reason is built from status codes and the API's own messages, never from the token.
  */
-import { MAX_GROUPS } from "./config";
+import { MAX_GROUPS } from "../contract/alerts";
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 

@@ -4,7 +4,7 @@
  * integrity and freshness), and optionally PagerDuty Events v2. Results carry status codes only, never a secret.
  */
 import type { FetchFn } from "./analytics";
-import type { AlertsBinding } from "./config";
+import type { AlertsBinding } from "../contract/alerts";
 
 export const HEADERS = {
   auth: "cf-webhook-auth",

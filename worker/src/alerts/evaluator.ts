@@ -8,7 +8,7 @@
  * A transition counts as sent when at least one destination accepted it; if none did, the next run tries again.
  */
 import { readGroups, iso, type FetchFn } from "./analytics";
-import type { AlertsBinding, RuleId } from "./config";
+import type { AlertsBinding, RuleId } from "../contract/alerts";
 import { deliver, type AlertMessage, type Delivery, type Secrets } from "./deliver";
 import { plans, type Verdict } from "./rules";
 import { loadState, saveState, type AlertsState, type StateStore } from "./state";

@@ -4,11 +4,11 @@
  * ALERTS binding, or a cron that is not the alerts cron, is a no-op.
  */
 import type { FetchFn } from "./analytics";
-import { parseAlertsBinding } from "./config";
+import { parseAlertsBinding } from "../contract/alerts";
 import { evaluateAlerts, type RunReport } from "./evaluator";
 import type { StateStore } from "./state";
 
-export { parseAlertsBinding, AlertsConfigError, type AlertsBinding } from "./config";
+export { parseAlertsBinding, type AlertsBinding } from "../contract/alerts";
 export { evaluateAlerts, ANALYTICS_ALERT, type AlertsInput, type AlertsDeps, type RunReport } from "./evaluator";
 export { MemoryStateStore, type StateStore } from "./state";
 

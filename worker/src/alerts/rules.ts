@@ -4,7 +4,7 @@
  * a gap in the analytics can never raise or clear an alert on its own.
  */
 import type { Bucket, Bucketing, Totals } from "./analytics";
-import { MAX_GROUPS, spikeSpanMinutes, type AlertsBinding, type CostPerDayRule, type ErrorRateRule, type RuleId, type UsageSpikeRule } from "./config";
+import { MAX_GROUPS, spikeSpanMinutes, type AlertsBinding, type CostPerDayRule, type ErrorRateRule, type RuleId, type UsageSpikeRule } from "../contract/alerts";
 import { total } from "./analytics";
 
 const MINUTE = 60_000;

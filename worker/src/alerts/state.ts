@@ -3,7 +3,7 @@
  * Kept as one JSON document behind a two-method store, which a KV namespace satisfies as is and tests can replace
  * with the in-memory store below.
  */
-import type { RuleId } from "./config";
+import type { RuleId } from "../contract/alerts";
 
 /** The part of KVNamespace the evaluator uses. */
 export interface StateStore {

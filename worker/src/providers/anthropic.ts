@@ -1,63 +1,56 @@
 /**
- * Anthropic Messages through the gateway, sent with the official SDK's base client and Messages resource only (the
- * full client would triple the bundle). The raw response is handed back unparsed so bodies and streams pass through
- * byte for byte.
+ * Anthropic Messages through the gateway, sent with plain fetch and typed with the official SDK's own types (type
+ * imports only: no SDK code in the bundle). The Worker passes bodies and streams through byte for byte, so the SDK's
+ * client added only its request building on top of fetch: measured in docs/performance.md.
  */
-import { BaseAnthropic } from "@anthropic-ai/sdk/client";
-import { APIError } from "@anthropic-ai/sdk/core/error";
-import { Messages, type MessageCreateParams } from "@anthropic-ai/sdk/resources/messages/messages";
-import { gatewayUrl } from "../gateway";
-import { count, isRecord, parseJson, type Provider, type UpstreamCall } from "./provider";
+import type { Message, MessageCreateParams, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages/messages";
+import { count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
 
-let cached: { baseURL: string; apiKey: string; fetch: typeof fetch; messages: Messages } | undefined;
+/** The API version the SDK sends; a client's own anthropic-version header wins. */
+const API_VERSION = "2023-06-01";
 
-function messagesFor(call: UpstreamCall): Messages {
-  const baseURL = `${gatewayUrl(call.env)}/anthropic`;
-  const apiKey = call.env.ANTHROPIC_API_KEY;
-  if (cached?.baseURL === baseURL && cached.apiKey === apiKey && cached.fetch === call.fetch) return cached.messages;
-  const client = new BaseAnthropic({
-    baseURL,
-    apiKey,
-    fetch: call.fetch,
-    // One attempt per call: /api/chat falls back to another provider instead, and the SDKs of /v1/messages callers retry themselves.
-    maxRetries: 0,
-    openTelemetry: false,
-    logLevel: "off",
-  });
-  cached = { baseURL, apiKey, fetch: call.fetch, messages: new Messages(client) };
-  return cached.messages;
+/** Stream events that carry usage, the end or an error; content deltas pass through unparsed. */
+const WATCHED = new Set(["message_start", "message_delta", "message_stop", "error"]);
+
+function blockEvents(block: unknown, index: number): RawMessageStreamEvent[] {
+  if (!isRecord(block)) return [];
+  const stop = { type: "content_block_stop", index } as const;
+  if (block.type === "text" && typeof block.text === "string") {
+    return [
+      { type: "content_block_start", index, content_block: { type: "text", text: "", citations: null } },
+      { type: "content_block_delta", index, delta: { type: "text_delta", text: block.text } },
+      stop,
+    ] as RawMessageStreamEvent[];
+  }
+  if (block.type === "tool_use") {
+    return [
+      { type: "content_block_start", index, content_block: { ...block, input: {} } },
+      { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input ?? {}) } },
+      stop,
+    ] as RawMessageStreamEvent[];
+  }
+  // Other blocks (thinking, server tools) arrive whole in their start event.
+  return [{ type: "content_block_start", index, content_block: block }, stop] as RawMessageStreamEvent[];
 }
 
 export const anthropic: Provider = {
   name: "anthropic",
   // metadata.user_id is for Anthropic's abuse tracking; it does not change the answer.
   volatileFields: ["metadata"],
+  defaultHeaders: { "anthropic-version": API_VERSION },
 
-  async send(call) {
-    try {
-      // The SDK would send its key as Authorization: Bearer; the gateway's Anthropic endpoint gets it as x-api-key.
-      const headers = { ...call.headers, "x-api-key": call.env.ANTHROPIC_API_KEY, authorization: null };
-      return await messagesFor(call)
-        .create(call.body as unknown as MessageCreateParams, { headers, signal: call.signal, timeout: call.timeoutMs })
-        .asResponse();
-    } catch (e) {
-      // The SDK turns non-2xx answers into errors; give the caller the answer back so all providers look alike.
-      if (e instanceof APIError && e.status !== undefined) {
-        return new Response(e.error === undefined ? "" : JSON.stringify(e.error), { status: e.status, headers: e.headers });
-      }
-      throw e;
-    }
-  },
+  path: () => "/anthropic/v1/messages",
 
   chatBody(messages, model, maxTokens, stream) {
     const system = messages.filter((m) => m.role === "system").map((m) => m.content);
-    return {
+    const body: MessageCreateParams = {
       model,
       max_tokens: maxTokens,
       ...(system.length > 0 ? { system: system.join("\n\n") } : {}),
-      messages: messages.filter((m) => m.role !== "system").map((m) => ({ role: m.role, content: m.content })),
+      messages: messages.filter((m) => m.role !== "system").map((m) => ({ role: m.role as "user" | "assistant", content: m.content })),
       ...(stream ? { stream: true } : {}),
     };
+    return body as unknown as Record<string, unknown>;
   },
 
   readAnswer(body) {
@@ -66,6 +59,8 @@ export const anthropic: Provider = {
     for (const block of body.content) if (isRecord(block) && block.type === "text" && typeof block.text === "string") text += block.text;
     return { text, usage: { input: count(body.usage.input_tokens) ?? 0, output: count(body.usage.output_tokens) ?? 0 } };
   },
+
+  watches: (ev) => ev.event !== undefined && WATCHED.has(ev.event),
 
   readEvent(ev) {
     const data = parseJson(ev.data);
@@ -98,7 +93,27 @@ export const anthropic: Provider = {
     return typeof type === "string" && typeof message === "string" ? { type, message } : undefined;
   },
 
+  // A retired model answers 404 not_found_error naming the model.
+  retired: (status, error) => status === 404 && error?.type === "not_found_error" && /model/i.test(error.message),
+
   sseError(message) {
-    return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "api_error", message } })}\n\n`;
+    return sseEvent({ type: "error", error: { type: "api_error", message } }, "error");
+  },
+
+  answerAsSse(body) {
+    if (!isRecord(body) || body.type !== "message" || !Array.isArray(body.content)) return undefined;
+    const message = body as unknown as Message;
+    const usage = isRecord(body.usage) ? body.usage : {};
+    const events: RawMessageStreamEvent[] = [
+      { type: "message_start", message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...message.usage, output_tokens: 0 } } },
+      ...body.content.flatMap(blockEvents),
+      {
+        type: "message_delta",
+        delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence ?? null },
+        usage: { output_tokens: count(usage.output_tokens) ?? 0 },
+      } as RawMessageStreamEvent,
+      { type: "message_stop" },
+    ];
+    return events.map((e) => sseEvent(e, e.type)).join("");
   },
 };

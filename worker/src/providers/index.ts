@@ -1,5 +1,5 @@
 /** The provider registry: ROUTING names a provider, this maps the name to its object. */
-import type { ProviderName } from "../routing";
+import type { ProviderName } from "../contract/routing";
 import { anthropic } from "./anthropic";
 import { openai } from "./openai";
 import type { Provider } from "./provider";

@@ -1,16 +1,14 @@
 /** OpenAI Chat Completions through the gateway, with plain fetch (the surface is small and the SDK is not needed). */
-import { gatewayUrl } from "../gateway";
-import { count, isRecord, parseJson, postJson, type Provider } from "./provider";
+import { count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
 
 export const openai: Provider = {
   name: "openai",
   // Bookkeeping that never changes the completion: end-user ids, stored-completion flags and metadata, and the
   // provider's own prompt-cache routing hints.
   volatileFields: ["user", "safety_identifier", "metadata", "store", "prompt_cache_key", "prompt_cache_retention"],
+  defaultHeaders: {},
 
-  send(call) {
-    return postJson(call, `${gatewayUrl(call.env)}/openai/chat/completions`, { authorization: `Bearer ${call.env.OPENAI_API_KEY}` });
-  },
+  path: () => "/openai/chat/completions",
 
   chatBody(messages, model, maxTokens, stream) {
     return {
@@ -31,6 +29,9 @@ export const openai: Provider = {
     return { text: content ?? "", usage: { input: count(usage.prompt_tokens) ?? 0, output: count(usage.completion_tokens) ?? 0 } };
   },
 
+  // Content chunks carry "usage":null; only the end marker, a usage chunk or an error needs parsing.
+  watches: (ev) => ev.data === "[DONE]" || ev.data.includes('"usage":{') || ev.data.includes('"error"'),
+
   readEvent(ev) {
     if (ev.data === "[DONE]") return { done: true };
     const data = parseJson(ev.data);
@@ -47,11 +48,32 @@ export const openai: Provider = {
 
   readError(body) {
     if (!isRecord(body) || !isRecord(body.error)) return undefined;
-    const { type, message } = body.error;
-    return typeof message === "string" ? { type: typeof type === "string" ? type : "invalid_request_error", message } : undefined;
+    const { type, message, code } = body.error;
+    if (typeof message !== "string") return undefined;
+    return { type: typeof type === "string" ? type : "invalid_request_error", message, ...(typeof code === "string" ? { code } : {}) };
   },
 
+  // A retired or unknown model answers 404 with code model_not_found.
+  retired: (status, error) => status === 404 && error?.code === "model_not_found",
+
   sseError(message) {
-    return `data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: "upstream_error" } })}\n\n`;
+    return sseEvent({ error: { message, type: "server_error", param: null, code: "upstream_error" } });
+  },
+
+  answerAsSse(body) {
+    if (!isRecord(body) || !Array.isArray(body.choices)) return undefined;
+    const base = { id: body.id, object: "chat.completion.chunk", created: body.created, model: body.model };
+    const chunks: unknown[] = [];
+    for (const choice of body.choices) {
+      if (!isRecord(choice) || !isRecord(choice.message)) return undefined;
+      const { role, content, tool_calls, refusal } = choice.message;
+      const delta: Record<string, unknown> = { role, content: content ?? null };
+      if (refusal != null) delta.refusal = refusal;
+      if (Array.isArray(tool_calls)) delta.tool_calls = tool_calls.map((t, index) => ({ index, ...(isRecord(t) ? t : {}) }));
+      chunks.push({ ...base, choices: [{ index: choice.index ?? 0, delta, finish_reason: null, logprobs: null }], usage: null });
+      chunks.push({ ...base, choices: [{ index: choice.index ?? 0, delta: {}, finish_reason: choice.finish_reason ?? "stop", logprobs: null }], usage: null });
+    }
+    if (isRecord(body.usage)) chunks.push({ ...base, choices: [], usage: body.usage });
+    return `${chunks.map((c) => sseEvent(c)).join("")}${sseEvent("[DONE]")}`;
   },
 };

@@ -2,7 +2,10 @@
  * What a provider is to the Worker: a path behind the gateway, its own auth, and how its wire format maps to and from
  * /api/chat. Each provider is one object in its own file; adding a provider touches that file and the registry.
  */
-import type { ProviderName } from "../routing";
+import type { EventSourceMessage as SseEvent } from "eventsource-parser";
+import type { ProviderName } from "../contract/routing";
+
+export type { SseEvent };
 
 export interface Usage {
   input: number;
@@ -21,11 +24,6 @@ export interface Answer {
   usage: Usage;
 }
 
-export interface SseEvent {
-  event: string | undefined;
-  data: string;
-}
-
 /**
  * What one upstream SSE event means. `done`: the provider's end-of-stream marker (a stream that stops without it was
  * cut short). `error`: the provider reported a failure inside the stream.
@@ -37,16 +35,10 @@ export interface StreamPiece {
   error?: boolean;
 }
 
-export interface UpstreamCall {
-  env: Env;
-  fetch: typeof fetch;
-  model: string;
-  /** The provider-format request body (model included where the provider expects it). */
-  body: Record<string, unknown>;
-  /** Gateway headers plus any client headers the provider should see. */
-  headers: Record<string, string>;
-  signal: AbortSignal;
-  timeoutMs: number;
+export interface ProviderError {
+  type: string;
+  message: string;
+  code?: string | number;
 }
 
 export interface Provider {
@@ -56,18 +48,29 @@ export interface Provider {
    * two requests that differ only there get the same answer.
    */
   readonly volatileFields: readonly string[];
-  /** One call through the gateway. Resolves with the gateway's response whatever its status; rejects on network failure or abort. */
-  send(call: UpstreamCall): Promise<Response>;
+  /** The path after the gateway's `{base}/{account}/{gateway}` for a model. */
+  path(model: string): string;
+  /** Headers the provider's API needs that a client may also send itself (the client's value wins). */
+  readonly defaultHeaders: Readonly<Record<string, string>>;
   /** The upstream body for an /api/chat conversation. */
   chatBody(messages: readonly ChatMessage[], model: string, maxTokens: number, stream: boolean): Record<string, unknown>;
   /** Text and usage of a JSON answer; undefined when the body is not this provider's shape. */
   readAnswer(body: unknown): Answer | undefined;
+  /** Whether a streamed event can carry usage, the end marker or an error (only those are parsed when passing through). */
+  watches(ev: SseEvent): boolean;
   /** Meaning of one SSE event of a streamed answer; undefined when the event is not this provider's shape. */
   readEvent(ev: SseEvent): StreamPiece | undefined;
-  /** Type and message of an error body in this provider's format, if it is one. */
-  readError(body: unknown): { type: string; message: string } | undefined;
+  /** Type, message and code of an error body in this provider's format, if it is one. */
+  readError(body: unknown): ProviderError | undefined;
+  /** Whether an error answer says the model no longer exists (retired), so the next step should be tried. */
+  retired(status: number, error: ProviderError | undefined): boolean;
   /** An SSE event in this provider's dialect that makes its SDK raise, for a pass-through stream that fails midway. */
   sseError(message: string): string;
+  /**
+   * A complete JSON answer re-emitted as this provider's stream events, for a streaming request the gateway answered
+   * with one body (response guardrails buffer streams); undefined when the body is not this provider's shape.
+   */
+  answerAsSse(body: unknown): string | undefined;
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -87,12 +90,16 @@ export function parseJson(text: string): unknown {
   }
 }
 
-/** A POST through plain fetch, for the providers that need no SDK. */
-export function postJson(call: UpstreamCall, url: string, auth: Record<string, string>): Promise<Response> {
-  return call.fetch(url, {
-    method: "POST",
-    headers: { ...call.headers, ...auth, "content-type": "application/json" },
-    body: JSON.stringify(call.body),
-    signal: call.signal,
-  });
+/** One SSE event as text. */
+export function sseEvent(data: unknown, event?: string): string {
+  return `${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
+}
+
+/** The first {code, message} of Cloudflare's error envelope ({success:false, errors|error:[…]}), if the body is one. */
+export function cloudflareError(body: unknown): { code: number | undefined; message: string } | undefined {
+  if (!isRecord(body) || body.success !== false) return undefined;
+  const list = Array.isArray(body.errors) ? body.errors : Array.isArray(body.error) ? body.error : undefined;
+  const first: unknown = list?.[0];
+  if (!isRecord(first)) return { code: undefined, message: "" };
+  return { code: typeof first.code === "number" ? first.code : undefined, message: typeof first.message === "string" ? first.message : "" };
 }

@@ -1,29 +1,29 @@
 /**
  * Workers AI through the gateway (model in the path). It answers {result:{response}, success} JSON, or SSE lines
- * `data: {"response":"..."}` ending with `data: [DONE]`. Authenticated with the gateway token, which infra mints with
- * Workers AI permission as well.
+ * `data: {"response":"..."}` ending with `data: [DONE]`; errors come in Cloudflare's envelope. Authenticated with
+ * the gateway token, which infra mints with Workers AI permission as well.
  */
-import { gatewayUrl } from "../gateway";
-import { count, isRecord, parseJson, postJson, type Provider } from "./provider";
+import { cloudflareError, count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
 
 function usageOf(v: unknown): { input?: number; output?: number } | undefined {
   return isRecord(v) ? { input: count(v.prompt_tokens), output: count(v.completion_tokens) } : undefined;
 }
 
+/**
+ * Error 5028 "This model was deprecated": what a retired model answers from its retirement date on
+ * (https://developers.cloudflare.com/workers-ai/platform/errors/, cloudflare/cloudflare-docs#32501).
+ */
+const RETIRED = 5028;
+
 export const workersAi: Provider = {
   name: "workers-ai",
   volatileFields: [],
+  defaultHeaders: {},
 
-  send(call) {
-    const { model: _inPath, ...body } = call.body;
-    return postJson({ ...call, body }, `${gatewayUrl(call.env)}/workers-ai/${call.model}`, {
-      authorization: `Bearer ${call.env.AI_GATEWAY_TOKEN}`,
-    });
-  },
+  path: (model) => `/workers-ai/${model}`,
 
-  chatBody(messages, model, maxTokens, stream) {
+  chatBody(messages, _model, maxTokens, stream) {
     return {
-      model,
       messages: messages.map((m) => ({ role: m.role, content: m.content })),
       max_tokens: maxTokens,
       ...(stream ? { stream: true } : {}),
@@ -35,6 +35,8 @@ export const workersAi: Provider = {
     const usage = usageOf(body.result.usage);
     return { text: body.result.response, usage: { input: usage?.input ?? 0, output: usage?.output ?? 0 } };
   },
+
+  watches: () => true,
 
   readEvent(ev) {
     if (ev.data === "[DONE]") return { done: true };
@@ -49,12 +51,19 @@ export const workersAi: Provider = {
   },
 
   readError(body) {
-    if (!isRecord(body) || !Array.isArray(body.errors)) return undefined;
-    const first: unknown = body.errors[0];
-    return isRecord(first) && typeof first.message === "string" ? { type: "workers_ai_error", message: first.message } : undefined;
+    const e = cloudflareError(body);
+    return e ? { type: "workers_ai_error", message: e.message, ...(e.code !== undefined ? { code: e.code } : {}) } : undefined;
   },
 
+  retired: (_status, error) => error?.code === RETIRED,
+
   sseError(message) {
-    return `data: ${JSON.stringify({ error: { message } })}\n\n`;
+    return sseEvent({ error: { message } });
+  },
+
+  answerAsSse(body) {
+    const answer = this.readAnswer(body);
+    if (!answer) return undefined;
+    return `${sseEvent({ response: answer.text })}${sseEvent({ response: "", usage: { prompt_tokens: answer.usage.input, completion_tokens: answer.usage.output } })}${sseEvent("[DONE]")}`;
   },
 };

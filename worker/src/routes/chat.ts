@@ -1,23 +1,26 @@
 /**
  * POST /api/chat: the app endpoint for browser clients. `{messages, stream?, feature?}` in; the client's sticky A/B
  * variant picks the first provider, then ROUTING's fallback chain is tried in order on 429, 5xx, timeout, network
- * error, a malformed answer, or a stream that fails before its first token. Out: `{text, provider, model, variant,
- * cached, usage}`, or SSE `delta` events ending with `done` (same fields, without text: the client already has it)
- * or `error` (a failure after the first token is never passed off as a complete answer).
+ * error, a malformed answer, a retired model, or a stream that fails before its first token. The gateway's own
+ * decisions (its rate limit, a content policy) end the chain at once: every step goes through the same gateway.
+ * Out: `{text, provider, model, variant, cached, usage}`, or SSE `delta` events ending with `done` (same fields,
+ * without text: the client already has it) or `error` (a failure after the first token is never passed off as a
+ * complete answer).
  */
-import type { Context } from "hono";
-import { Hono } from "hono/tiny";
 import { attemptOrder, chooseVariant, DEFAULT_VARIANT } from "../ab";
-import { feature as featureOf, invalid, optionalBoolean, readJsonObject, requireArray } from "../body";
-import type { AppEnv } from "../context";
+import { feature as featureOf, invalid, optionalBoolean, requireArray } from "../body";
 import { ApiError } from "../errors";
 import { cacheOutcome } from "../gateway";
+import type { ApiCall } from "../pipeline";
 import { providers } from "../providers";
 import { isRecord, parseJson, type ChatMessage, type Provider, type Usage } from "../providers/provider";
-import type { Target } from "../routing";
-import { sseFrame, TimeoutError, within } from "../sse";
-import { failureLabel, isTransient, mergeUsage, prepareCall, UpstreamEvents } from "../upstream";
+import type { Routing, Target } from "../contract/routing";
+import { sendAttempt } from "../upstream/call";
+import { classify } from "../upstream/classify";
+import { UpstreamFailure, type Upstream } from "../upstream/flight";
+import { mergeUsage, sseFrame, StallError, UpstreamEvents } from "../upstream/stream";
 import { DEFAULT_FEATURE, OUT, SSE_CONTENT_TYPE, type CacheOutcome } from "../wire";
+import { warnRetired } from "./retired";
 
 const ROLES = ["system", "user", "assistant"] as const;
 const FIELDS = ["messages", "stream", "feature"];
@@ -47,8 +50,13 @@ function outcome(target: Target, variant: string, cache: CacheOutcome, usage: Us
   return { provider: target.provider, model: target.model, variant, cached: cache === "HIT", usage: { inputTokens: usage.input, outputTokens: usage.output } };
 }
 
-function answerHeaders(target: Target, variant: string, cache: CacheOutcome, contentType: string): Headers {
-  return new Headers({ "content-type": contentType, [OUT.provider]: target.provider, [OUT.model]: target.model, [OUT.variant]: variant, [OUT.cache]: cache });
+function answerHeaders(out: Headers, target: Target, variant: string, cache: CacheOutcome, contentType: string): Headers {
+  out.set("content-type", contentType);
+  out.set(OUT.provider, target.provider);
+  out.set(OUT.model, target.model);
+  out.set(OUT.variant, variant);
+  out.set(OUT.cache, cache);
+  return out;
 }
 
 /**
@@ -75,22 +83,33 @@ function refused(status: number, provider: Provider): ApiError {
   return new ApiError(502, "upstream_error", "The model provider refused the request; the operator has been told.", { detail });
 }
 
-export const chat = new Hono<AppEnv>().post("/", async (c) => {
-  const routing = c.get("routing");
-  const deps = c.get("deps");
-  const log = c.get("log");
-  const body = await readJsonObject(c.req.raw, routing.limits.maxRequestBytes);
+/** Where a target is declared, for the warning that tells the operator what to change. */
+function settingOf(target: Target, routing: Routing): string {
+  const i = routing.chat.fallback.findIndex((t) => t.provider === target.provider && t.model === target.model);
+  if (i >= 0) return `routing.chat.fallback[${i}].model`;
+  const j = routing.chat.experiments.findIndex((e) => e.target.provider === target.provider && e.target.model === target.model);
+  return j >= 0 ? `routing.chat.experiments[${j}].target.model` : `routing.models.${target.provider}`;
+}
+
+export async function chat(call: ApiCall): Promise<Response> {
+  const { iso, deps, log } = call;
+  const routing = iso.routing;
+  const body = call.body.value;
   const messages = parseMessages(body);
   const stream = optionalBoolean(body, "stream") ?? false;
   const feature = featureOf(body.feature, "`feature`") ?? DEFAULT_FEATURE;
 
-  const experiment = await chooseVariant(c.get("client"), routing.chat.experiments, deps.unitHash);
+  const experiment = await chooseVariant(call.client, routing.chat.experiments, deps.unitHash);
   const variant = experiment?.name ?? DEFAULT_VARIANT;
-  Object.assign(log, { variant, feature, stream });
+  log.variant = variant;
+  log.feature = feature;
+  log.stream = stream;
 
   const { attemptMs, totalMs } = routing.timeouts;
   const deadline = deps.now() + totalMs;
   let deadlineHit = false;
+  /** A spend limit refused a step: later steps it does not cover may still answer; if none does, this is the answer. */
+  let spendLimit: ApiError | undefined;
 
   for (const target of attemptOrder(experiment?.target, routing.chat.fallback)) {
     const remaining = deadline - deps.now();
@@ -101,62 +120,66 @@ export const chat = new Hono<AppEnv>().post("/", async (c) => {
     const ms = Math.min(attemptMs, remaining);
     const attemptEnd = deps.now() + ms;
     const provider = providers[target.provider];
-    const upstreamBody = provider.chatBody(messages, target.model, routing.chat.maxTokens, stream);
-    const call = await prepareCall(c, { surface: "chat", provider, model: target.model, body: upstreamBody, forwarded: {}, variant, feature, attemptMs: ms });
-    const controller = new AbortController();
+    const value = provider.chatBody(messages, target.model, routing.chat.maxTokens, stream);
     log.attempts++;
-    Object.assign(log, { provider: target.provider, model: target.model });
+    log.provider = target.provider;
+    log.model = target.model;
     const tried = (what: string | number) => log.tried.push(`${target.provider}:${what}`);
 
-    let res: Response;
+    let up: Upstream;
+    let plan;
     try {
-      res = await within(
-        provider.send({ env: c.env, fetch: deps.fetch, model: target.model, body: upstreamBody, headers: call.headers, signal: controller.signal, timeoutMs: ms }),
-        ms,
-        controller,
-      );
+      ({ up, plan } = await sendAttempt(call, { provider, model: target.model, text: JSON.stringify(value), value, forwarded: {}, variant, feature, attemptMs: ms }));
     } catch (e) {
-      tried(failureLabel(e));
+      tried(e instanceof UpstreamFailure ? e.kind : "network");
       continue;
     }
-    if (!res.ok) {
-      tried(res.status);
-      await res.body?.cancel().catch(() => {});
-      if (isTransient(res.status)) continue;
-      throw refused(res.status, provider);
+    if (up.status < 200 || up.status > 299) {
+      const verdict = classify(up, provider, call.env, undefined);
+      if (verdict.kind === "next") {
+        tried(verdict.label);
+        if (verdict.retired) warnRetired(call, target.provider, target.model, settingOf(target, routing));
+        continue;
+      }
+      tried(up.status);
+      if (verdict.kind === "spend") {
+        spendLimit = verdict.error;
+        continue;
+      }
+      throw verdict.error.type === "upstream_rejected" ? refused(up.status, provider) : verdict.error;
     }
-    const cache = cacheOutcome(call.plan, res);
+    const cache = cacheOutcome(plan, up);
 
-    if (stream) {
-      const started = res.body ? await firstToken(new UpstreamEvents(res.body, provider, controller), () => attemptEnd - deps.now()) : undefined;
+    if (up.chunks) {
+      const started = await firstToken(new UpstreamEvents(up.chunks, provider, Math.max(0, attemptEnd - deps.now())));
       if (!started) {
         tried("bad_stream");
         continue;
       }
-      tried(res.status);
+      tried(up.status);
       log.cache = cache;
-      return streamAnswer(c, started, { target, variant, cache, idleMs: attemptMs });
+      return streamAnswer(call, started, { target, variant, cache, idleMs: attemptMs });
     }
 
-    let answer;
-    try {
-      answer = provider.readAnswer(parseJson(await within(res.text(), attemptEnd - deps.now(), controller)));
-    } catch (e) {
-      tried(failureLabel(e));
-      continue;
-    }
+    const answer = provider.readAnswer(parseJson(up.text ?? ""));
     if (!answer) {
       tried("bad_body");
       continue;
     }
-    tried(res.status);
-    Object.assign(log, { cache, usage: answer.usage });
+    tried(up.status);
+    log.cache = cache;
+    log.usage = answer.usage;
+    if (stream) {
+      // A gateway with response guardrails answers a stream with one body: re-emit it as this route's events.
+      const events = new Uint8Array([...sseFrame("delta", { text: answer.text }), ...sseFrame("done", outcome(target, variant, cache, answer.usage))]);
+      return new Response(events, { headers: answerHeaders(call.out, target, variant, cache, SSE_CONTENT_TYPE) });
+    }
     return new Response(JSON.stringify({ text: answer.text, ...outcome(target, variant, cache, answer.usage) }), {
-      headers: answerHeaders(target, variant, cache, "application/json"),
+      headers: answerHeaders(call.out, target, variant, cache, "application/json"),
     });
   }
-  throw exhausted(log.tried, deadlineHit);
-});
+  throw spendLimit ?? exhausted(log.tried, deadlineHit);
+}
 
 interface Started {
   events: UpstreamEvents;
@@ -168,33 +191,30 @@ interface Started {
 }
 
 /** Reads up to the first text (or a clean end). undefined: the stream failed first, so the next provider may try. */
-async function firstToken(events: UpstreamEvents, remaining: () => number): Promise<Started | undefined> {
+async function firstToken(events: UpstreamEvents): Promise<Started | undefined> {
   const usage: Usage = { input: 0, output: 0 };
   try {
     for (;;) {
-      const piece = await events.next(remaining());
+      const piece = await events.next();
       if (piece === "end" || piece.error) break;
       mergeUsage(usage, piece.usage);
       if (piece.text) return { events, first: piece.text, usage, done: false };
       if (piece.done) return { events, first: "", usage, done: true };
     }
   } catch {
-    // timeout or a broken connection: same as a stream that ended early
+    // a stall or a broken connection: same as a stream that ended early
   }
   events.cancel();
   return undefined;
 }
 
-function streamAnswer(
-  c: Context<AppEnv>,
-  s: Started,
-  o: { target: Target; variant: string; cache: CacheOutcome; idleMs: number },
-): Response {
-  const log = c.get("log");
+function streamAnswer(call: ApiCall, s: Started, o: { target: Target; variant: string; cache: CacheOutcome; idleMs: number }): Response {
+  const log = call.log;
   const usage = s.usage;
   let finished = false;
   let ended!: () => void;
-  c.set("streamDone", new Promise<void>((resolve) => (ended = resolve)));
+  call.streaming(new Promise<void>((resolve) => (ended = resolve)));
+  s.events.limit(o.idleMs);
   const finish = (out: ReadableStreamDefaultController<Uint8Array>, error: string | null) => {
     finished = true;
     log.usage = usage;
@@ -219,9 +239,9 @@ function streamAnswer(
       while (!finished) {
         let piece;
         try {
-          piece = await s.events.next(o.idleMs);
+          piece = await s.events.next();
         } catch (e) {
-          return finish(out, e instanceof TimeoutError ? "stream_stalled" : "stream_failed");
+          return finish(out, e instanceof StallError ? "stream_stalled" : "stream_failed");
         }
         if (piece === "end") return finish(out, "stream_truncated");
         if (piece.error) return finish(out, "stream_error_event");
@@ -237,5 +257,5 @@ function streamAnswer(
       ended();
     },
   });
-  return new Response(body, { headers: answerHeaders(o.target, o.variant, o.cache, SSE_CONTENT_TYPE) });
+  return new Response(body, { headers: answerHeaders(call.out, o.target, o.variant, o.cache, SSE_CONTENT_TYPE) });
 }

@@ -1,0 +1,84 @@
+/**
+ * Everything the Worker derives from its bindings alone, computed once per isolate and reused by every request:
+ * the parsed ROUTING, the usable client keys, the limiter and its period, the gateway's address and the header
+ * values each provider call carries. A request compares the raw binding values with the ones the cached entry was
+ * built from (a dozen identity checks) instead of re-reading and re-validating them.
+ */
+import { clientKeysOf, configError, rateLimitPeriodOf, requireBindings, routingOf, type ClientKey } from "./config";
+import { gatewayUrl } from "./gateway";
+import type { ProviderName, Routing } from "./contract/routing";
+
+export interface Isolate {
+  readonly routing: Routing;
+  readonly keys: readonly ClientKey[];
+  readonly limiter: RateLimit;
+  /** RATE_LIMITER's period in seconds, for Retry-After. */
+  readonly period: number;
+  readonly stack: string;
+  /** `{base}/{account}/{gateway}`: never logged or returned. */
+  readonly gateway: string;
+  /** cf-aig-authorization's value. */
+  readonly gatewayAuth: string;
+  /** The provider's own auth header(s), sent beside the gateway's. */
+  readonly providerAuth: Readonly<Record<ProviderName, Readonly<Record<string, string>>>>;
+  /** ROUTING.cors.allowOrigins as a set; `anyOrigin` when it lists "*". */
+  readonly origins: ReadonlySet<string>;
+  readonly anyOrigin: boolean;
+}
+
+/** The bindings an Isolate is built from; a change to any of them (a new deploy, a test's env) rebuilds it. */
+function raws(env: Env): unknown[] {
+  return [
+    env.ROUTING,
+    env.CLIENTS,
+    env.CLIENT_KEYS,
+    env.RATE_LIMIT_PERIOD,
+    env.RATE_LIMITER,
+    env.AI_GATEWAY_TOKEN,
+    env.ANTHROPIC_API_KEY,
+    env.OPENAI_API_KEY,
+    env.AI_GATEWAY_ACCOUNT_ID,
+    env.AI_GATEWAY_ID,
+    env.AI_GATEWAY_BASE_URL,
+    env.STACK,
+  ];
+}
+
+let cached: { raws: unknown[]; value: Isolate } | undefined;
+
+function same(a: unknown[], b: unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The isolate's view of its bindings; throws config_error (naming the binding, never a value) when one is broken. */
+export function isolateOf(env: Env, warn: (detail: string) => void): Isolate {
+  const now = raws(env);
+  if (cached && same(cached.raws, now)) return cached.value;
+  requireBindings(env);
+  const routing = routingOf(env);
+  const keys = clientKeysOf(env, warn);
+  const limiter: RateLimit | undefined = env.RATE_LIMITER;
+  if (typeof limiter?.limit !== "function") throw configError("RATE_LIMITER is not bound");
+  const period = rateLimitPeriodOf(env);
+  const gatewayToken = `Bearer ${env.AI_GATEWAY_TOKEN}`;
+  const value: Isolate = {
+    routing,
+    keys,
+    limiter,
+    period,
+    stack: env.STACK,
+    gateway: gatewayUrl(env),
+    gatewayAuth: gatewayToken,
+    providerAuth: {
+      anthropic: { "x-api-key": env.ANTHROPIC_API_KEY },
+      openai: { authorization: `Bearer ${env.OPENAI_API_KEY}` },
+      // Workers AI through the gateway is authorised by the gateway token (minted with Workers AI permission too).
+      "workers-ai": { authorization: gatewayToken },
+    },
+    origins: new Set(routing.cors.allowOrigins),
+    anyOrigin: routing.cors.allowOrigins.includes("*"),
+  };
+  cached = { raws: now, value };
+  return value;
+}

@@ -1,0 +1,166 @@
+/**
+ * The API pipeline: one function per request instead of a chain of middleware. In order: request id and log record,
+ * CORS (preflights answered here), method check, the isolate's config, client auth, then the per-client rate limit,
+ * which runs while the body is read (its answer decides before anything goes upstream), then the route. Every
+ * answer, errors included, is built once with its final headers: security headers, x-request-id and CORS. The one log
+ * line goes out when the answer is complete (for a stream, when it has ended).
+ */
+import type { Context } from "hono";
+import { readJsonBody, type JsonBody } from "../body";
+import { newLog, type AppEnv, type Deps, type LogRecord } from "../context";
+import { ApiError, errorBody, surfaceOf } from "../errors";
+import { isolateOf, type Isolate } from "../isolate";
+import { redact } from "../redact";
+import { OUT, SECURITY_HEADERS, type Surface } from "../wire";
+import { authenticate } from "./auth";
+import { addCors, preflight } from "./cors";
+
+/** The part of the execution context the pipeline uses: keeping the request alive for work after the answer. */
+export interface Lifetime {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** One authenticated API request, as a route sees it. */
+export interface ApiCall {
+  readonly req: Request;
+  readonly env: Env;
+  readonly ctx: Lifetime;
+  readonly deps: Deps;
+  readonly iso: Isolate;
+  readonly surface: Surface;
+  readonly client: string;
+  readonly requestId: string;
+  readonly log: LogRecord;
+  readonly body: JsonBody;
+  /** The answer's headers so far (security, request id, CORS): a route adds its own and answers with this set. */
+  readonly out: Headers;
+  /** A streaming route hands over a promise that settles when the stream has ended; the log line waits for it. */
+  streaming(done: Promise<void>): void;
+}
+
+export type Route = (call: ApiCall) => Promise<Response>;
+
+const SECURITY = Object.entries(SECURITY_HEADERS);
+
+function baseHeaders(requestId: string): Headers {
+  const out = new Headers(SECURITY);
+  out.set(OUT.requestId, requestId);
+  return out;
+}
+
+/** An error as the caller's SDK expects it, on the headers collected so far. */
+function errorResponse(e: unknown, surface: Surface, requestId: string, out: Headers, log: LogRecord, env: Env): Response {
+  const err = e instanceof ApiError ? e : new ApiError(500, "internal_error", "Internal error.", { detail: redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e), env) });
+  log.error = err.type;
+  log.errorDetail = err.extra.detail ?? null;
+  if (err.extra.retryAfter !== undefined) out.set(OUT.retryAfter, String(err.extra.retryAfter));
+  if (err.extra.allow !== undefined) out.set("allow", err.extra.allow);
+  if (err.extra.noRetry) out.set(OUT.shouldRetry, "false");
+  out.set("content-type", "application/json");
+  return new Response(JSON.stringify(errorBody(surface, err, requestId)), { status: err.status, headers: out });
+}
+
+function methodNotAllowed(method: string, methods: readonly string[]): ApiError {
+  return new ApiError(405, "method_not_allowed", `Method ${method} is not allowed here; use ${methods.join(" or ")}.`, {
+    allow: [...methods, "OPTIONS"].join(", "),
+  });
+}
+
+async function allowedOrThrow(limited: Promise<RateLimitOutcome>, period: number): Promise<void> {
+  if (!(await limited).success) {
+    throw new ApiError(429, "rate_limited", `Rate limit reached for this client; retry after ${period} seconds.`, { retryAfter: period });
+  }
+}
+
+/** Writes the log line now, or once the stream has ended. */
+function finish(deps: Deps, ctx: Lifetime, log: LogRecord, started: number, streamDone: Promise<void> | undefined): void {
+  const write = () => {
+    log.durationMs = deps.now() - started;
+    deps.log(log);
+  };
+  if (streamDone) ctx.waitUntil(streamDone.then(write, write));
+  else write();
+}
+
+/** The Hono handler of one API path. */
+export function apiEndpoint(deps: Deps, surface: Surface, route: Route) {
+  const warn = (detail: string) => deps.log({ level: "warn", warning: "config", detail });
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const req = c.req.raw;
+    const env = c.env;
+    const started = deps.now();
+    const requestId = deps.requestId();
+    const log = newLog(requestId, req.method, c.req.path, surface);
+    const out = baseHeaders(requestId);
+    let streamDone: Promise<void> | undefined;
+    let res: Response;
+    try {
+      let iso: Isolate | undefined;
+      let broken: unknown;
+      try {
+        iso = isolateOf(env, warn);
+      } catch (e) {
+        broken = e;
+      }
+      addCors(out, req.headers.get("origin"), iso);
+      if (req.method === "OPTIONS") {
+        res = preflight(out);
+      } else {
+        if (req.method !== "POST") throw methodNotAllowed(req.method, ["POST"]);
+        if (!iso) throw broken;
+        const client = await authenticate(req.headers, iso.keys);
+        log.client = client;
+        // The limiter is a call outside the isolate: it runs while the body arrives, and decides before the route.
+        const limited = iso.limiter.limit({ key: client });
+        let body: JsonBody;
+        try {
+          body = await readJsonBody(req, iso.routing.limits.maxRequestBytes);
+        } catch (e) {
+          await allowedOrThrow(limited, iso.period);
+          throw e;
+        }
+        await allowedOrThrow(limited, iso.period);
+        res = await route({
+          req,
+          env,
+          ctx: c.executionCtx,
+          deps,
+          iso,
+          surface,
+          client,
+          requestId,
+          log,
+          body,
+          out,
+          streaming: (done) => void (streamDone = done),
+        });
+      }
+    } catch (e) {
+      res = errorResponse(e, surface, requestId, out, log, env);
+    }
+    log.status = res.status;
+    finish(deps, c.executionCtx, log, started, streamDone);
+    return res;
+  };
+}
+
+/** A handler outside the API (health, unknown paths): security headers, request id and a log line, no auth. */
+export function plainEndpoint(deps: Deps, methods: readonly string[] | undefined, answer: (c: Context<AppEnv>) => Response) {
+  return (c: Context<AppEnv>): Response => {
+    const started = deps.now();
+    const requestId = deps.requestId();
+    const log = newLog(requestId, c.req.method, c.req.path, null);
+    const out = baseHeaders(requestId);
+    let res: Response;
+    try {
+      if (methods && !methods.includes(c.req.method)) throw methodNotAllowed(c.req.method, methods);
+      res = answer(c);
+      for (const [name, value] of out) res.headers.set(name, value);
+    } catch (e) {
+      res = errorResponse(e, surfaceOf(c.req.path), requestId, out, log, c.env);
+    }
+    log.status = res.status;
+    finish(deps, c.executionCtx, log, started, undefined);
+    return res;
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Reading upstream SSE: passing a stream through unchanged while watching it (pass-through surfaces), and reading it
+ * event by event (/api/chat). Events are split by eventsource-parser; only the events that can carry usage, the end
+ * marker or an error are parsed as JSON (Provider.watches), so a delta costs a scan, not a parse. A stall is caught by
+ * one re-armed timer per stream rather than a timeout race per read.
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { Provider, StreamPiece, Usage } from "../providers/provider";
+import type { ChunkSource } from "./flight";
+
+export class StallError extends Error {
+  constructor() {
+    super("stream stalled");
+    this.name = "StallError";
+  }
+}
+
+/** Cancels `src` when no chunk arrived for `ms`; touch() on every chunk, set() to change the limit. */
+class IdleTimer {
+  private last = Date.now();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  fired = false;
+
+  constructor(
+    private ms: number,
+    private readonly src: ChunkSource,
+  ) {
+    this.arm(ms);
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      const idle = Date.now() - this.last;
+      if (idle < this.ms) return this.arm(this.ms - idle);
+      this.fired = true;
+      this.src.cancel();
+    }, Math.max(0, ms));
+  }
+
+  touch(): void {
+    this.last = Date.now();
+  }
+
+  set(ms: number): void {
+    this.ms = ms;
+    this.last = Date.now();
+    clearTimeout(this.timer);
+    this.arm(ms);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+export function mergeUsage(into: Usage, piece: Partial<Usage> | undefined): void {
+  if (piece?.input !== undefined) into.input = piece.input;
+  if (piece?.output !== undefined) into.output = piece.output;
+}
+
+export interface RelayOutcome {
+  usage: Usage;
+  /** Why the stream ended early, if it did. */
+  error: string | null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Passes an upstream SSE body through unchanged, each chunk forwarded before it is looked at. If it stalls for idleMs,
+ * fails, or stops before the provider's end marker, the client gets an error event in the provider's own dialect
+ * (so its SDK raises) instead of a silently truncated answer.
+ */
+export function relay(src: ChunkSource, provider: Provider, idleMs: number, onEnd: (outcome: RelayOutcome) => void): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder();
+  const usage: Usage = { input: 0, output: 0 };
+  let sawEnd = false;
+  let sawError = false;
+  let finished = false;
+  const parser = createParser({
+    onEvent(ev) {
+      if (!provider.watches(ev)) return;
+      const piece = provider.readEvent(ev);
+      mergeUsage(usage, piece?.usage);
+      if (piece?.done) sawEnd = true;
+      if (piece?.error) sawError = true;
+    },
+  });
+  const idle = new IdleTimer(idleMs, src);
+  const finish = (error: string | null) => {
+    if (finished) return;
+    finished = true;
+    idle.stop();
+    onEnd({ usage, error });
+  };
+  const fail = (out: ReadableStreamDefaultController<Uint8Array>, why: "stalled" | "failed" | "ended") => {
+    src.cancel();
+    // A blank line first closes any event the upstream left half-written.
+    out.enqueue(encoder.encode(`\n\n${provider.sseError(`The upstream stream ${why} before it finished.`)}`));
+    out.close();
+    finish(why === "ended" ? "stream_truncated" : `stream_${why}`);
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(out) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await src.read();
+      } catch {
+        return fail(out, idle.fired ? "stalled" : "failed");
+      }
+      if (idle.fired) return fail(out, "stalled");
+      if (r.done) {
+        parser.feed(decoder.decode());
+        parser.reset({ consume: true });
+        if (!sawEnd && !sawError) return fail(out, "ended");
+        out.close();
+        return finish(sawError ? "stream_error_event" : null);
+      }
+      idle.touch();
+      out.enqueue(r.value);
+      parser.feed(decoder.decode(r.value, { stream: true }));
+    },
+    cancel() {
+      src.cancel();
+      finish("client_closed");
+    },
+  });
+}
+
+/**
+ * An upstream SSE body read event by event, for /api/chat. `next` answers the meaning of the next event, "end" when
+ * the body is over, or { error } when the event is not the provider's shape; it throws StallError when nothing
+ * arrived within the current limit (set with `limit`).
+ */
+export class UpstreamEvents {
+  private readonly decoder = new TextDecoder();
+  private readonly queue: EventSourceMessage[] = [];
+  private readonly parser = createParser({ onEvent: (ev) => void this.queue.push(ev) });
+  private readonly idle: IdleTimer;
+  private ended = false;
+
+  constructor(
+    private readonly src: ChunkSource,
+    private readonly provider: Provider,
+    limitMs: number,
+  ) {
+    this.idle = new IdleTimer(limitMs, src);
+  }
+
+  limit(ms: number): void {
+    this.idle.set(ms);
+  }
+
+  async next(): Promise<StreamPiece | "end"> {
+    while (this.queue.length === 0) {
+      if (this.ended) return "end";
+      const r = await this.src.read();
+      if (this.idle.fired) throw new StallError();
+      if (r.done) {
+        this.ended = true;
+        this.parser.feed(this.decoder.decode());
+        this.parser.reset({ consume: true });
+      } else {
+        this.idle.touch();
+        this.parser.feed(this.decoder.decode(r.value, { stream: true }));
+      }
+    }
+    return this.provider.readEvent(this.queue.shift()!) ?? { error: true };
+  }
+
+  cancel(): void {
+    this.idle.stop();
+    this.src.cancel();
+  }
+}
+
+/** One event of the Worker's own /api/chat stream. */
+export function sseFrame(event: string, data: unknown): Uint8Array {
+  return encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
