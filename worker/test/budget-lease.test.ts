@@ -9,7 +9,7 @@ import { describe, expect, test } from "vitest";
 import { toNanos, toUsd } from "../src/budget/cost";
 import type { BudgetLedger } from "../src/budget/ledger";
 import { type Charge, type LedgerApi, LeaseClient, type Refusal, Reservation, type ReserveResult } from "../src/budget/lease";
-import { parseBudgets } from "../src/budget/schema";
+import { parseBudgets } from "../src/contract/budgets";
 
 const T0 = Date.parse("2026-11-05T12:00:00Z");
 const USD = (x: number) => toNanos(x);

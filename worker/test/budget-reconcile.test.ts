@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { toNanos } from "../src/budget/cost";
 import { type AnalyticsCost, reconcileAlert, reconcileDay } from "../src/budget/reconcile";
-import { parseBudgets } from "../src/budget/schema";
+import { parseBudgets } from "../src/contract/budgets";
 
 const SETTINGS = parseBudgets({ prices: {}, reconcile: { maxShareDiff: 0.05, minUsdDiff: 0.01 } }).reconcile;
 const AT = Date.parse("2026-11-06T01:00:00Z");

@@ -21,7 +21,7 @@ import {
   worstCaseNanos,
 } from "../src/budget/cost";
 import { BUDGET_HEADERS, budgetHeaders, formatUsd, refusalError, refusalHeaders } from "../src/budget/http";
-import { checkBudgets, limitsFor, parseBudgets } from "../src/budget/schema";
+import { checkBudgets, limitsFor, parseBudgets } from "../src/contract/budgets";
 import { errorBody } from "../src/errors";
 import { PROVIDERS, parseRouting } from "../src/contract/routing";
 

@@ -4,7 +4,7 @@
  * Money is counted in whole nano-dollars (1e-9 USD) so that sums, leases and limits compare exactly: a token of the
  * cheapest model costs a few hundredths of a micro-dollar, and 2^53 nano-dollars is still nine million dollars.
  */
-import type { EstimateSettings, Price } from "./schema";
+import type { EstimateSettings, Price } from "../contract/budgets";
 
 /** Whole nano-dollars. */
 export type Nanos = number;

@@ -14,7 +14,7 @@
  */
 import { type Nanos, rfc3339, secondsUntil, toNanos, toUsd, type Usage, utcDay, type WindowName, costNanos } from "./cost";
 import type { LeaseGrant, LeaseTerms, LedgerLimits, SpendLine, SyncRequest, WindowState } from "./ledger";
-import { type Budgets, limitsFor } from "./schema";
+import { type Budgets, limitsFor } from "../contract/budgets";
 
 /** The ledger's RPC methods as the isolate calls them (a DurableObjectStub<BudgetLedger> satisfies it). */
 export interface LedgerApi {

@@ -8,7 +8,7 @@
 import type { AlertMessage } from "../alerts/deliver";
 import { type Nanos, toUsd } from "./cost";
 import type { UsageLedger } from "./usage";
-import type { Budgets } from "./schema";
+import type { Budgets } from "../contract/budgets";
 
 export type AnalyticsCost = (start: Date, end: Date) => Promise<{ ok: true; value: number } | { ok: false; reason: string }>;
 
