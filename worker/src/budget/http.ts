@@ -5,18 +5,17 @@
  * Anthropic and the OpenAI SDK read it before their own status-based retry rule.
  */
 import { ApiError } from "../errors";
+import { OUT } from "../wire";
 import type { BudgetStatus, Refusal } from "./lease";
 
 export const BUDGET_HEADERS = {
-  limit: "x-ai-budget-limit",
-  remaining: "x-ai-budget-remaining",
-  reset: "x-ai-budget-reset",
-  shouldRetry: "x-should-retry",
-  retryAfter: "retry-after",
+  limit: OUT.budgetLimit,
+  remaining: OUT.budgetRemaining,
+  reset: OUT.budgetReset,
+  shouldRetry: OUT.shouldRetry,
+  retryAfter: OUT.retryAfter,
 } as const;
 
-/** Headers a browser may read (add to CORS_EXPOSE_HEADERS when wiring). */
-export const BUDGET_EXPOSE_HEADERS = [BUDGET_HEADERS.limit, BUDGET_HEADERS.remaining, BUDGET_HEADERS.reset] as const;
 
 /** USD with at most six decimals and no trailing zeros: "5", "4.99875", "0.000125". */
 export function formatUsd(usd: number): string {
