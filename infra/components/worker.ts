@@ -66,6 +66,8 @@ export interface BindingValueByKind {
   json: pulumi.Input<unknown>;
   ratelimit: { namespaceId: string; simple: { limit: number; period: number } };
   kv_namespace: { namespaceId: pulumi.Input<string> };
+  /** The class must also be declared by the script's migrations (new_sqlite_classes). */
+  durable_object_namespace: { className: string };
 }
 
 type Bindings = typeof BINDINGS;
@@ -129,6 +131,8 @@ function bindingFor(name: string, kind: BindingKind, value: unknown): cloudflare
     }
     case "kv_namespace":
       return { name, type: kind, namespaceId: (value as BindingValueByKind["kv_namespace"]).namespaceId };
+    case "durable_object_namespace":
+      return { name, type: kind, className: (value as BindingValueByKind["durable_object_namespace"]).className };
     default: {
       const unknownKind: never = kind;
       throw new Error(`binding ${name}: kind ${String(unknownKind)} has no mapping`);

@@ -6,11 +6,11 @@
 import { Hono } from "hono/tiny";
 import type { AppEnv, Deps } from "./context";
 import { ApiError } from "./errors";
-import { apiEndpoint, plainEndpoint, type Route } from "./pipeline";
+import { apiEndpoint, plainEndpoint, type Route, usageEndpoint } from "./pipeline";
 import { chat } from "./routes/chat";
 import { chatCompletions } from "./routes/chat-completions";
 import { messages } from "./routes/messages";
-import { API_PATHS, HEALTH_PATH, type Surface } from "./wire";
+import { API_PATHS, HEALTH_PATH, type Surface, USAGE_PATH } from "./wire";
 
 const ROUTES: Record<Surface, Route> = { messages, chatCompletions, chat };
 
@@ -21,6 +21,7 @@ export function createApp(deps: Deps): Hono<AppEnv> {
     plainEndpoint(deps, ["GET", "HEAD"], () => Response.json({ ok: true })),
   );
   for (const [path, surface] of Object.entries(API_PATHS)) app.all(path, apiEndpoint(deps, surface, ROUTES[surface]));
+  app.all(USAGE_PATH, usageEndpoint(deps));
   app.notFound(
     plainEndpoint(deps, undefined, (c) => {
       throw new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}.`);

@@ -57,6 +57,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** A request body as received (the exact text, passed upstream without re-serialising) and as parsed. */
 export interface JsonBody {
   text: string;
+  /** Its size in bytes, as sent upstream on the pass-through surfaces. */
+  bytes: number;
   value: Record<string, unknown>;
 }
 
@@ -78,7 +80,7 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<Json
     throw invalid("Request body is not valid JSON.");
   }
   if (!isRecord(parsed)) throw invalid("Request body must be a JSON object.");
-  return { text, value: parsed };
+  return { text, bytes: bytes.byteLength, value: parsed };
 }
 
 export function requireString(body: Record<string, unknown>, field: string): string {

@@ -11,6 +11,10 @@ export type ErrorType =
   | "method_not_allowed"
   | "request_too_large"
   | "rate_limited"
+  /** The client's budget (BUDGETS) does not cover the request; retrying before the reset cannot help. */
+  | "budget_exceeded"
+  /** The budget ledger cannot be reached and no lease covers the request: refused rather than unmetered. */
+  | "budget_unavailable"
   /** The provider refused the request as malformed or too large: the client's problem, told without upstream detail. */
   | "upstream_rejected"
   /** Upstream failed (5xx, bad credentials on the Worker's side, malformed body, network) after any fallbacks. */

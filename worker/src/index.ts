@@ -3,6 +3,9 @@ import { runScheduledAlerts } from "./alerts";
 import { createApp } from "./app";
 import { sha256Unit } from "./crypto";
 
+// Durable Object classes are exported by name from the entry module (wrangler.jsonc durable_objects, migrations).
+export { BudgetLedger } from "./budget/ledger";
+
 const app = createApp({
   // Late-bound so the runtime's fetch is looked up per call.
   fetch: (input, init) => fetch(input, init),

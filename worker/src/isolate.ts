@@ -6,7 +6,10 @@
  */
 import { clientKeysOf, configError, rateLimitPeriodOf, requireBindings, routingOf, type ClientKey } from "./config";
 import { gatewayUrl } from "./gateway";
+import { parseBudgets } from "./contract/budgets";
 import type { ProviderName, Routing } from "./contract/routing";
+import { LeaseClient } from "./budget/lease";
+import type { BudgetRuntime } from "./budget/meter";
 
 export interface Isolate {
   readonly routing: Routing;
@@ -24,6 +27,34 @@ export interface Isolate {
   /** ROUTING.cors.allowOrigins as a set; `anyOrigin` when it lists "*". */
   readonly origins: ReadonlySet<string>;
   readonly anyOrigin: boolean;
+  /** Spend control, when the stack declares BUDGETS: prices, limits and this isolate's leases on each client's ledger. */
+  readonly budget: BudgetRuntime | undefined;
+}
+
+/** Names this isolate's leases at the ledgers: one id per isolate. */
+const ISOLATE_ID = crypto.randomUUID();
+
+function budgetRuntime(env: Env, now: () => number, warn: (detail: string) => void): BudgetRuntime | undefined {
+  let raw: unknown = env.BUDGETS;
+  if (raw === undefined || raw === null || raw === "") return undefined;
+  if (typeof raw === "string") {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw configError("BUDGETS is not valid JSON");
+    }
+  }
+  let budgets;
+  try {
+    budgets = parseBudgets(raw);
+  } catch (e) {
+    throw configError(e instanceof Error ? `BUDGETS ${e.message}` : "BUDGETS could not be read");
+  }
+  const ns = env.BUDGET_LEDGER;
+  // Fail closed: limits that no ledger can hold would be limits nobody enforces.
+  if (typeof ns?.getByName !== "function") throw configError("BUDGETS is set but BUDGET_LEDGER (the ledger Durable Object) is not bound");
+  const leases = new LeaseClient({ budgets, ledger: (client) => ns.getByName(client), now, isolateId: ISOLATE_ID, log: warn });
+  return { budgets, leases };
 }
 
 /** The bindings an Isolate is built from; a change to any of them (a new deploy, a test's env) rebuilds it. */
@@ -41,6 +72,8 @@ function raws(env: Env): unknown[] {
     env.AI_GATEWAY_ID,
     env.AI_GATEWAY_BASE_URL,
     env.STACK,
+    env.BUDGETS,
+    env.BUDGET_LEDGER,
   ];
 }
 
@@ -52,9 +85,9 @@ function same(a: unknown[], b: unknown[]): boolean {
 }
 
 /** The isolate's view of its bindings; throws config_error (naming the binding, never a value) when one is broken. */
-export function isolateOf(env: Env, warn: (detail: string) => void): Isolate {
-  const now = raws(env);
-  if (cached && same(cached.raws, now)) return cached.value;
+export function isolateOf(env: Env, warn: (detail: string) => void, now: () => number = Date.now): Isolate {
+  const current = raws(env);
+  if (cached && same(cached.raws, current)) return cached.value;
   requireBindings(env);
   const routing = routingOf(env);
   const keys = clientKeysOf(env, warn);
@@ -78,7 +111,8 @@ export function isolateOf(env: Env, warn: (detail: string) => void): Isolate {
     },
     origins: new Set(routing.cors.allowOrigins),
     anyOrigin: routing.cors.allowOrigins.includes("*"),
+    budget: budgetRuntime(env, now, warn),
   };
-  cached = { raws: now, value };
+  cached = { raws: current, value };
   return value;
 }

@@ -25,6 +25,10 @@ export const OUT = {
   retryAfter: "retry-after",
   /** "false" on answers no retry can change (the official SDKs honour it). */
   shouldRetry: "x-should-retry",
+  /** The client's budget in USD for the window with the least left, what is left of it, and when it resets (RFC 3339). */
+  budgetLimit: "x-ai-budget-limit",
+  budgetRemaining: "x-ai-budget-remaining",
+  budgetReset: "x-ai-budget-reset",
 } as const;
 
 /** Request headers a client may send. */
@@ -53,7 +57,17 @@ export const CORS_ALLOW_HEADERS = [
   IN.cacheControl,
   IN.feature,
 ] as const;
-export const CORS_EXPOSE_HEADERS = [OUT.requestId, OUT.provider, OUT.model, OUT.variant, OUT.cache, OUT.retryAfter] as const;
+export const CORS_EXPOSE_HEADERS = [
+  OUT.requestId,
+  OUT.provider,
+  OUT.model,
+  OUT.variant,
+  OUT.cache,
+  OUT.retryAfter,
+  OUT.budgetLimit,
+  OUT.budgetRemaining,
+  OUT.budgetReset,
+] as const;
 
 /** Sent on every response: this is an API, never a page to frame, sniff or cache. */
 export const SECURITY_HEADERS = {
@@ -82,6 +96,8 @@ export const API_PATHS = { "/v1/messages": "messages", "/v1/chat/completions": "
 export type ApiPath = keyof typeof API_PATHS;
 
 export const HEALTH_PATH = "/healthz";
+/** A client's own spend, from its budget ledger (GET). */
+export const USAGE_PATH = "/v1/usage";
 
 /** Variant reported for the pass-through surfaces, which have no A/B split. */
 export const NO_VARIANT = "none";

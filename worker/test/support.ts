@@ -129,7 +129,8 @@ export function harness(opts: { env?: Partial<Env>; routing?: Routing; deps?: Pa
     log: (record) => logs.push(structuredClone(record) as Record<string, unknown>),
     ...opts.deps,
   });
-  const env = { ...baseEnv, ROUTING: opts.routing ?? TEST_ROUTING, RATE_LIMITER: allowAll, ...opts.env } as Env;
+  // No budgets unless a test declares them: the test routing's models have no prices in the local config.
+  const env = { ...baseEnv, ROUTING: opts.routing ?? TEST_ROUTING, RATE_LIMITER: allowAll, BUDGETS: undefined, ...opts.env } as unknown as Env;
   const pending: Promise<void>[] = [];
   onTestFinished(() => gateway.verify());
   const call = async (req: Request) => {

@@ -78,6 +78,7 @@ describe("workerBindings", () => {
       json: {},
       ratelimit: { namespaceId: "1", simple: { limit: 1, period: 10 } },
       kv_namespace: { namespaceId: "kv" },
+      durable_object_namespace: { className: "BudgetLedger" },
     };
     const values = Object.fromEntries(BINDING_NAMES.map((n) => [n, sample[BINDINGS[n].kind]]));
     expect(workerBindings(BINDINGS, values).map((b) => b.name)).toEqual(BINDING_NAMES);

@@ -4,7 +4,7 @@
  */
 
 /** How a binding is declared on the script (Cloudflare's binding `type`). */
-export type BindingKind = "plain_text" | "secret_text" | "json" | "ratelimit" | "kv_namespace";
+export type BindingKind = "plain_text" | "secret_text" | "json" | "ratelimit" | "kv_namespace" | "durable_object_namespace";
 
 export interface BindingSpec {
   readonly kind: BindingKind;
@@ -30,6 +30,8 @@ export const BINDINGS = {
   ALERTS_ANALYTICS_TOKEN: { kind: "secret_text", required: false },
   ALERTS_WEBHOOK_SECRETS: { kind: "secret_text", required: false },
   ALERTS_PAGERDUTY_ROUTING_KEY: { kind: "secret_text", required: false },
+  BUDGETS: { kind: "json", required: false },
+  BUDGET_LEDGER: { kind: "durable_object_namespace", required: false },
 } as const satisfies Record<string, BindingSpec>;
 
 export type BindingName = keyof typeof BINDINGS;
@@ -53,6 +55,8 @@ export const BINDING_DOCS = {
   ALERTS_ANALYTICS_TOKEN: "Account Analytics Read token for the GraphQL API",
   ALERTS_WEBHOOK_SECRETS: "JSON: webhook name -> its cf-webhook-auth secret",
   ALERTS_PAGERDUTY_ROUTING_KEY: "PagerDuty Events v2 routing key",
+  BUDGETS: "spend control: model prices, per-client daily/monthly budgets, action at the limit, lease sizing",
+  BUDGET_LEDGER: "budget ledger, one Durable Object per client (class BudgetLedger)",
 } as const satisfies Record<BindingName, string>;
 
 export const BINDING_NAMES = Object.keys(BINDINGS) as BindingName[];

@@ -8,3 +8,4 @@ export * from "./bindings";
 export * from "./clients";
 export * from "./routing";
 export * from "./schema";
+export * from "./budgets";

@@ -10,6 +10,8 @@ import { readJsonBody, type JsonBody } from "../body";
 import { newLog, type AppEnv, type Deps, type LogRecord } from "../context";
 import { ApiError, errorBody, surfaceOf } from "../errors";
 import { isolateOf, type Isolate } from "../isolate";
+import { budgetHeaders } from "../budget/http";
+import { usageResponse } from "../budget/usage";
 import { redact } from "../redact";
 import { OUT, SECURITY_HEADERS, type Surface } from "../wire";
 import { authenticate } from "./auth";
@@ -72,6 +74,13 @@ async function allowedOrThrow(limited: Promise<RateLimitOutcome>, period: number
   }
 }
 
+/** The client's budget on an answer (none for a stack without BUDGETS, or a client it only meters). */
+function addBudget(res: Response, iso: Isolate | undefined, client: string | null): void {
+  if (!iso?.budget || client === null) return;
+  const h = budgetHeaders(iso.budget.leases.status(client));
+  for (const name in h) res.headers.set(name, h[name]!);
+}
+
 /** Writes the log line now, or once the stream has ended. */
 function finish(deps: Deps, ctx: Lifetime, log: LogRecord, started: number, streamDone: Promise<void> | undefined): void {
   const write = () => {
@@ -94,11 +103,11 @@ export function apiEndpoint(deps: Deps, surface: Surface, route: Route) {
     const out = baseHeaders(requestId);
     let streamDone: Promise<void> | undefined;
     let res: Response;
+    let iso: Isolate | undefined;
     try {
-      let iso: Isolate | undefined;
       let broken: unknown;
       try {
-        iso = isolateOf(env, warn);
+        iso = isolateOf(env, warn, deps.now);
       } catch (e) {
         broken = e;
       }
@@ -138,8 +147,44 @@ export function apiEndpoint(deps: Deps, surface: Surface, route: Route) {
     } catch (e) {
       res = errorResponse(e, surface, requestId, out, log, env);
     }
+    addBudget(res, iso, log.client);
     log.status = res.status;
     finish(deps, c.executionCtx, log, started, streamDone);
+    return res;
+  };
+}
+
+/**
+ * GET /v1/usage: the calling client's own spend per UTC day and model, from its ledger (`?from=&to=`, this month by
+ * default). Authenticated and limited like the API; 404 on a stack that keeps no ledger.
+ */
+export function usageEndpoint(deps: Deps) {
+  const warn = (detail: string) => deps.log({ level: "warn", warning: "config", detail });
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const req = c.req.raw;
+    const started = deps.now();
+    const requestId = deps.requestId();
+    const log = newLog(requestId, req.method, c.req.path, null);
+    const out = baseHeaders(requestId);
+    let res: Response;
+    let iso: Isolate | undefined;
+    try {
+      if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET"]);
+      iso = isolateOf(c.env, warn, deps.now);
+      const client = await authenticate(req.headers, iso.keys);
+      log.client = client;
+      await allowedOrThrow(iso.limiter.limit({ key: client }), iso.period);
+      const budget = iso.budget;
+      if (!budget) throw new ApiError(404, "not_found", "This service keeps no spend ledger (its stack declares no budgets).");
+      const ledger = c.env.BUDGET_LEDGER.getByName(client);
+      res = await usageResponse(client, ledger, new URL(req.url).searchParams, deps.now(), budget.leases.status(client));
+      for (const [name, value] of out) res.headers.set(name, value);
+    } catch (e) {
+      res = errorResponse(e, "chat", requestId, out, log, c.env);
+    }
+    addBudget(res, iso, log.client);
+    log.status = res.status;
+    finish(deps, c.executionCtx, log, started, undefined);
     return res;
   };
 }

@@ -4,6 +4,7 @@
  * client added only its request building on top of fetch: measured in docs/performance.md.
  */
 import type { Message, MessageCreateParams, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages/messages";
+import { anthropicUsage } from "../budget/cost";
 import { count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
 
 /** The API version the SDK sends; a client's own anthropic-version header wins. */
@@ -60,6 +61,8 @@ export const anthropic: Provider = {
     return { text, usage: { input: count(body.usage.input_tokens) ?? 0, output: count(body.usage.output_tokens) ?? 0 } };
   },
 
+  billed: (body) => (isRecord(body) && isRecord(body.usage) ? anthropicUsage(body.usage) : undefined),
+
   watches: (ev) => ev.event !== undefined && WATCHED.has(ev.event),
 
   readEvent(ev) {
@@ -68,7 +71,7 @@ export const anthropic: Provider = {
     switch (data.type) {
       case "message_start": {
         const usage = isRecord(data.message) && isRecord(data.message.usage) ? data.message.usage : {};
-        return { usage: { input: count(usage.input_tokens), output: count(usage.output_tokens) } };
+        return { usage: { input: count(usage.input_tokens), output: count(usage.output_tokens) }, billed: anthropicUsage(usage) };
       }
       case "content_block_delta": {
         const d = data.delta;
@@ -76,7 +79,7 @@ export const anthropic: Provider = {
       }
       case "message_delta": {
         const usage = isRecord(data.usage) ? data.usage : {};
-        return { usage: { input: count(usage.input_tokens), output: count(usage.output_tokens) } };
+        return { usage: { input: count(usage.input_tokens), output: count(usage.output_tokens) }, billed: anthropicUsage(usage) };
       }
       case "message_stop":
         return { done: true };

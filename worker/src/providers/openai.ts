@@ -1,5 +1,6 @@
 /** OpenAI Chat Completions through the gateway, with plain fetch (the surface is small and the SDK is not needed). */
-import { count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
+import { openaiUsage } from "../budget/cost";
+import { count, isRecord, parseJson, sseEvent, type Provider, type StreamPiece } from "./provider";
 
 export const openai: Provider = {
   name: "openai",
@@ -29,6 +30,8 @@ export const openai: Provider = {
     return { text: content ?? "", usage: { input: count(usage.prompt_tokens) ?? 0, output: count(usage.completion_tokens) ?? 0 } };
   },
 
+  billed: (body) => (isRecord(body) && isRecord(body.usage) ? openaiUsage(body.usage) : undefined),
+
   // Content chunks carry "usage":null; only the end marker, a usage chunk or an error needs parsing.
   watches: (ev) => ev.data === "[DONE]" || ev.data.includes('"usage":{') || ev.data.includes('"error"'),
 
@@ -37,12 +40,15 @@ export const openai: Provider = {
     const data = parseJson(ev.data);
     if (!isRecord(data)) return undefined;
     if (data.error !== undefined) return { error: true };
-    const piece: { text?: string; usage?: { input?: number; output?: number } } = {};
+    const piece: StreamPiece = {};
     const first: unknown = Array.isArray(data.choices) ? data.choices[0] : undefined;
     if (isRecord(first) && isRecord(first.delta) && typeof first.delta.content === "string" && first.delta.content !== "") {
       piece.text = first.delta.content;
     }
-    if (isRecord(data.usage)) piece.usage = { input: count(data.usage.prompt_tokens), output: count(data.usage.completion_tokens) };
+    if (isRecord(data.usage)) {
+      piece.usage = { input: count(data.usage.prompt_tokens), output: count(data.usage.completion_tokens) };
+      piece.billed = openaiUsage(data.usage);
+    }
     return piece;
   },
 

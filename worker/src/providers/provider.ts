@@ -3,9 +3,10 @@
  * /api/chat. Each provider is one object in its own file; adding a provider touches that file and the registry.
  */
 import type { EventSourceMessage as SseEvent } from "eventsource-parser";
+import type { Usage as Billed } from "../budget/cost";
 import type { ProviderName } from "../contract/routing";
 
-export type { SseEvent };
+export type { SseEvent, Billed };
 
 export interface Usage {
   input: number;
@@ -33,6 +34,8 @@ export interface StreamPiece {
   usage?: Partial<Usage>;
   done?: boolean;
   error?: boolean;
+  /** The event's usage split the way the provider bills it (cache reads and writes apart), for the budget. */
+  billed?: Billed;
 }
 
 export interface ProviderError {
@@ -56,6 +59,8 @@ export interface Provider {
   chatBody(messages: readonly ChatMessage[], model: string, maxTokens: number, stream: boolean): Record<string, unknown>;
   /** Text and usage of a JSON answer; undefined when the body is not this provider's shape. */
   readAnswer(body: unknown): Answer | undefined;
+  /** A JSON answer's usage split the way the provider bills it, for the budget. */
+  billed(body: unknown): Billed | undefined;
   /** Whether a streamed event can carry usage, the end marker or an error (only those are parsed when passing through). */
   watches(ev: SseEvent): boolean;
   /** Meaning of one SSE event of a streamed answer; undefined when the event is not this provider's shape. */

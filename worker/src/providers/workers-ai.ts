@@ -3,6 +3,7 @@
  * `data: {"response":"..."}` ending with `data: [DONE]`; errors come in Cloudflare's envelope. Authenticated with
  * the gateway token, which infra mints with Workers AI permission as well.
  */
+import { openaiUsage } from "../budget/cost";
 import { cloudflareError, count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
 
 function usageOf(v: unknown): { input?: number; output?: number } | undefined {
@@ -36,6 +37,8 @@ export const workersAi: Provider = {
     return { text: body.result.response, usage: { input: usage?.input ?? 0, output: usage?.output ?? 0 } };
   },
 
+  billed: (body) => (isRecord(body) && isRecord(body.result) && isRecord(body.result.usage) ? openaiUsage(body.result.usage) : undefined),
+
   watches: () => true,
 
   readEvent(ev) {
@@ -46,7 +49,7 @@ export const workersAi: Provider = {
     const usage = usageOf(data.usage);
     return {
       ...(typeof data.response === "string" && data.response !== "" ? { text: data.response } : {}),
-      ...(usage ? { usage } : {}),
+      ...(usage ? { usage, billed: openaiUsage(data.usage) } : {}),
     };
   },
 

@@ -21,6 +21,7 @@ import { UpstreamFailure, type Upstream } from "../upstream/flight";
 import { mergeUsage, sseFrame, StallError, UpstreamEvents } from "../upstream/stream";
 import { DEFAULT_FEATURE, OUT, SSE_CONTENT_TYPE, type CacheOutcome } from "../wire";
 import { warnRetired } from "./retired";
+import { type Held, STREAM_BUDGET_MESSAGE } from "../budget/meter";
 
 const ROLES = ["system", "user", "assistant"] as const;
 const FIELDS = ["messages", "stream", "feature"];
@@ -128,13 +129,18 @@ export async function chat(call: ApiCall): Promise<Response> {
 
     let up: Upstream;
     let plan;
+    let held: Held | undefined;
     try {
-      ({ up, plan } = await sendAttempt(call, { provider, model: target.model, text: JSON.stringify(value), value, forwarded: {}, variant, feature, attemptMs: ms }));
+      const attempt = { provider, model: target.model, text: JSON.stringify(value), value, forwarded: {}, variant, feature, attemptMs: ms };
+      ({ up, plan, held } = await sendAttempt(call, { ...attempt, sentMaxTokens: routing.chat.maxTokens }));
     } catch (e) {
+      // A budget refusal ends the request; a failed call moves to the next step.
+      if (e instanceof ApiError) throw e;
       tried(e instanceof UpstreamFailure ? e.kind : "network");
       continue;
     }
     if (up.status < 200 || up.status > 299) {
+      held?.release();
       const verdict = classify(up, provider, call.env, undefined);
       if (verdict.kind === "next") {
         tried(verdict.label);
@@ -149,26 +155,32 @@ export async function chat(call: ApiCall): Promise<Response> {
       throw verdict.error.type === "upstream_rejected" ? refused(up.status, provider) : verdict.error;
     }
     const cache = cacheOutcome(plan, up);
+    const free = cache === "HIT" || cache === "COALESCED";
 
     if (up.chunks) {
-      const started = await firstToken(new UpstreamEvents(up.chunks, provider, Math.max(0, attemptEnd - deps.now())));
+      const started = await firstToken(new UpstreamEvents(up.chunks, provider, Math.max(0, attemptEnd - deps.now())), held);
       if (!started) {
+        held?.release();
         tried("bad_stream");
         continue;
       }
       tried(up.status);
       log.cache = cache;
-      return streamAnswer(call, started, { target, variant, cache, idleMs: attemptMs });
+      return streamAnswer(call, started, { target, variant, cache, idleMs: attemptMs, held, free });
     }
 
-    const answer = provider.readAnswer(parseJson(up.text ?? ""));
+    const json = parseJson(up.text ?? "");
+    const answer = provider.readAnswer(json);
     if (!answer) {
+      held?.release();
       tried("bad_body");
       continue;
     }
     tried(up.status);
     log.cache = cache;
     log.usage = answer.usage;
+    held?.observe(provider.billed(json));
+    held?.settle(free);
     if (stream) {
       // A gateway with response guardrails answers a stream with one body: re-emit it as this route's events.
       const events = new Uint8Array([...sseFrame("delta", { text: answer.text }), ...sseFrame("done", outcome(target, variant, cache, answer.usage))]);
@@ -191,13 +203,14 @@ interface Started {
 }
 
 /** Reads up to the first text (or a clean end). undefined: the stream failed first, so the next provider may try. */
-async function firstToken(events: UpstreamEvents): Promise<Started | undefined> {
+async function firstToken(events: UpstreamEvents, held: Held | undefined): Promise<Started | undefined> {
   const usage: Usage = { input: 0, output: 0 };
   try {
     for (;;) {
       const piece = await events.next();
       if (piece === "end" || piece.error) break;
       mergeUsage(usage, piece.usage);
+      held?.observe(piece.billed);
       if (piece.text) return { events, first: piece.text, usage, done: false };
       if (piece.done) return { events, first: "", usage, done: true };
     }
@@ -208,7 +221,11 @@ async function firstToken(events: UpstreamEvents): Promise<Started | undefined> 
   return undefined;
 }
 
-function streamAnswer(call: ApiCall, s: Started, o: { target: Target; variant: string; cache: CacheOutcome; idleMs: number }): Response {
+function streamAnswer(
+  call: ApiCall,
+  s: Started,
+  o: { target: Target; variant: string; cache: CacheOutcome; idleMs: number; held: Held | undefined; free: boolean },
+): Response {
   const log = call.log;
   const usage = s.usage;
   let finished = false;
@@ -218,7 +235,11 @@ function streamAnswer(call: ApiCall, s: Started, o: { target: Target; variant: s
   const finish = (out: ReadableStreamDefaultController<Uint8Array>, error: string | null) => {
     finished = true;
     log.usage = usage;
-    if (error) {
+    o.held?.settle(o.free);
+    if (error === "budget_exceeded") {
+      log.error = error;
+      out.enqueue(sseFrame("error", { type: "budget_exceeded", message: STREAM_BUDGET_MESSAGE }));
+    } else if (error) {
       log.error = error;
       out.enqueue(sseFrame("error", { type: "upstream_error", message: "The answer was interrupted; it is incomplete." }));
     } else {
@@ -232,6 +253,7 @@ function streamAnswer(call: ApiCall, s: Started, o: { target: Target; variant: s
   const body = new ReadableStream<Uint8Array>({
     start(out) {
       if (s.first) out.enqueue(sseFrame("delta", { text: s.first }));
+      if (s.first && o.held && !o.held.streamed(s.first)) return finish(out, "budget_exceeded");
       if (s.done) finish(out, null);
     },
     // Loops until it has enqueued something: a pull that enqueues nothing may not be called again.
@@ -246,12 +268,18 @@ function streamAnswer(call: ApiCall, s: Started, o: { target: Target; variant: s
         if (piece === "end") return finish(out, "stream_truncated");
         if (piece.error) return finish(out, "stream_error_event");
         mergeUsage(usage, piece.usage);
+        o.held?.observe(piece.billed);
         if (piece.done) return finish(out, null);
-        if (piece.text) return out.enqueue(sseFrame("delta", { text: piece.text }));
+        if (piece.text) {
+          out.enqueue(sseFrame("delta", { text: piece.text }));
+          if (o.held && !o.held.streamed(piece.text)) return finish(out, "budget_exceeded");
+          return;
+        }
       }
     },
     cancel() {
       finished = true;
+      o.held?.settle(o.free);
       log.error = "client_closed";
       s.events.cancel();
       ended();

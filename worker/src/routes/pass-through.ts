@@ -44,8 +44,9 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
   const attemptMs = Math.min(timeouts.attemptMs, timeouts.totalMs);
   let up: Upstream;
   let plan;
+  let held;
   try {
-    ({ up, plan } = await sendAttempt(call, {
+    ({ up, plan, held } = await sendAttempt(call, {
       provider: r.provider,
       model: r.model,
       text: call.body.text,
@@ -56,11 +57,13 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
       attemptMs,
     }));
   } catch (e) {
+    if (e instanceof ApiError) throw e;
     log.tried.push(`${r.provider.name}:${e instanceof UpstreamFailure ? e.kind : "network"}`);
     throw failed(e);
   }
   log.tried.push(`${r.provider.name}:${up.status}`);
   if (up.status < 200 || up.status > 299) {
+    held?.release();
     const verdict = classify(up, r.provider, call.env, undefined);
     if (verdict.kind === "next") {
       if (verdict.retired) warnRetired(call, r.provider.name, r.model);
@@ -71,6 +74,8 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
 
   const cache = cacheOutcome(plan, up);
   log.cache = cache;
+  // A gateway cache hit is not billed, and a shared answer was paid for by the request that made the call.
+  const free = cache === "HIT" || cache === "COALESCED";
   out.set(OUT.provider, r.provider.name);
   out.set(OUT.model, r.model);
   out.set(OUT.variant, NO_VARIANT);
@@ -80,18 +85,30 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
     out.set("content-type", SSE_CONTENT_TYPE);
     let ended!: () => void;
     call.streaming(new Promise<void>((resolve) => (ended = resolve)));
-    const body = relay(up.chunks, r.provider, timeouts.attemptMs, (outcome) => {
-      log.usage = outcome.usage;
-      if (outcome.error) log.error = outcome.error;
-      ended();
-    });
+    const body = relay(
+      up.chunks,
+      r.provider,
+      timeouts.attemptMs,
+      (outcome) => {
+        log.usage = outcome.usage;
+        if (outcome.error) log.error = outcome.error;
+        held?.settle(free);
+        ended();
+      },
+      held,
+    );
     return new Response(body, { status: up.status, headers: out });
   }
 
   const text = up.text ?? "";
   const json = parseJson(text);
-  if (json === undefined) throw new ApiError(502, "upstream_error", "The model provider sent an answer that is not JSON.", { detail: "malformed upstream body" });
+  if (json === undefined) {
+    held?.release();
+    throw new ApiError(502, "upstream_error", "The model provider sent an answer that is not JSON.", { detail: "malformed upstream body" });
+  }
   log.usage = r.provider.readAnswer(json)?.usage ?? null;
+  held?.observe(r.provider.billed(json));
+  held?.settle(free);
   if (r.stream) {
     // A gateway with response guardrails answers a stream with one body: the client still gets its stream.
     const events = r.provider.answerAsSse(json);

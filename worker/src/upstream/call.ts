@@ -1,4 +1,8 @@
-/** One attempt through the gateway: its headers (auth, metadata, cache) and the call, collapsed with identical ones. */
+/**
+ * One attempt through the gateway: the client's budget held for its worst case, its headers (auth, metadata,
+ * cache) and the call, collapsed with identical ones.
+ */
+import { type Held, hold } from "../budget/meter";
 import { cacheKey, cachePlan, gatewayHeaders, type CachePlan } from "../gateway";
 import type { ApiCall } from "../pipeline";
 import type { Provider } from "../providers/provider";
@@ -17,10 +21,25 @@ export interface Attempt {
   variant: string;
   feature: string;
   attemptMs: number;
+  /** The output cap the Worker sends when the body names none (/api/chat), for the budget's worst case. */
+  sentMaxTokens?: number;
 }
 
-export async function sendAttempt(call: ApiCall, a: Attempt): Promise<{ up: Upstream; plan: CachePlan }> {
+/**
+ * Sends one attempt. `held` is the budget's hold for it (undefined on a stack without budgets): the caller settles it
+ * with the answer's usage or releases it when the attempt fails; a call that never produced an answer releases it here.
+ */
+export async function sendAttempt(call: ApiCall, a: Attempt): Promise<{ up: Upstream; plan: CachePlan; held: Held | undefined }> {
   const { iso } = call;
+  const held = await hold(iso.budget, {
+    client: call.client,
+    provider: a.provider,
+    model: a.model,
+    bodyBytes: a.text === call.body.text ? call.body.bytes : a.text.length * 3,
+    body: a.value,
+    sentMaxTokens: a.sentMaxTokens,
+    ctx: call.ctx,
+  });
   const plan = cachePlan(iso.routing.cacheTtl[call.surface], call.req.headers.get(IN.cacheControl));
   const key = plan.skip
     ? ""
@@ -41,6 +60,12 @@ export async function sendAttempt(call: ApiCall, a: Attempt): Promise<{ up: Upst
     ...iso.providerAuth[a.provider.name],
   };
   const url = iso.gateway + a.provider.path(a.model);
-  const up = await callUpstream((signal) => call.deps.fetch(url, { method: "POST", headers, body: a.text, signal }), a.attemptMs, key, call.ctx);
-  return { up, plan };
+  let up: Upstream;
+  try {
+    up = await callUpstream((signal) => call.deps.fetch(url, { method: "POST", headers, body: a.text, signal }), a.attemptMs, key, call.ctx);
+  } catch (e) {
+    held?.release();
+    throw e;
+  }
+  return { up, plan, held };
 }

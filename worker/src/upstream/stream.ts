@@ -6,6 +6,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Provider, StreamPiece, Usage } from "../providers/provider";
+import { type Held, STREAM_BUDGET_MESSAGE } from "../budget/meter";
 import type { ChunkSource } from "./flight";
 
 export class StallError extends Error {
@@ -71,17 +72,28 @@ const encoder = new TextEncoder();
  * fails, or stops before the provider's end marker, the client gets an error event in the provider's own dialect
  * (so its SDK raises) instead of a silently truncated answer.
  */
-export function relay(src: ChunkSource, provider: Provider, idleMs: number, onEnd: (outcome: RelayOutcome) => void): ReadableStream<Uint8Array> {
+export function relay(
+  src: ChunkSource,
+  provider: Provider,
+  idleMs: number,
+  onEnd: (outcome: RelayOutcome) => void,
+  held?: Held,
+): ReadableStream<Uint8Array> {
   const decoder = new TextDecoder();
   const usage: Usage = { input: 0, output: 0 };
   let sawEnd = false;
   let sawError = false;
   let finished = false;
+  /** The budget cannot cover what has streamed: the stream ends after this chunk. */
+  let overBudget = false;
   const parser = createParser({
     onEvent(ev) {
-      if (!provider.watches(ev)) return;
+      // With a budget to hold, every event is read: the text so far is what the running cost is checked against.
+      if (!held && !provider.watches(ev)) return;
       const piece = provider.readEvent(ev);
       mergeUsage(usage, piece?.usage);
+      held?.observe(piece?.billed);
+      if (piece?.text && held && !overBudget && !held.streamed(piece.text)) overBudget = true;
       if (piece?.done) sawEnd = true;
       if (piece?.error) sawError = true;
     },
@@ -120,6 +132,12 @@ export function relay(src: ChunkSource, provider: Provider, idleMs: number, onEn
       idle.touch();
       out.enqueue(r.value);
       parser.feed(decoder.decode(r.value, { stream: true }));
+      if (overBudget && !sawEnd) {
+        src.cancel();
+        out.enqueue(encoder.encode(`\n\n${provider.sseError(STREAM_BUDGET_MESSAGE)}`));
+        out.close();
+        finish("budget_exceeded");
+      }
     },
     cancel() {
       src.cancel();

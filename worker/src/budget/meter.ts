@@ -1,0 +1,87 @@
+/**
+ * The budget on the request path: one held reservation per upstream attempt. Before the call it holds the worst case
+ * (the body's bytes as input tokens at the dearest input rate, plus the output cap at the output price); after the
+ * answer it books what the usage says (a gateway cache hit or a shared answer costs nothing); a failed attempt gives
+ * everything back. While a stream runs, the cost so far is checked on each text delta, and the stream is ended
+ * with the surface's error event once the budget cannot cover it. All of it is in memory on the common request
+ * (lease.ts); a client without BUDGETS on its stack is not metered.
+ */
+import { ApiError } from "../errors";
+import type { Lifetime } from "../pipeline";
+import type { Provider } from "../providers/provider";
+import { priceKey, type Budgets, type Price } from "../contract/budgets";
+import { costNanos, countAttachments, foldUsage, NO_USAGE, requestedMaxTokens, streamedOutputNanos, worstCaseNanos, type Usage } from "./cost";
+import { refusalError } from "./http";
+import { LeaseClient, Reservation } from "./lease";
+
+const encoder = new TextEncoder();
+
+export interface BudgetRuntime {
+  budgets: Budgets;
+  leases: LeaseClient;
+}
+
+/** Money held for one attempt, and what the stream has cost so far. */
+export class Held {
+  private usage: Usage = NO_USAGE;
+  private streamedBytes = 0;
+
+  constructor(
+    private readonly leases: LeaseClient,
+    private readonly reservation: Reservation,
+    private readonly model: string,
+    private readonly price: Price,
+    private readonly ctx: Lifetime,
+  ) {}
+
+  /** A usage report from the answer or the stream (the largest count per field is the total). */
+  observe(usage: Usage | undefined): void {
+    if (usage) this.usage = foldUsage(this.usage, usage);
+  }
+
+  /** A streamed text delta; false once the budget cannot cover the stream so far. */
+  streamed(text: string): boolean {
+    this.streamedBytes += encoder.encode(text).byteLength;
+    const input = costNanos(this.price, { ...this.usage, output: 0 });
+    return this.leases.extend(this.reservation, input + streamedOutputNanos(this.price, Math.max(this.streamedBytes, this.usage.output)));
+  }
+
+  /** Books what was used; `free` for an answer that cost nothing (a gateway cache hit, a shared answer). */
+  settle(free: boolean): void {
+    const usage = this.usage.output === 0 && this.streamedBytes > 0 ? { ...this.usage, output: this.streamedBytes } : this.usage;
+    this.leases.settle(this.reservation, [{ model: this.model, usage, cached: free }], this.ctx);
+  }
+
+  release(): void {
+    this.leases.release(this.reservation);
+  }
+}
+
+/** The refusal of a stream cut at the budget, for the surface's own error event. */
+export const STREAM_BUDGET_MESSAGE = "The client's budget is spent; the answer was cut at the limit.";
+
+/**
+ * Holds the worst case of one attempt, or throws the refusal (429 budget_exceeded with Retry-After until the window
+ * resets, 503 budget_unavailable when the ledger cannot be reached and no lease covers it).
+ */
+export async function hold(
+  budget: BudgetRuntime | undefined,
+  o: { client: string; provider: Provider; model: string; bodyBytes: number; body: unknown; sentMaxTokens?: number; ctx: Lifetime },
+): Promise<Held | undefined> {
+  if (!budget) return undefined;
+  const key = priceKey(o.provider.name, o.model);
+  const price = budget.budgets.prices[key];
+  // Validation gives every routed model a price; a model without one cannot be metered, so it is not served.
+  if (!price) throw new ApiError(500, "config_error", "The service is misconfigured; the operator has been told.", { detail: `BUDGETS has no price for ${key}` });
+  const worst = worstCaseNanos(
+    price,
+    { bodyBytes: o.bodyBytes, maxTokens: requestedMaxTokens(o.body) ?? o.sentMaxTokens, attachments: countAttachments(o.body) },
+    budget.budgets.estimate,
+  );
+  const r = await budget.leases.reserve(o.client, worst, o.ctx);
+  if (!(r instanceof Reservation)) {
+    const err = refusalError(r);
+    throw new ApiError(err.status, err.type, err.message, { ...err.extra, noRetry: r.status === 429 });
+  }
+  return new Held(budget.leases, r, key, price, o.ctx);
+}

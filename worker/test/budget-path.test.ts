@@ -1,0 +1,112 @@
+// Budgets through the real app: headers on every answer, the refusal at the limit (not retried by the SDK), a stream
+// cut at the limit, cache hits free, a client's own ledger over GET /v1/usage, and failing closed without a ledger.
+import Anthropic from "@anthropic-ai/sdk";
+import { env as testEnv } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { anthropicAnswer, anthropicFrames, harness, json, post, readSse, sse, WEB_KEY } from "./support";
+
+const PRICE = { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 };
+const MODELS = ["anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-6", "openai/gpt-4.1-mini", "openai/gpt-5-mini", "workers-ai/@cf/meta/llama-3.1-8b-instruct"];
+const budgets = (dailyUsd: number) => ({ prices: Object.fromEntries(MODELS.map((m) => [m, PRICE])), clients: { web: { dailyUsd } }, action: "refuse" });
+
+/** The real ledger Durable Object, under names of this test's own, so tests do not share a client's spend. */
+function ledgers(prefix: string) {
+  return { getByName: (client: string) => testEnv.BUDGET_LEDGER.getByName(`${prefix}:${client}`) };
+}
+
+const ask = { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user" as const, content: "Hi" }] };
+/** 10 input and 64 output tokens: $0.00033 at PRICE. */
+const answer = () => json(anthropicAnswer("ok", { input_tokens: 10, output_tokens: 64 }));
+const COST = 10 * 1e-6 + 64 * 5e-6;
+
+describe("budgets on the request path", () => {
+  it("carries limit, remaining and reset on every answer; remaining falls by what the call cost", async () => {
+    const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("headers") } as never });
+    h.gateway.on("anthropic", answer, answer);
+    const first = await h.fetch("/v1/messages", post(ask));
+    const second = await h.fetch("/v1/messages", post(ask));
+    expect(first.status).toBe(200);
+    expect(first.headers.get("x-ai-budget-limit")).toBe("1");
+    expect(Number(first.headers.get("x-ai-budget-remaining"))).toBeCloseTo(1 - COST, 6);
+    expect(Number(second.headers.get("x-ai-budget-remaining"))).toBeCloseTo(1 - 2 * COST, 6);
+    const reset = first.headers.get("x-ai-budget-reset")!;
+    expect(reset).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00(\.000)?Z$/);
+    expect(Date.parse(reset)).toBeGreaterThan(Date.now());
+  });
+
+  it("refuses with 429 budget_exceeded, Retry-After until the reset and x-should-retry: false; the SDK does not retry", async () => {
+    const h = harness({ env: { BUDGETS: budgets(0.004), BUDGET_LEDGER: ledgers("refuse") } as never });
+    h.gateway.always("anthropic", answer);
+    let served = 0;
+    let refused: Response | undefined;
+    for (let i = 0; i < 30 && !refused; i++) {
+      const res = await h.fetch("/v1/messages", post(ask));
+      if (res.status === 200) served++;
+      else refused = res;
+    }
+    expect(served).toBeGreaterThan(2);
+    expect(refused!.status).toBe(429);
+    expect(refused!.headers.get("x-should-retry")).toBe("false");
+    const retryAfter = Number(refused!.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(86_400);
+    expect(((await refused!.json()) as { error: { type: string } }).error.type).toBe("budget_exceeded");
+    // Never more spent than the budget.
+    expect(served * COST).toBeLessThanOrEqual(0.004);
+
+    const calls = h.gateway.calls.length;
+    let workerCalls = 0;
+    const sdk = new Anthropic({ baseURL: "https://worker.test", apiKey: WEB_KEY, maxRetries: 3, fetch: (i, init) => (workerCalls++, h.sdkFetch(i, init)) });
+    const err = await sdk.messages.create(ask).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+    expect(workerCalls).toBe(1);
+    expect(h.gateway.calls.length).toBe(calls);
+  });
+
+  it("ends a stream whose running cost passes the budget with an error event, and charges what was streamed", async () => {
+    const h = harness({ env: { BUDGETS: budgets(0.004), BUDGET_LEDGER: ledgers("stream") } as never });
+    // 400 deltas of 20 bytes: 8,000 bytes of text, far past what $0.004 buys at $5 per million output tokens.
+    const frames = anthropicFrames(Array.from({ length: 400 }, () => "twenty bytes of text"), { output: 2000 });
+    h.gateway.on("anthropic", () => sse(frames));
+    const res = await h.fetch("/v1/messages", post({ ...ask, stream: true }));
+    const events = await readSse(res);
+    await h.settled();
+    expect(events.at(-1)!.event).toBe("error");
+    expect(events.at(-1)!.data).toContain("budget");
+    expect(events.some((e) => e.event === "message_stop")).toBe(false);
+    const deltas = events.filter((e) => e.event === "content_block_delta").length;
+    expect(deltas).toBeGreaterThan(0);
+    expect(deltas).toBeLessThan(400);
+    expect(h.logs.find((l) => l.surface === "messages")!.error).toBe("budget_exceeded");
+
+    const usage = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });
+    expect(usage.status).toBe(200);
+    const body = (await usage.json()) as { totalUsd: number; days: unknown[] };
+    expect(body.totalUsd).toBeGreaterThan(0);
+    expect(body.totalUsd).toBeLessThanOrEqual(0.004 + 1e-9);
+  });
+
+  it("charges nothing for a gateway cache hit", async () => {
+    const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("hit") } as never });
+    h.gateway.on("anthropic", answer, () => json(anthropicAnswer("ok", { input_tokens: 10, output_tokens: 64 }), 200, { "cf-aig-cache-status": "HIT" }));
+    const miss = await h.fetch("/v1/messages", post(ask));
+    const hit = await h.fetch("/v1/messages", post(ask));
+    expect(hit.headers.get("x-cache")).toBe("HIT");
+    expect(hit.headers.get("x-ai-budget-remaining")).toBe(miss.headers.get("x-ai-budget-remaining"));
+  });
+
+  it("fails closed: 503 budget_unavailable when the ledger cannot be reached and no lease covers the request", async () => {
+    const broken = { getByName: () => new Proxy({}, { get: () => () => Promise.reject(new Error("ledger unreachable")) }) };
+    const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: broken } as never });
+    const res = await h.fetch("/api/chat", post({ messages: [{ role: "user", content: "Hi" }] }));
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe("budget_unavailable");
+    expect(h.gateway.calls).toHaveLength(0);
+  });
+
+  it("answers 404 on GET /v1/usage for a stack that keeps no ledger", async () => {
+    const h = harness();
+    const res = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });
+    expect(res.status).toBe(404);
+  });
+});
