@@ -53,6 +53,11 @@ export interface Warning {
 
 export type AppEnv = { Bindings: Env };
 
+/** The part of the execution context a request uses: keeping the request alive for work after the answer. */
+export interface Lifetime {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
 export function newLog(requestId: string, method: string, path: string, surface: Surface | null): LogRecord {
   return {
     requestId,

@@ -7,12 +7,12 @@
  * (lease.ts); a client without BUDGETS on its stack is not metered.
  */
 import { ApiError } from "../errors";
-import type { Lifetime } from "../pipeline";
+import type { Lifetime } from "../context";
 import type { Provider } from "../providers/provider";
 import { priceKey, type Budgets, type Price } from "../contract/budgets";
 import { costNanos, countAttachments, foldUsage, NO_USAGE, requestedMaxTokens, streamedOutputNanos, worstCaseNanos, type Usage } from "./cost";
 import { refusalError } from "./http";
-import { LeaseClient, Reservation } from "./lease";
+import { type LeaseClient, Reservation } from "./lease";
 
 const encoder = new TextEncoder();
 

@@ -7,7 +7,9 @@
  */
 import type { Context } from "hono";
 import { readJsonBody, type JsonBody } from "../body";
-import { newLog, type AppEnv, type Deps, type LogRecord } from "../context";
+import { newLog, type AppEnv, type Deps, type Lifetime, type LogRecord } from "../context";
+
+export type { Lifetime };
 import { ApiError, errorBody, surfaceOf } from "../errors";
 import { isolateOf, type Isolate } from "../isolate";
 import { budgetHeaders } from "../budget/http";
@@ -16,11 +18,6 @@ import { redact } from "../redact";
 import { OUT, SECURITY_HEADERS, type Surface } from "../wire";
 import { authenticate } from "./auth";
 import { addCors, preflight } from "./cors";
-
-/** The part of the execution context the pipeline uses: keeping the request alive for work after the answer. */
-export interface Lifetime {
-  waitUntil(promise: Promise<unknown>): void;
-}
 
 /** One authenticated API request, as a route sees it. */
 export interface ApiCall {
