@@ -27,7 +27,7 @@ describe("parseAlertsConfig on the stack files", () => {
     const c = parseAlertsConfig(yamlAlerts("prod"), "prod");
     expect(c.binding).toMatchObject({
       cron: "*/5 * * * *",
-      lagMinutes: 5,
+      lagMinutes: 7,
       failureRuns: 3,
       rules: {
         costPerDay: { usd: 100, window: "rolling24h" },

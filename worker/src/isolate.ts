@@ -31,8 +31,8 @@ export interface Isolate {
   readonly budget: BudgetRuntime | undefined;
 }
 
-/** Names this isolate's leases at the ledgers: one id per isolate. */
-const ISOLATE_ID = crypto.randomUUID();
+/** Names this isolate's leases at the ledgers: one id per isolate, made on first use (not at start-up, where workerd allows no randomness). */
+let isolateId: string | undefined;
 
 function budgetRuntime(env: Env, now: () => number, warn: (detail: string) => void): BudgetRuntime | undefined {
   let raw: unknown = env.BUDGETS;
@@ -53,7 +53,7 @@ function budgetRuntime(env: Env, now: () => number, warn: (detail: string) => vo
   const ns = env.BUDGET_LEDGER;
   // Fail closed: limits that no ledger can hold would be limits nobody enforces.
   if (typeof ns?.getByName !== "function") throw configError("BUDGETS is set but BUDGET_LEDGER (the ledger Durable Object) is not bound");
-  const leases = new LeaseClient({ budgets, ledger: (client) => ns.getByName(client), now, isolateId: ISOLATE_ID, log: warn });
+  const leases = new LeaseClient({ budgets, ledger: (client) => ns.getByName(client), now, isolateId: (isolateId ??= crypto.randomUUID()), log: warn });
   return { budgets, leases };
 }
 

@@ -90,7 +90,7 @@ describe("ALERTS", () => {
   it("fills in cron, lag, failure runs, rule defaults and the public endpoints, and spells the cron one way", () => {
     expect(parseAlertsBinding(alerts)).toEqual({
       cron: "*/5 * * * *",
-      lagMinutes: 5,
+      lagMinutes: 7,
       failureRuns: 3,
       rules: { errorRate: { percent: 5, windowMinutes: 15, minRequests: 20 } },
       destinations: { webhooks: [], pagerduty: true },

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { LIFECYCLE_TABLE } from "./model-lifecycle";
+import { LIFECYCLE_TABLE } from "../model-lifecycle";
 import {
   buildCatalog,
   describeStatus,
@@ -14,7 +14,7 @@ import {
   parseOpenAiDeprecations,
   routedModels,
   unionMembers,
-} from "./models";
+} from "../models";
 
 const require = createRequire(__filename);
 const catalog = installedCatalog();

@@ -3,8 +3,8 @@
  * token's Run (plus Workers AI Read when the chat chain reaches Workers AI), and the minted token following them.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "./permissions";
-import { MOCK_PERMISSION_GROUPS, loadStackConfig, findProjectRoot, type ProgramResult, runProgram } from "./testing/harness";
+import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../permissions";
+import { MOCK_PERMISSION_GROUPS, loadStackConfig, findProjectRoot, type ProgramResult, runProgram } from "../testing/harness";
 
 const T = "cloudflare:index/";
 const lines = (resources: { type: string; inputs?: Record<string, unknown> }[]) => deployTokenPermissions(resources).map(describePermission);

@@ -4,9 +4,9 @@
  * values are its own runs. The offline runs (plan, the other tests) allow them through the harness.
  */
 import { beforeEach, describe, expect, test, vi } from "vitest";
-import { findPlaceholders, reservedHost } from "./placeholders";
-import { findProjectRoot, loadStackConfig, ProgramError, runProgram } from "./testing/harness";
-import { placeholdersOf } from "../scripts/plan/snapshot";
+import { findPlaceholders, reservedHost } from "../placeholders";
+import { findProjectRoot, loadStackConfig, ProgramError, runProgram } from "../testing/harness";
+import { placeholdersOf } from "../../scripts/plan/snapshot";
 
 const PROJECT = "ai-gateway-stack";
 const root = findProjectRoot();
