@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { describe, expect, test } from "vitest";
-import { DEFAULT_SETTINGS } from "../policy/rules";
+import { DEFAULT_SETTINGS } from "../../policy/rules";
 import { describeStatus, installedCatalog, isDead, isRetiringWithin, routedModels } from "../models";
 import { findProjectRoot } from "../testing/harness";
 import { readJsonc } from "../wrangler-config";
