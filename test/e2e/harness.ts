@@ -19,6 +19,8 @@ export const ROOT = join(__dirname, "..", "..");
 
 /** Per-client limit of the second Worker instance. */
 export const TINY_LIMIT = 3;
+/** bob's daily budget in USD (alice has the default, $5). */
+export const BOB_DAILY_USD = 0.05;
 /** RATE_LIMITER's period in both instances, and so the Retry-After a throttled client is told. */
 export const LIMIT_PERIOD = 60;
 /** Per-attempt timeout the e2e ROUTING sets, so a latency fault longer than this triggers a fallback quickly. */
@@ -35,7 +37,7 @@ export interface Seen {
 /** The parts of worker/wrangler.jsonc the stack reads. */
 interface WranglerConfig {
   name: string;
-  vars: { ROUTING: Routing };
+  vars: { ROUTING: Routing; BUDGETS: Record<string, unknown> };
   secrets?: { required?: string[] };
 }
 
@@ -128,6 +130,8 @@ export async function startStack(): Promise<Stack> {
     STACK: "e2e",
     ROUTING: routing,
     CLIENTS: ["alice", "bob"],
+    // The local prices; bob gets a budget small enough for a test to spend it, alice the default.
+    BUDGETS: { ...base.vars.BUDGETS, clients: { bob: { dailyUsd: BOB_DAILY_USD } }, default: { dailyUsd: 5 } },
   };
 
   const dirs = [mkdtempSync(join(tmpdir(), "e2e-worker-")), mkdtempSync(join(tmpdir(), "e2e-limited-"))];

@@ -3,14 +3,14 @@
  * OpenAI SDKs (plus fetch for /api/chat) in front, as an app would use them. One file so the stack starts once and
  * the leak scan at the end covers every response of the suite.
  */
-import type Anthropic from "@anthropic-ai/sdk";
-import type OpenAI from "openai";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { answerText, type Fault } from "../../scripts/gateway-standin/index";
-import { ATTEMPT_MS, LIMIT_PERIOD, marker, ROOT, startStack, TINY_LIMIT, VARIANT, type Stack } from "./harness";
+import { ATTEMPT_MS, BOB_DAILY_USD, LIMIT_PERIOD, marker, ROOT, startStack, TINY_LIMIT, VARIANT, type Stack } from "./harness";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -575,6 +575,74 @@ describe("npm run smoke against the local stack", () => {
     const r = await smoke(["--url", stack.workerUrl, "--key", "not-a-client-key"]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/FAIL/);
+  });
+});
+
+describe("spend control per client", () => {
+  const budgetOf = (h: Headers) => ({ limit: Number(h.get("x-ai-budget-limit")), remaining: Number(h.get("x-ai-budget-remaining")), reset: h.get("x-ai-budget-reset") });
+
+  it("reports a falling remaining budget to both SDKs, and the client's own ledger over GET /v1/usage", async () => {
+    const m = marker("budget-falls");
+    const a1 = await stack.anthropic().messages.create({ model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: `${m} one` }] }).withResponse();
+    const a2 = await stack.openai().chat.completions.create({ model: GPT, messages: [{ role: "user", content: `${m} two` }] }).withResponse();
+    const b1 = budgetOf(a1.response.headers);
+    const b2 = budgetOf(a2.response.headers);
+    expect(b1.limit).toBe(5);
+    expect(b1.remaining).toBeLessThan(5);
+    expect(b2.remaining).toBeLessThan(b1.remaining);
+    expect(Date.parse(b1.reset!)).toBeGreaterThan(Date.now());
+    // Settled spend reaches the ledger in a batch within a second (lease.flushSeconds).
+    type UsageBody = { client: string; totalUsd: number; days: { models: { model: string }[] }[] };
+    let body: UsageBody | undefined;
+    for (let i = 0; i < 30; i++) {
+      const usage = await stack.fetch(`${stack.workerUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.keys.alice}` } });
+      expect(usage.status).toBe(200);
+      body = (await usage.json()) as UsageBody;
+      if (body.days.flatMap((d) => d.models).length >= 2) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    body = body!;
+    expect(body.client).toBe("alice");
+    expect(body.totalUsd).toBeGreaterThan(0);
+    expect(body.days.flatMap((d) => d.models.map((x) => x.model))).toEqual(expect.arrayContaining([`anthropic/${CLAUDE}`, `openai/${GPT}`]));
+  });
+
+  it("refuses a client past its budget with 429 budget_exceeded, which neither SDK retries", async () => {
+    const m = marker("budget-spent");
+    // A long prompt makes each call cost about a cent at the local prices, so bob's $${BOB_DAILY_USD} runs out in a few calls.
+    const long = Array.from({ length: 1500 }, (_, i) => `w${i}`).join(" ");
+    let refused: Response | undefined;
+    let served = 0;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const res = await stack.fetch(`${stack.workerUrl}/v1/messages`, {
+        method: "POST",
+        headers: { "x-api-key": stack.keys.bob, "content-type": "application/json", "anthropic-version": "2023-06-01", "cache-control": "no-cache" },
+        body: JSON.stringify({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} ${i} ${long}` }] }),
+      });
+      await res.text();
+      if (res.status === 200) served++;
+      else refused = res;
+    }
+    expect(served).toBeGreaterThan(0);
+    expect(refused?.status).toBe(429);
+    expect(refused!.headers.get("x-should-retry")).toBe("false");
+    expect(Number(refused!.headers.get("retry-after"))).toBeGreaterThan(0);
+
+    let calls = 0;
+    const counting: typeof fetch = (input, init) => (calls++, fetch(input, init));
+    const anthropic = new Anthropic({ baseURL: stack.workerUrl, apiKey: stack.keys.bob, maxRetries: 3, fetch: counting });
+    // The same long question: what is left of the budget cannot cover its worst case (a short one might still fit).
+    const a = await anthropic.messages.create({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${long}` }] }).catch((e: unknown) => e);
+    expect(a).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((a as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ error: { type: "budget_exceeded" } });
+    const openai = new OpenAI({ baseURL: `${stack.workerUrl}/v1`, apiKey: stack.keys.bob, maxRetries: 3, fetch: counting });
+    // gpt-5.4's input costs what Claude Haiku's does at the local prices, and twice the question keeps its worst case past what is left.
+    const o = await openai.chat.completions
+      .create({ model: "gpt-5.4", max_completion_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${long} ${long}` }] })
+      .catch((e: unknown) => e);
+    expect(o).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((o as InstanceType<typeof OpenAI.RateLimitError>).type).toBe("budget_exceeded");
+    expect(calls).toBe(2);
   });
 });
 
