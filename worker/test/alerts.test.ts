@@ -78,6 +78,30 @@ describe("scheduled alerts in workerd", () => {
     }
   });
 
+  it("compares yesterday's budget ledger with the gateway's cost once a day and alerts when they disagree", async () => {
+    const logs: string[] = [];
+    const w = world(0);
+    const at = Date.parse("2026-11-30T00:30:00Z");
+    const prices = { "anthropic/claude-haiku-4-5": { inputPerMTok: 1, outputPerMTok: 5 } };
+    const budgetsEnv = {
+      ...alertsEnv(),
+      // The gateway says $1.50 for 2026-11-29; this ledger (a fresh one) booked nothing: traffic bypassed the Worker.
+      BUDGETS: { prices, clients: { web: { dailyUsd: 5 } } },
+      BUDGET_LEDGER: { getByName: (c: string) => env.BUDGET_LEDGER.getByName(`reconcile:${c}`) },
+      CLIENTS: ["web"],
+    };
+    await runScheduledAlerts({ cron: "*/5 * * * *", scheduledTime: at }, budgetsEnv, { fetch: w.fetch, log: (l) => logs.push(l) });
+    const mismatch = w.posts.filter((p) => p.body.alert === "budget_ledger_mismatch");
+    expect(mismatch).toHaveLength(1);
+    expect(mismatch[0]!.body).toMatchObject({ status: "firing", window: { start: "2026-11-29T00:00:00Z" }, detail: { ledgerUsd: 0, gatewayUsd: 1.5 } });
+    expect(logs.map((l) => JSON.parse(l) as { event: string }).some((l) => l.event === "budgets.reconcile")).toBe(true);
+
+    // The next run the same day compares nothing again.
+    await runScheduledAlerts({ cron: "*/5 * * * *", scheduledTime: at + 300_000 }, budgetsEnv, { fetch: w.fetch, log: () => {} });
+    expect(w.posts.filter((p) => p.body.alert === "budget_ledger_mismatch")).toHaveLength(1);
+    expect(w.unexpected).toEqual([]);
+  });
+
   it("ignores a cron that is not the alerts cron", async () => {
     const w = world(50);
     const report = await runScheduledAlerts({ cron: "0 0 * * *", scheduledTime: Date.now() }, alertsEnv(), { fetch: w.fetch, log: () => {} });
