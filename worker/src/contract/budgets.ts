@@ -145,20 +145,31 @@ export interface BudgetsContext {
   routedModels: readonly { provider: string; model: string }[];
 }
 
-/** The problems that need the rest of the stack to see: each names the BUDGETS path. Empty: consistent. */
-export function checkBudgets(budgets: Budgets, ctx: BudgetsContext): string[] {
-  const problems: string[] = [];
+/** A problem that needs the rest of the stack to see: where in BUDGETS (`keys`) and what is wrong. */
+export interface BudgetsProblem {
+  keys: readonly string[];
+  problem: string;
+}
+
+/** The problems that need the rest of the stack to see, by their place in BUDGETS. Empty: consistent. */
+export function budgetsProblems(budgets: Budgets, ctx: BudgetsContext): BudgetsProblem[] {
+  const problems: BudgetsProblem[] = [];
   const seen = new Set<string>();
   for (const { provider, model } of ctx.routedModels) {
     const key = priceKey(provider, model);
     if (seen.has(key)) continue;
     seen.add(key);
-    if (!budgets.prices[key]) problems.push(`BUDGETS.prices has no price for "${key}", which the stack can route to`);
+    if (!budgets.prices[key]) problems.push({ keys: ["prices"], problem: `has no price for "${key}", which the stack can route to` });
   }
   for (const id of Object.keys(budgets.clients)) {
     if (!ctx.clients.includes(id)) {
-      problems.push(`BUDGETS.clients[${JSON.stringify(id)}] is a budget for a client not listed in CLIENTS (listed: ${ctx.clients.join(", ") || "none"})`);
+      problems.push({ keys: ["clients", id], problem: `is a budget for a client not listed in CLIENTS (listed: ${ctx.clients.join(", ") || "none"})` });
     }
   }
   return problems;
+}
+
+/** The problems that need the rest of the stack to see: each names the BUDGETS path. Empty: consistent. */
+export function checkBudgets(budgets: Budgets, ctx: BudgetsContext): string[] {
+  return budgetsProblems(budgets, ctx).map(({ keys: [top, id], problem }) => `BUDGETS.${top}${id === undefined ? "" : `[${JSON.stringify(id)}]`} ${problem}`);
 }
