@@ -10,6 +10,7 @@ export const BUDGET_LEDGER_MIGRATION_TAG = "budget-ledger-v1";
 
 /**
  * The script's migrations for the ledger. `newSqliteClasses`: the class stores in SQLite (the ledger's spend and lease
- * tables), https://developers.cloudflare.com/durable-objects/reference/durable-objects-migrations/
+ * tables). The provider's `migrations` is the migrations-array flow:
+ * https://developers.cloudflare.com/durable-objects/reference/durable-object-class-migrations-legacy/
  */
 export const BUDGET_LEDGER_MIGRATIONS: WorkerMigrations = { newTag: BUDGET_LEDGER_MIGRATION_TAG, newSqliteClasses: [BUDGET_LEDGER_CLASS] };
