@@ -13,7 +13,6 @@ const WRANGLER = path.resolve(__dirname, "../../wrangler.jsonc");
 
 /** Binding lists wrangler knows besides the ones this Worker uses; any of them here would be a binding the contract lacks. */
 const OTHER_LISTS = [
-  "durable_objects",
   "services",
   "r2_buckets",
   "d1_databases",
@@ -47,6 +46,7 @@ function declared(config: Config): Record<string, BindingKind | string> {
   for (const name of ((config.secrets as { required?: string[] } | undefined)?.required ?? [])) add(name, "secret_text");
   for (const kv of (config.kv_namespaces ?? []) as { binding: string }[]) add(kv.binding, "kv_namespace");
   for (const rl of (config.ratelimits ?? []) as { name: string }[]) add(rl.name, "ratelimit");
+  for (const d of ((config.durable_objects as { bindings?: { name: string }[] } | undefined)?.bindings ?? [])) add(d.name, "durable_object_namespace");
   for (const list of OTHER_LISTS) if (config[list] !== undefined) add(`(${list})`, list);
   return out;
 }
