@@ -4,7 +4,7 @@
  * retiring soon. Lifecycle data: infra/models.ts (the installed SDKs' own tables and infra/model-lifecycle.ts).
  */
 import { describeStatus, installedCatalog, isDead, isRetiringWithin, type ModelCatalog, type RoutedModel, routedModels } from "../infra/models";
-import type { PolicyResource, ResourceRule, RuleContext } from "./rules";
+import type { PolicyResource, ResourceRule, RuleContext } from "./resource";
 
 const WORKERS_SCRIPT = "cloudflare:index/workersScript:WorkersScript";
 

@@ -6,11 +6,10 @@
  * Which stacks are "production" is pack configuration (`productionStacks`), matched against the stack name in the
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
-import type { ModelCatalog } from "../infra/models";
 import { ContractError, limitsFor, parseBudgets, parseClients } from "../worker/src/contract";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
 import { modelsNotRetired, modelsNotRetiringSoon } from "./models";
-import type { PolicyResource } from "./resource";
+import type { PolicyResource, PolicySettings, ResourceRule, Rule, RuleContext, StackRule, Violation } from "./resource";
 import { findKeyShapedValue } from "./secrets";
 
 export const TYPES = {
@@ -20,18 +19,8 @@ export const TYPES = {
   notificationWebhooks: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
 } as const;
 
-/** One declared resource, as both the policy engine and the offline plan see it. */
-export type { PolicyResource } from "./resource";
-
-/** Pack configuration; every key has a default, so the pack runs with no config file. */
-export interface PolicySettings {
-  /** Stacks held to production rules (logs collected, every resource protected). */
-  readonly productionStacks: readonly string[];
-  /** A Worker's compatibility date may be at most this many days old. */
-  readonly maxCompatibilityDateAgeDays: number;
-  /** Warn when a routed model's end of life is at most this many days away. */
-  readonly modelRetirementWarningDays: number;
-}
+/** One declared resource, as both the policy engine and the offline plan see it; the rule shapes (policy/resource.ts). */
+export type { PolicyResource, PolicySettings, ResourceRule, Rule, RuleContext, StackRule, Violation } from "./resource";
 
 export const DEFAULT_SETTINGS: PolicySettings = {
   productionStacks: ["prod"],
@@ -39,46 +28,7 @@ export const DEFAULT_SETTINGS: PolicySettings = {
   modelRetirementWarningDays: 30,
 };
 
-export interface RuleContext {
-  readonly stack: string;
-  readonly settings: PolicySettings;
-  /** Injected so tests (and the compatibility-date and model rules) never read the wall clock themselves. */
-  readonly now: Date;
-  /** Model lifecycle data; default: the installed SDKs' and infra/model-lifecycle.ts (infra/models.ts). */
-  readonly models?: ModelCatalog;
-}
 
-export interface Violation {
-  readonly message: string;
-  /** Name of the offending resource; absent for a stack-wide violation. */
-  readonly resource?: string;
-}
-
-interface RuleBase {
-  /** Policy name as Pulumi shows it. */
-  readonly name: string;
-  readonly description: string;
-  /** Settings keys this rule reads (each becomes a key of its policy config schema). */
-  readonly settings: readonly (keyof PolicySettings)[];
-  /** "advisory" rules warn without failing the preview. @default "mandatory" */
-  readonly enforcement?: "mandatory" | "advisory";
-}
-
-/** Checks one resource at a time; the pack runs it in `validateResource`. */
-export interface ResourceRule extends RuleBase {
-  readonly scope: "resource";
-  appliesTo(type: string): boolean;
-  /** Messages for this resource; empty when it passes. */
-  check(resource: PolicyResource, ctx: RuleContext): string[];
-}
-
-/** Checks the whole stack; the pack runs it in `validateStack`. */
-export interface StackRule extends RuleBase {
-  readonly scope: "stack";
-  check(resources: readonly PolicyResource[], ctx: RuleContext): Violation[];
-}
-
-export type Rule = ResourceRule | StackRule;
 
 export const isProduction = (ctx: RuleContext): boolean => ctx.settings.productionStacks.includes(ctx.stack);
 
