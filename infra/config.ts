@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseWith, type Routing } from "../worker/src/contract";
 import { readAlertsConfig } from "./alerts-config";
 import { asConfigError, ConfigError } from "./config-error";
-import { type GatewaySettings, type RoutesSettings, stackSchema, type WorkerSettings } from "./stack-schema";
+import { type Budgets, type GatewaySettings, type RoutesSettings, stackSchema, type WorkerSettings } from "./stack-schema";
 
 export { ConfigError } from "./config-error";
 export {
@@ -23,7 +23,7 @@ export {
   routePatternProblem,
   TOKEN_SOURCES,
 } from "./stack-schema";
-export type { GatewaySettings, RoutesSettings, WorkerSettings } from "./stack-schema";
+export type { Budgets, GatewaySettings, RoutesSettings, WorkerSettings } from "./stack-schema";
 
 /** Everything but the secrets: plain data, validated by validateSettings. */
 export interface Settings {
@@ -41,6 +41,8 @@ export interface Settings {
   crons: string[];
   /** Offline runs under the SDK mocks only (plan, tests): let sample placeholders through (infra/placeholders.ts). */
   allowPlaceholders: boolean;
+  /** The BUDGETS binding, checked against clients and routing; undefined: no spend control, no ledger. */
+  budgets?: Budgets;
 }
 
 export interface StackConfig extends Settings {
@@ -76,10 +78,11 @@ export function validateSettings(raw: Record<string, unknown>, project: string, 
     routes: s.routes,
     crons: s.crons,
     allowPlaceholders: s.allowPlaceholders,
+    ...(s.budgets ? { budgets: s.budgets } : {}),
   };
 }
 
-const STRUCTURED = ["gateway", "worker", "routing", "clients", "routes", "crons"] as const;
+const STRUCTURED = ["gateway", "worker", "routing", "clients", "routes", "crons", "budgets"] as const;
 const SCALARS = ["accountId", "name", "gatewayTokenSource"] as const;
 
 /** Reads and validates the current stack's config; throws ConfigError before anything is declared. */

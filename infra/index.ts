@@ -1,6 +1,6 @@
 /**
- * The composition root: read the stack's config, declare its gateway, token, Worker, routes and schedules, export
- * what a caller needs. Every stack difference comes from Pulumi.<stack>.yaml (see infra/config.ts).
+ * The composition root: read the stack's config, declare its gateway, token, Worker (with its budget ledger when the
+ * stack declares budgets), routes and schedules, export what a caller needs. Every stack difference comes from Pulumi.<stack>.yaml (see infra/config.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AiGateway } from "./components/ai-gateway";
@@ -9,6 +9,7 @@ import { GatewayToken } from "./components/gateway-token";
 import { Routes } from "./components/routes";
 import { mergeCrons, Schedules } from "./components/schedules";
 import { Worker } from "./components/worker";
+import { BUDGET_LEDGER_CLASS, BUDGET_LEDGER_MIGRATIONS } from "./budget-ledger";
 import { loadConfig } from "./config";
 import { gatewayTokenPermissions, groupName } from "./permissions";
 import { refusePlaceholders } from "./placeholders";
@@ -31,6 +32,8 @@ const token = new GatewayToken(
     : { source: "mint", accountId, tokenName: `${resourceName} worker`, permissionGroups: gatewayTokenPermissions(cfg.routing).map(groupName) },
   opts,
 );
+// Spend control: the price table and budgets (BUDGETS) and the per-client ledger (BUDGET_LEDGER), or neither.
+const budgetBindings = cfg.budgets ? { BUDGETS: cfg.budgets, BUDGET_LEDGER: { className: BUDGET_LEDGER_CLASS } } : {};
 const alerts = cfg.alerts && new Alerts("alerts", { accountId, resourceName, ...cfg.alerts }, opts);
 const worker = new Worker(
   "worker",
@@ -52,7 +55,9 @@ const worker = new Worker(
       STACK: cfg.stack,
       RATE_LIMITER: { namespaceId: cfg.worker.rateLimit.namespaceId, simple: { limit: cfg.worker.rateLimit.limit, period: cfg.worker.rateLimit.period } },
     },
-    extraBindings: { ...cfg.worker.vars, ...alerts?.bindings },
+    extraBindings: { ...cfg.worker.vars, ...alerts?.bindings, ...budgetBindings },
+    // The ledger's class is created by the upload that first binds it; a stack without budgets declares neither.
+    ...(cfg.budgets ? { migrations: BUDGET_LEDGER_MIGRATIONS } : {}),
   },
   opts,
 );

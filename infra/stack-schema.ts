@@ -1,6 +1,6 @@
 /**
  * The stack config's one definition: the schema of every non-secret key of `Pulumi.<stack>.yaml`, built from the
- * contract's pieces (ROUTING, CLIENTS, ALERTS and the cron check are the Worker's own schemas). Types, defaults,
+ * contract's pieces (ROUTING, CLIENTS, ALERTS, BUDGETS and the cron check are the Worker's own schemas). Types, defaults,
  * validation and the JSON Schema editors use (`npm run schema`) all come from here; Pulumi.yaml only documents them.
  */
 import * as v from "valibot";
@@ -10,6 +10,8 @@ import {
   BINDINGS,
   type BindingName,
   bool,
+  BudgetsSchema,
+  budgetsProblems,
   CacheTtlSchema,
   checkDestinations,
   ClientsSchema,
@@ -22,7 +24,9 @@ import {
   object,
   objectMessage,
   oneOf,
+  PROVIDERS,
   refine,
+  type Routing,
   RoutingSchema,
   text,
   webhookEntries,
@@ -113,8 +117,8 @@ const GatewaySchema = object({
 export function configurableVars(): BindingName[] {
   return (Object.keys(BINDINGS) as BindingName[]).filter((name) => {
     const spec = BINDINGS[name];
-    // ALERTS* bindings come from the alerts config, never from worker.vars.
-    return !spec.required && !name.startsWith("ALERTS") && (spec.kind === "plain_text" || spec.kind === "json");
+    // ALERTS* bindings come from the alerts config and BUDGET* from budgets, never from worker.vars.
+    return !spec.required && !name.startsWith("ALERTS") && !name.startsWith("BUDGET") && (spec.kind === "plain_text" || spec.kind === "json");
   });
 }
 
@@ -293,7 +297,18 @@ export const stackEntries = {
   routes: v.optional(RoutesSchema, {}),
   crons: v.optional(CronsSchema, []),
   alerts: v.optional(StackAlertsSchema),
+  /** The BUDGETS binding as it is (the Worker's own schema); absent: the Worker runs unmetered and no ledger is declared. */
+  budgets: v.optional(BudgetsSchema),
 };
+
+/** Every provider and model `routing` lets traffic reach: the allow-lists, the chat fallback and the A/B targets. */
+export function routedModelsOf(routing: Routing): { provider: string; model: string }[] {
+  return [
+    ...PROVIDERS.flatMap((provider) => routing.models[provider].map((model) => ({ provider, model }))),
+    ...routing.chat.fallback,
+    ...routing.chat.experiments.map((e) => e.target),
+  ];
+}
 
 const MISSING = { clients: "is missing: list the client ids that may call (each also needs its key digest in clientKeys)" };
 
@@ -309,6 +324,11 @@ export function stackSchema(stack: string) {
       if (!RESOURCE_NAME.test(resourceName)) {
         fail(["name"], `with the stack gives "${resourceName}", which must be at most 63 lowercase letters, digits and '-' (rename the stack or the prefix)`);
       }
+      // Budgets against the rest of the stack: a routed model without a price could not be metered, a budget for an
+      // unlisted client would never apply (and usually means a typo in its id).
+      if (s.budgets) {
+        for (const p of budgetsProblems(s.budgets, { clients: s.clients, routedModels: routedModelsOf(s.routing) })) fail(["budgets", ...p.keys], p.problem);
+      }
     },
   );
 }
@@ -318,3 +338,4 @@ export type GatewaySettings = v.InferOutput<typeof GatewaySchema>;
 export type WorkerSettings = v.InferOutput<typeof WorkerSchema>;
 export type RoutesSettings = v.InferOutput<typeof RoutesSchema>;
 export type StackAlerts = v.InferOutput<typeof StackAlertsSchema>;
+export type { Budgets } from "../worker/src/contract";

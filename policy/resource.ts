@@ -1,6 +1,7 @@
 /**
- * The shapes every policy rule module shares (a declared resource, the pack settings, a rule and its context), apart
- * from the rules themselves so rule modules can import them without importing each other.
+ * The shapes the policy rules share: a declared resource as the rules read it (also the alert facts' and the plans'
+ * input), the pack settings, and what a rule is. Apart from policy/rules.ts so rule modules (policy/models.ts) need
+ * not import the rule list that imports them.
  */
 import type { ModelCatalog } from "../infra/models";
 
@@ -22,12 +23,6 @@ export interface PolicySettings {
   /** Warn when a routed model's end of life is at most this many days away. */
   readonly modelRetirementWarningDays: number;
 }
-
-export const DEFAULT_SETTINGS: PolicySettings = {
-  productionStacks: ["prod"],
-  maxCompatibilityDateAgeDays: 365,
-  modelRetirementWarningDays: 30,
-};
 
 export interface RuleContext {
   readonly stack: string;

@@ -6,10 +6,10 @@
  * Which stacks are "production" is pack configuration (`productionStacks`), matched against the stack name in the
  * resource URNs — infra never branches on the stack name, and a new production-like stack is one config entry.
  */
-import { ContractError, parseClients } from "../worker/src/contract";
+import { ContractError, limitsFor, parseBudgets, parseClients } from "../worker/src/contract";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
 import { modelsNotRetired, modelsNotRetiringSoon } from "./models";
-import type { PolicyResource, ResourceRule, Rule, RuleContext, StackRule, Violation } from "./resource";
+import type { PolicyResource, PolicySettings, ResourceRule, Rule, RuleContext, StackRule, Violation } from "./resource";
 import { findKeyShapedValue } from "./secrets";
 
 export const TYPES = {
@@ -19,10 +19,16 @@ export const TYPES = {
   notificationWebhooks: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
 } as const;
 
-/** One declared resource, as both the policy engine and the offline plan see it. */
-export type { PolicyResource } from "./resource";
+/** One declared resource, as both the policy engine and the offline plan see it; the rule shapes (policy/resource.ts). */
+export type { PolicyResource, PolicySettings, ResourceRule, Rule, RuleContext, StackRule, Violation } from "./resource";
 
-export { DEFAULT_SETTINGS, type PolicySettings, type ResourceRule, type Rule, type RuleContext, type StackRule, type Violation } from "./resource";
+export const DEFAULT_SETTINGS: PolicySettings = {
+  productionStacks: ["prod"],
+  maxCompatibilityDateAgeDays: 365,
+  modelRetirementWarningDays: 30,
+};
+
+
 
 export const isProduction = (ctx: RuleContext): boolean => ctx.settings.productionStacks.includes(ctx.stack);
 
@@ -109,6 +115,50 @@ export const workerClientsListed: ResourceRule = {
       const why = e instanceof ContractError ? `${e.path} ${e.problem}` : "is not valid JSON";
       return [`Worker "${r.name}" binding "CLIENTS"${why.startsWith("[") ? why : ` ${why.trim()}`}`];
     }
+  },
+};
+
+/**
+ * Production is the pack's `productionStacks` (the same notion the logs and protect rules use), not the stack's own
+ * `protect` flag: a stack cannot opt out of the rule by leaving protect off.
+ */
+export const productionClientsBudgeted: ResourceRule = {
+  scope: "resource",
+  name: "production-clients-budgeted",
+  description: "In production stacks the Worker holds every listed client to a budget (BUDGETS: its own limits or the default) and binds the ledger.",
+  settings: ["productionStacks"],
+  appliesTo: ofType(TYPES.workersScript),
+  check: (r, ctx) => {
+    if (!isProduction(ctx)) return [];
+    const where = `in production stack "${ctx.stack}"`;
+    const list = bindings(r);
+    const b = list.find((x) => x.name === "BUDGETS");
+    if (!b) return [`Worker "${r.name}" must declare the BUDGETS json binding ${where} (set budgets in the stack config); none found, so no client's spend is limited`];
+    if (b.type !== "json" || typeof b.json !== "string") return [`Worker "${r.name}" binding "BUDGETS" must be a json binding, readable in plans and audits (found ${String(b.type)})`];
+    let budgets: ReturnType<typeof parseBudgets>;
+    try {
+      budgets = parseBudgets(JSON.parse(b.json));
+    } catch (e) {
+      return [`Worker "${r.name}" binding "BUDGETS" is unusable: ${e instanceof ContractError ? e.at("BUDGETS") : "not valid JSON"}`];
+    }
+    const out: string[] = [];
+    if (!list.some((x) => x.name === "BUDGET_LEDGER" && x.type === "durable_object_namespace")) {
+      out.push(`Worker "${r.name}" must bind the BUDGET_LEDGER Durable Object ${where}: without its ledger the Worker cannot hold budgets`);
+    }
+    const clients = list.find((x) => x.name === "CLIENTS");
+    let ids: string[] = [];
+    try {
+      ids = typeof clients?.json === "string" ? parseClients(JSON.parse(clients.json)) : [];
+    } catch {
+      // worker-clients-listed reports a bad CLIENTS binding.
+    }
+    const unbudgeted = ids.filter((id) => limitsFor(budgets, id) === null);
+    if (unbudgeted.length > 0) {
+      out.push(
+        `Worker "${r.name}" lets ${unbudgeted.map((id) => `"${id}"`).join(", ")} spend without a limit ${where}: give each a daily or monthly budget in budgets.clients, or set budgets.default`,
+      );
+    }
+    return out;
   },
 };
 
@@ -239,6 +289,7 @@ export const RULES: readonly Rule[] = [
   gatewayRateLimited,
   workerRateLimited,
   workerClientsListed,
+  productionClientsBudgeted,
   productionLogsCollected,
   secretsOnlyInSecretBindings,
   productionResourcesProtected,

@@ -2,7 +2,8 @@
  * The gateway Worker: its bundle, built from worker/ with the options and the entry and aliases wrangler uses (read
  * from worker/wrangler.jsonc, so the deployed bundle is the one wrangler would build), and the WorkersScript carrying
  * exactly the bindings listed in worker/src/contract/bindings.ts. Binding shapes follow each binding's kind, so a name or kind
- * changed there changes what is declared here; secret_text values are always Pulumi secrets.
+ * changed there changes what is declared here; secret_text values are always Pulumi secrets. A Durable Object binding
+ * comes with the script migrations that create its class.
  */
 import { createHash } from "node:crypto";
 import * as path from "node:path";
@@ -140,6 +141,29 @@ function bindingFor(name: string, kind: BindingKind, value: unknown): cloudflare
   }
 }
 
+/** Durable Object migrations the script upload applies (the v6 provider's WorkersScript `migrations`). */
+export interface WorkerMigrations {
+  /** The migration tag the script is at after this upload. */
+  newTag: string;
+  /** Classes whose namespaces are created with SQLite storage. */
+  newSqliteClasses: string[];
+}
+
+/**
+ * Every durable_object_namespace binding must name a class the migrations create: Cloudflare refuses a binding to a
+ * class the script has not declared, and a migration nobody binds is a namespace nothing reaches.
+ */
+export function checkMigrations(bindings: readonly cloudflare.types.input.WorkersScriptBinding[], migrations: WorkerMigrations | undefined): void {
+  const bound = bindings.filter((b) => b.type === "durable_object_namespace").map((b) => ({ name: String(b.name), className: String(b.className) }));
+  const declared = migrations?.newSqliteClasses ?? [];
+  for (const b of bound) {
+    if (!declared.includes(b.className)) throw new Error(`binding ${b.name}: class ${b.className} is not created by the script's migrations (newSqliteClasses)`);
+  }
+  for (const c of declared) {
+    if (!bound.some((b) => b.className === c)) throw new Error(`migrations create class ${c} but no durable_object_namespace binding names it`);
+  }
+}
+
 export interface WorkerArgs {
   /** Cloudflare account the script is uploaded to. */
   accountId: pulumi.Input<string>;
@@ -159,6 +183,8 @@ export interface WorkerArgs {
   bindings: Omit<WorkerBindingValues, DerivedBindingName>;
   /** Binding values produced by other components (e.g. a KV namespace id), merged over `bindings`. @default {} */
   extraBindings?: Readonly<Record<string, unknown>>;
+  /** Durable Object migrations; needed exactly when a durable_object_namespace binding is given. @default none */
+  migrations?: WorkerMigrations;
 }
 
 /** Pulumi runs the program from the project directory; tests and plans find it the same way. */
@@ -178,6 +204,8 @@ export class Worker extends pulumi.ComponentResource {
     const build = readWorkerBuild(root, args.wranglerConfig ?? WRANGLER_CONFIG);
     const bundle = buildWorkerBundle(build.entry, root, build.alias);
     this.bundleSha256 = bundle.sha256;
+    const bindings = workerBindings(BINDINGS, withDerivedBindings({ ...args.bindings, ...args.extraBindings }));
+    checkMigrations(bindings, args.migrations);
     this.script = new cloudflare.WorkersScript(
       name,
       {
@@ -188,7 +216,8 @@ export class Worker extends pulumi.ComponentResource {
         compatibilityDate: args.compatibilityDate,
         compatibilityFlags: args.compatibilityFlags ?? ["nodejs_compat"],
         observability: args.observability ?? { enabled: true, headSamplingRate: 1 },
-        bindings: workerBindings(BINDINGS, withDerivedBindings({ ...args.bindings, ...args.extraBindings })),
+        bindings,
+        ...(args.migrations ? { migrations: { newTag: args.migrations.newTag, newSqliteClasses: [...args.migrations.newSqliteClasses] } } : {}),
       },
       { parent: this },
     );

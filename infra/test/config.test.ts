@@ -28,6 +28,17 @@ function breakAt(path: string, value: unknown): Record<string, unknown> {
   return { [key]: root };
 }
 
+/** dev's price table, a fresh copy. */
+const devPrices = () => structuredClone((dev[`${PROJECT}:budgets`] as { prices: Record<string, unknown> }).prices);
+
+/** dev's price table without the price of `key`. */
+function withoutPrice(key: string): Record<string, unknown> {
+  const prices = devPrices();
+  expect(prices, `dev prices ${key}`).toHaveProperty([key]);
+  delete prices[key];
+  return prices;
+}
+
 async function failure(overrides: Record<string, unknown>): Promise<ProgramError> {
   try {
     await runProgram("dev", { config: overrides });
@@ -93,6 +104,13 @@ describe("a broken config value stops the program before any resource is declare
     ["alerts webhook with an empty secret", { [`${PROJECT}:alertsWebhookSecret`]: " " }, "alertsWebhookSecret"],
     ["analytics token from config without the token", breakAt("alerts.analyticsToken", "config"), "alertsAnalyticsToken"],
     ["PagerDuty without its routing key", breakAt("alerts.destinations.pagerduty", true), "alertsPagerdutyRoutingKey"],
+    ["budgets given as a string", { [`${PROJECT}:budgets`]: "cheap" }, "budgets"],
+    ["budget for a client the stack does not list", breakAt("budgets.clients", { ghost: { dailyUsd: 1 } }), "budgets.clients.ghost"],
+    ["routed model without a price", breakAt("budgets.prices", withoutPrice("openai/gpt-5.4")), "budgets.prices"],
+    ["negative price", breakAt("budgets.prices", { ...devPrices(), "openai/gpt-5.4": { inputPerMTok: -1, outputPerMTok: 15 } }), 'budgets.prices["openai/gpt-5.4"].inputPerMTok'],
+    ["price key without its provider", breakAt("budgets.prices", { ...devPrices(), "gpt-5.4": { inputPerMTok: 1, outputPerMTok: 1 } }), 'budgets.prices["gpt-5.4"]'],
+    ["action at the limit that does not exist", breakAt("budgets.action", "block"), "budgets.action"],
+    ["misspelt budgets setting", breakAt("budgets.defaults", { dailyUsd: 1 }), "budgets.defaults"],
   ];
 
   test.each(cases)("%s", async (_, overrides, key) => {
@@ -101,6 +119,17 @@ describe("a broken config value stops the program before any resource is declare
     expect(err.message).toContain(`config ${PROJECT}:${key} `);
     expect(err.message).not.toContain("placeholder-secret");
     expect(err.resources).toEqual([]);
+  });
+
+  test.each([
+    [breakAt("budgets.prices", withoutPrice("openai/gpt-5.4")), 'budgets.prices has no price for "openai/gpt-5.4", which the stack can route to'],
+    [
+      breakAt("budgets.clients", { web: { dailyUsd: 1 }, "q-a": { dailyUsd: 1 } }),
+      'budgets.clients["q-a"] is a budget for a client not listed in CLIENTS (listed: web, batch, dev-smoke)',
+    ],
+    [breakAt("budgets.prices", { ...devPrices(), "openai/gpt-5.4": { inputPerMTok: -1, outputPerMTok: 15 } }), 'budgets.prices["openai/gpt-5.4"].inputPerMTok must be >=0 (got -1)'],
+  ])("budgets refused with the key, the stack and what is wrong: %#", async (overrides, message) => {
+    expect((await failure(overrides)).message).toBe(`stack "dev": config ${PROJECT}:${message}`);
   });
 
   test("a minted-token stack that also sets gatewayToken is refused without echoing the token", async () => {
@@ -155,6 +184,8 @@ describe("validateSettings", () => {
     expect(vars).toContain("AI_GATEWAY_BASE_URL");
     expect(vars).not.toContain("STACK");
     expect(vars).not.toContain("ANTHROPIC_API_KEY");
+    // BUDGETS comes from the budgets key, with its ledger, never alone from worker.vars.
+    expect(vars).not.toContain("BUDGETS");
   });
 });
 

@@ -2,7 +2,7 @@
  * A new stack is one yaml file and no code: a staging stack written here (beside a copy of Pulumi.yaml, with the real
  * infra/ and worker/ linked in) runs the unchanged program. It also configures what dev and prod leave out: an
  * optional binding set from yaml, a 10-second client rate limit, cron schedules, a zone route and a minted token
- * alongside a custom domain — and no alerts at all, since `alerts` and its secrets are optional.
+ * alongside a custom domain — and no alerts and no budgets at all, since `alerts`, its secrets and `budgets` are optional.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,8 +15,10 @@ import { stackYaml } from "../testing/stack-suite";
 
 const repo = findProjectRoot();
 const dev = stackYaml("dev");
-/** dev's config without `alerts` and the alert secrets (alertsWebhookSecret, ...). */
-const devWithoutAlerts = Object.fromEntries(Object.entries(dev.all).filter(([k]) => !k.startsWith("ai-gateway-stack:alerts")));
+/** dev's config without `alerts` and the alert secrets (alertsWebhookSecret, ...), and without `budgets`. */
+const devWithoutAlerts = Object.fromEntries(
+  Object.entries(dev.all).filter(([k]) => !k.startsWith("ai-gateway-stack:alerts") && k !== "ai-gateway-stack:budgets"),
+);
 const staging = {
   config: {
     ...devWithoutAlerts,
@@ -107,4 +109,13 @@ test("routes the custom domain and the zone route, with workers.dev switched off
 
 test("leaves resources unprotected when the yaml does not ask for protection", () => {
   expect(result.resources.every((r) => !r.options.protect)).toBe(true);
+});
+
+test("runs without budgets: no BUDGETS or BUDGET_LEDGER binding and no Durable Object migration", () => {
+  expect(Object.keys(staging.config)).not.toContain("ai-gateway-stack:budgets");
+  expect(dev.raw("budgets"), "dev, which staging is made from, has budgets: the filter above is what removes them").toBeDefined();
+  const script = ofType("workersScript:WorkersScript")[0]!;
+  const bindings = reveal(script.inputs.bindings) as { name: string; type: string }[];
+  expect(bindings.filter((b) => b.name.startsWith("BUDGET") || b.type === "durable_object_namespace")).toEqual([]);
+  expect(script.inputs.migrations).toBeUndefined();
 });

@@ -3,7 +3,9 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { parseJsonc, readWorkerBuild } from "../wrangler-config";
+import { BUDGET_LEDGER_CLASS, BUDGET_LEDGER_MIGRATION_TAG } from "../budget-ledger";
+import { findProjectRoot } from "../testing/harness";
+import { parseJsonc, readJsonc, readWorkerBuild, WRANGLER_CONFIG } from "../wrangler-config";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -75,4 +77,15 @@ test("the local config tells the Worker its RATE_LIMITER period (RATE_LIMIT_PERI
   const limiter = cfg.ratelimits.find((r) => r.name === "RATE_LIMITER");
   expect(limiter).toBeDefined();
   expect(cfg.vars.RATE_LIMIT_PERIOD).toBe(String(limiter!.simple.period));
+});
+
+describe("the budget ledger", () => {
+  test("local runs (wrangler.jsonc) bind and migrate the same class, with the same tag, that infra deploys", () => {
+    const cfg = readJsonc(path.join(findProjectRoot(), WRANGLER_CONFIG)) as {
+      durable_objects?: { bindings?: { name: string; class_name: string }[] };
+      migrations?: { tag: string; new_sqlite_classes?: string[] }[];
+    };
+    expect(cfg.durable_objects?.bindings).toContainEqual({ name: "BUDGET_LEDGER", class_name: BUDGET_LEDGER_CLASS });
+    expect(cfg.migrations).toContainEqual({ tag: BUDGET_LEDGER_MIGRATION_TAG, new_sqlite_classes: [BUDGET_LEDGER_CLASS] });
+  });
 });

@@ -1,8 +1,9 @@
 /**
  * The checks every stack must pass, run against the real program under mocks with that stack's yaml: each declared
  * input traced back to the yaml (read here, independently of the program), secrets only as Pulumi secrets, protect
- * as configured, the Worker's bindings equal to the list the Worker reads, and — when the yaml has `alerts` — the
- * alert rules, destinations, cron, native policies and analytics token. One stack per test file. Where the yaml
+ * as configured, the Worker's bindings equal to the list the Worker reads, the budgets and their ledger exactly when
+ * the yaml has `budgets`, and — when the yaml has `alerts` — the alert rules, destinations, cron, native policies and
+ * analytics token. One stack per test file. Where the yaml
  * leaves a key out, the expected value is the stack schema's default (infra/stack-schema.ts), the one place defaults live.
  */
 import { createHash } from "node:crypto";
@@ -11,7 +12,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type * as v from "valibot";
 import { beforeAll, describe, expect, test } from "vitest";
-import { BINDINGS, BINDING_NAMES, type BindingName, parseAlertsBinding, parseRouting, parseWith, SECRET_BINDING_NAMES } from "../../worker/src/contract";
+import { BINDINGS, BINDING_NAMES, type BindingName, parseAlertsBinding, parseBudgets, parseRouting, parseWith, SECRET_BINDING_NAMES } from "../../worker/src/contract";
 import { routeUrl } from "../components/routes";
 import { stackEntries } from "../stack-schema";
 import { readWorkerBuild } from "../wrangler-config";
@@ -128,6 +129,8 @@ export function stackSuite(stack: string): void {
   const alertsYaml = y.raw("alerts");
   const alerts = y.value("alerts");
   const yamlWebhooks = () => alerts?.destinations.webhooks ?? [];
+  /** The yaml's budgets with their defaults (undefined: the stack runs unmetered). */
+  const budgets = y.value("budgets");
   /** The NotificationPolicyWebhooks declared for one yaml webhook (found by its URL and name). */
   const webhookResource = (hook: { name: string; url: string }): DeclaredResource => {
     const found = ofType(T.webhook).filter((r) => r.inputs.url === hook.url && String(r.inputs.name).endsWith(`-${hook.name}`));
@@ -248,7 +251,9 @@ export function stackSuite(stack: string): void {
       const alertNames = alerts
         ? BINDING_NAMES.filter((n) => n.startsWith("ALERTS") && (n !== "ALERTS_PAGERDUTY_ROUTING_KEY" || alerts.destinations.pagerduty))
         : [];
-      const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || configuredOptional.includes(n) || alertNames.includes(n));
+      // With budgets, BUDGETS and the ledger's BUDGET_LEDGER.
+      const budgetNames = budgets ? BINDING_NAMES.filter((n) => n.startsWith("BUDGET")) : [];
+      const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || configuredOptional.includes(n) || alertNames.includes(n) || budgetNames.includes(n));
       expect([...declared].sort()).toEqual([...want].sort());
       for (const b of bindings()) expect(b.type, b.name).toBe(BINDINGS[b.name as BindingName].kind);
     });
@@ -259,6 +264,7 @@ export function stackSuite(stack: string): void {
       for (const n of missing) {
         expect(BINDINGS[n].required, n).toBe(false);
         if (n.startsWith("ALERTS") && n !== "ALERTS_PAGERDUTY_ROUTING_KEY") expect(alerts, `${n} is missing although the yaml has alerts`).toBeUndefined();
+        if (n.startsWith("BUDGET")) expect(budgets, `${n} is missing although the yaml has budgets`).toBeUndefined();
       }
     });
 
@@ -292,6 +298,34 @@ export function stackSuite(stack: string): void {
         expect(b.type).toBe("secret_text");
         expect(b.text, n).toBe(placeholderSecret(`${PROJECT}:${key}`, y.secure(key)!));
       }
+    });
+  });
+
+  describe(`stack ${stack}: budgets`, () => {
+    test("binds the yaml's budgets as BUDGETS, the Worker's own schema with its defaults, in plain json", () => {
+      if (!budgets) {
+        expect(bindings().map((b) => b.name)).not.toContain("BUDGETS");
+        return;
+      }
+      const b = binding("BUDGETS");
+      expect(b.type).toBe("json");
+      expect(JSON.parse(b.json!)).toEqual(parseBudgets(y.raw("budgets")));
+      expect(parseBudgets(JSON.parse(b.json!))).toEqual(budgets);
+      expect(declaredSecret("BUDGETS")).toBe(false);
+    });
+
+    test("declares the ledger Durable Object (binding, SQLite class, migration tag) exactly when the yaml has budgets", () => {
+      const s = one(T.script).inputs as { migrations?: unknown; bindings: unknown };
+      const ledger = bindings().find((b) => b.name === "BUDGET_LEDGER") as (DeclaredBinding & { className?: string }) | undefined;
+      if (!budgets) {
+        expect(ledger).toBeUndefined();
+        expect(s.migrations).toBeUndefined();
+        return;
+      }
+      expect(ledger).toEqual({ name: "BUDGET_LEDGER", type: "durable_object_namespace", className: "BudgetLedger" });
+      expect(s.migrations).toEqual({ newTag: "budget-ledger-v1", newSqliteClasses: ["BudgetLedger"] });
+      // The class the migration creates is one the uploaded module exports.
+      expect(String((s as { content?: unknown }).content)).toMatch(/export\s*\{[^}]*\bas BudgetLedger\b/);
     });
   });
 

@@ -37,6 +37,8 @@ const alertsJson = (over: Record<string, unknown> = {}) =>
 
 type Binding = Record<string, unknown>;
 
+const BUDGETS = { prices: { "workers-ai/@cf/meta/llama-3.1-8b-instruct-fast": { inputPerMTok: 0.05, outputPerMTok: 0.4 } }, clients: { web: { dailyUsd: 10 } }, default: { monthlyUsd: 20 } };
+
 function stack(
   opts: { protect?: boolean; gateway?: Record<string, unknown>; worker?: Record<string, unknown>; bindings?: (b: Binding[]) => Binding[]; crons?: string[]; routing?: unknown } = {},
 ): PolicyResource[] {
@@ -50,6 +52,8 @@ function stack(
     { name: "CLIENTS", type: "json", json: JSON.stringify(["web", "batch"]) },
     { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "2001", simple: { limit: 100, period: 60 } },
     { name: "ALERTS", type: "json", json: alertsJson() },
+    { name: "BUDGETS", type: "json", json: JSON.stringify(BUDGETS) },
+    { name: "BUDGET_LEDGER", type: "durable_object_namespace", className: "BudgetLedger" },
   ];
   const protect = opts.protect ?? false;
   return [
@@ -144,6 +148,27 @@ describe("policy rules", () => {
     expect(messages(bad, ctx("dev"), rule("worker-clients-listed"))[0]).toContain('binding "CLIENTS"[1] must be a client id');
     const secret = stack({ bindings: replace("CLIENTS", { name: "CLIENTS", type: "secret_text", text: "[secret]" }) });
     expect(messages(secret, ctx("dev"), rule("worker-clients-listed"))[0]).toContain("must be a json binding, readable in plans and audits");
+  });
+
+  it("fires production-clients-budgeted in a production stack whose Worker has no budgets, no ledger, or a client without a budget", () => {
+    const r = rule("production-clients-budgeted");
+    const without = stack({ protect: true, bindings: (l) => l.filter((b) => !b.name!.toString().startsWith("BUDGET")) });
+    expect(messages(without, ctx("dev"), r)).toEqual([]);
+    expect(messages(without, ctx("prod"), r)).toEqual([
+      'Worker "worker" must declare the BUDGETS json binding in production stack "prod" (set budgets in the stack config); none found, so no client\'s spend is limited',
+    ]);
+    const noLedger = stack({ protect: true, bindings: (l) => l.filter((b) => b.name !== "BUDGET_LEDGER") });
+    expect(messages(noLedger, ctx("prod"), r)).toEqual([expect.stringContaining("must bind the BUDGET_LEDGER Durable Object")]);
+    // No default: batch has no budget of its own. An own entry without limits is metered only, not a budget.
+    const noDefault = (clients: Record<string, unknown>) =>
+      stack({ protect: true, bindings: replace("BUDGETS", { name: "BUDGETS", type: "json", json: JSON.stringify({ ...BUDGETS, clients, default: null }) }) });
+    expect(messages(noDefault({ web: { dailyUsd: 10 } }), ctx("prod"), r)).toEqual([
+      'Worker "worker" lets "batch" spend without a limit in production stack "prod": give each a daily or monthly budget in budgets.clients, or set budgets.default',
+    ]);
+    expect(messages(noDefault({ web: {}, batch: { monthlyUsd: 0 } }), ctx("prod"), r)).toEqual([expect.stringContaining('lets "web" spend without a limit')]);
+    expect(messages(noDefault({ web: { dailyUsd: 1 }, batch: { monthlyUsd: 5 } }), ctx("prod"), r)).toEqual([]);
+    const broken = stack({ protect: true, bindings: replace("BUDGETS", { name: "BUDGETS", type: "json", json: JSON.stringify({ ...BUDGETS, action: "block" }) }) });
+    expect(messages(broken, ctx("prod"), r)).toEqual([expect.stringContaining('binding "BUDGETS" is unusable: BUDGETS.action must be')]);
   });
 
   it("fires production-logs-collected only in a production stack", () => {

@@ -1,12 +1,15 @@
 /**
  * The audit summary of a stack, read off its declared resources (not off the yaml, so it shows what would be
  * deployed): who may call, what is cached and for how long, what is logged and kept, rate limits at each layer,
- * models, fallback chain and A/B splits, alerts, where the Worker answers, and the secrets by name.
+ * models, fallback chain and A/B splits, spend control (budgets, prices, ledger), alerts, where the Worker answers,
+ * and the secrets by name.
  */
 import { describeStatus, installedCatalog, type ModelCatalog, routedModels } from "../../infra/models";
 import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../../infra/permissions";
 import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
 import type { PolicyResource } from "../../policy/rules";
+import { routedModelsOf } from "../../infra/stack-schema";
+import { type Budgets, limitsFor, parseBudgets, priceKey } from "../../worker/src/contract/budgets";
 import { parseClients } from "../../worker/src/contract/clients";
 import { parseRouting, type Routing } from "../../worker/src/contract/routing";
 import type { Snapshot, SnapshotResource } from "./snapshot";
@@ -58,6 +61,8 @@ export interface AuditSummary {
     lifecycle: { target: string; state: string; status: string; source: string | null }[];
   };
   guardrails: { prompt: Record<string, string>; response: Record<string, string> } | null;
+  /** Per-client spend control (the BUDGETS binding and its ledger); null: the Worker runs unmetered. */
+  spend: SpendSummary | null;
   alerts: { computed: AlertFact[]; schedules: { resource: string; cron: string }[]; native: NativeAlertFact[]; problems: string[] };
   schedules: string[];
   /** API token permissions, derived from the declared resources (infra/permissions.ts). */
@@ -71,6 +76,21 @@ export interface AuditSummary {
   };
   /** Every secret the stack declares, by where it goes (binding name or resource property); values never. */
   secrets: string[];
+}
+
+export interface SpendSummary {
+  action: Budgets["action"];
+  /** Each listed client's limits, its own or the default's; neither: metered only. */
+  clients: { client: string; dailyUsd: number | null; monthlyUsd: number | null; from: "own" | "default" | "none" }[];
+  default: { dailyUsd: number | null; monthlyUsd: number | null } | null;
+  /** The price of every model the stack can route to; null: none in the table (the program refuses that). */
+  prices: { target: string; price: Budgets["prices"][string] | null }[];
+  /** Prices the table holds for models the stack does not route to. */
+  unusedPrices: string[];
+  lease: { share: number; ttlSeconds: number; graceSeconds: number };
+  /** docs/budgets.md: N isolates hold at most 1 - (1 - share)^N of a budget; that is what spend can pass it by. */
+  overSpendPercent: { isolates: number; percent: number }[];
+  ledger: { binding: string; className: string | null; storage: string; migrationTag: string | null } | null;
 }
 
 function rec(v: unknown): Record<string, unknown> {
@@ -101,6 +121,36 @@ function clientIdsOf(bindings: Record<string, unknown>[]): string[] | null {
 }
 
 const target = (t: { provider: string; model: string }) => `${t.provider}/${t.model}`;
+
+const usdOrNull = (v: number | undefined) => (v === undefined ? null : v);
+
+function spendOf(worker: SnapshotResource | undefined, bindings: Record<string, unknown>[], routing: Routing | null, clientIds: string[] | null): SpendSummary | null {
+  const b = bindings.find((x) => x.name === "BUDGETS");
+  if (typeof b?.json !== "string") return null;
+  const budgets = parseBudgets(JSON.parse(b.json));
+  const routed = routing ? [...new Set(routedModelsOf(routing).map((m) => priceKey(m.provider, m.model)))] : [];
+  const ledgerBinding = bindings.find((x) => x.type === "durable_object_namespace" && x.name === "BUDGET_LEDGER");
+  const migrations = rec(worker?.inputs.migrations);
+  const className = ledgerBinding ? str(ledgerBinding.className) : null;
+  const sqlite = Array.isArray(migrations.newSqliteClasses) && className !== null && migrations.newSqliteClasses.includes(className);
+  const d = budgets.default;
+  return {
+    action: budgets.action,
+    clients: (clientIds ?? []).map((client) => {
+      const limits = limitsFor(budgets, client);
+      const from = limits === null ? "none" : budgets.clients[client] ? "own" : "default";
+      return { client, dailyUsd: usdOrNull(limits?.dailyUsd), monthlyUsd: usdOrNull(limits?.monthlyUsd), from };
+    }),
+    default: d ? { dailyUsd: usdOrNull(d.dailyUsd), monthlyUsd: usdOrNull(d.monthlyUsd) } : null,
+    prices: routed.map((key) => ({ target: key, price: budgets.prices[key] ?? null })),
+    unusedPrices: Object.keys(budgets.prices).filter((k) => !routed.includes(k)),
+    lease: { share: budgets.lease.share, ttlSeconds: budgets.lease.ttlSeconds, graceSeconds: budgets.lease.graceSeconds },
+    overSpendPercent: [5, 10].map((n) => ({ isolates: n, percent: Math.round((1 - (1 - budgets.lease.share) ** n) * 1000) / 10 })),
+    ledger: ledgerBinding
+      ? { binding: String(ledgerBinding.name), className, storage: sqlite ? "SQLite" : "not declared by the migrations", migrationTag: str(migrations.newTag) }
+      : null,
+  };
+}
 
 /** Hosts of NotificationPolicyWebhooks, for naming native policies' webhook destinations. */
 function nativeDestinations(snapshot: Snapshot, native: NativeAlertFact[]): NativeAlertFact[] {
@@ -219,6 +269,7 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
           }))
         : [],
     },
+    spend: spendOf(worker, bindings, routing, clientIdsOf(bindings)),
     guardrails: Object.keys(guard).length > 0 ? { prompt: rec(guard.prompt) as Record<string, string>, response: rec(guard.response) as Record<string, string> } : null,
     alerts: { computed: facts.alerts, schedules: facts.schedules, native: nativeDestinations(snapshot, facts.native), problems: facts.problems },
     schedules: of(snapshot, T.cron).flatMap((r) => (Array.isArray(r.inputs.schedules) ? r.inputs.schedules.map((s) => String(rec(s).cron)) : [])),

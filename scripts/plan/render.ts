@@ -110,6 +110,43 @@ const seconds = (s: number | null | undefined) => {
 };
 const yes = (b: boolean | null) => (b === null ? "not set" : b ? "yes" : "no");
 
+const usd = (n: number | null) => (n === null ? null : `$${n}`);
+
+function limitsText(l: { dailyUsd: number | null; monthlyUsd: number | null }): string {
+  const parts = [l.dailyUsd === null ? null : `${usd(l.dailyUsd)} per UTC day`, l.monthlyUsd === null ? null : `${usd(l.monthlyUsd)} per calendar month`];
+  return parts.filter((p) => p !== null).join(", ") || "no limit (metered only)";
+}
+
+function spendMarkdown(s: AuditSummary["spend"]): string[] {
+  if (!s) return ["- No budgets (no BUDGETS binding): the Worker does not meter or limit what clients spend; only the gateway's spend limits apply."];
+  const out: string[] = [];
+  const atLimit = s.action === "refuse" ? "refused with 429 `budget_exceeded`" : "let through and only reported (headers, ledger, `budget.over_limit` log)";
+  out.push(`- At the limit a request is ${atLimit} (action ${code(s.action)}).`);
+  for (const c of s.clients) {
+    const from = c.from === "own" ? "own budget" : c.from === "default" ? "the default budget" : "no budget";
+    out.push(`- Client ${code(c.client)}: ${limitsText(c)} (${from})`);
+  }
+  out.push(`- Default, for clients without their own: ${s.default ? limitsText(s.default) : "none (metered only)"}`);
+  out.push("- Prices, USD per million tokens (input / output / cache read / cache write), for every routed model:");
+  for (const p of s.prices) {
+    out.push(
+      p.price
+        ? `  - ${code(p.target)}: ${p.price.inputPerMTok} / ${p.price.outputPerMTok} / ${p.price.cacheReadPerMTok} / ${p.price.cacheWritePerMTok}`
+        : `  - ${code(p.target)}: **no price** (cannot be metered)`,
+    );
+  }
+  if (s.unusedPrices.length > 0) out.push(`- Priced but not routed to: ${s.unusedPrices.map(code).join(", ")}`);
+  out.push(
+    `- Leases: ${Math.round(s.lease.share * 1000) / 10}% of what is left per grant, spent for ${seconds(s.lease.ttlSeconds)} and counted ${seconds(s.lease.graceSeconds)} longer; spend can pass a limit by at most ${s.overSpendPercent.map((o) => `${o.percent}% with ${o.isolates} isolates`).join(", ")} (docs/budgets.md).`,
+  );
+  out.push(
+    s.ledger
+      ? `- Ledger: Durable Object ${code(s.ledger.className)} (one per client, ${s.ledger.storage} storage, binding ${code(s.ledger.binding)}), created by the script's migration ${code(s.ledger.migrationTag ?? "none")}; the migration travels with the script upload, so it needs nothing beyond Workers Scripts: Edit.`
+      : "- Ledger: **none bound** (BUDGET_LEDGER missing): the Worker cannot hold budgets.",
+  );
+  return out;
+}
+
 function auditMarkdown(a: AuditSummary): string[] {
   const out: string[] = [];
   out.push("### Who may call");
@@ -164,6 +201,9 @@ function auditMarkdown(a: AuditSummary): string[] {
     const g = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
     out.push(`- Guardrails: prompts ${g(a.guardrails.prompt)}; responses ${g(a.guardrails.response)}`);
   }
+
+  out.push("", "### Spend");
+  out.push(...spendMarkdown(a.spend));
 
   out.push("", "### Alerts");
   out.push(

@@ -10,7 +10,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { answerText, type Fault } from "../../scripts/gateway-standin/index";
-import { ATTEMPT_MS, BOB_DAILY_USD, LIMIT_PERIOD, marker, ROOT, startStack, TINY_LIMIT, VARIANT, type Stack } from "./harness";
+import { ATTEMPT_MS, LIMIT_PERIOD, marker, ROOT, startStack, TINY_LIMIT, VARIANT, type Stack } from "./harness";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -609,7 +609,7 @@ describe("spend control per client", () => {
 
   it("refuses a client past its budget with 429 budget_exceeded, which neither SDK retries", async () => {
     const m = marker("budget-spent");
-    // A long prompt makes each call cost about a cent at the local prices, so bob's $${BOB_DAILY_USD} runs out in a few calls.
+    // A long prompt makes each call cost about a cent at the local prices, so bob's daily budget (BOB_DAILY_USD) runs out in a few calls.
     const long = Array.from({ length: 1500 }, (_, i) => `w${i}`).join(" ");
     let refused: Response | undefined;
     let served = 0;

@@ -22,6 +22,7 @@ import {
 } from "../src/budget/cost";
 import { BUDGET_HEADERS, budgetHeaders, formatUsd, refusalError, refusalHeaders } from "../src/budget/http";
 import { checkBudgets, limitsFor, parseBudgets } from "../src/contract/budgets";
+import { ContractError } from "../src/contract/schema";
 import { errorBody } from "../src/errors";
 import { PROVIDERS, parseRouting } from "../src/contract/routing";
 
@@ -29,11 +30,14 @@ const HAIKU = { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheW
 
 const MINIMAL = { prices: { "anthropic/claude-haiku-4-5": HAIKU } };
 
+/** The problem as the Worker and infra word it: the path under BUDGETS, then the offending value, if one. */
 function problem(input: unknown): string {
   try {
     parseBudgets(input);
   } catch (err) {
-    return (err as Error).message;
+    expect(err).toBeInstanceOf(ContractError);
+    const e = err as ContractError;
+    return `${e.at("BUDGETS")}${e.received === undefined ? "" : ` (got ${e.received})`}`;
   }
   throw new Error("parsed without a problem");
 }
@@ -58,12 +62,12 @@ describe("parseBudgets", () => {
     expect(problem({ prices: { "anthropic/claude-haiku-4-5": { ...HAIKU, outputPerMTok: -1 } } })).toBe(
       'BUDGETS.prices["anthropic/claude-haiku-4-5"].outputPerMTok must be >=0 (got -1)',
     );
-    expect(problem({ prices: { "anthropic/claude-haiku-4-5": { inputPerMTok: 1 } } })).toBe('BUDGETS.prices["anthropic/claude-haiku-4-5"].outputPerMTok is required');
+    expect(problem({ prices: { "anthropic/claude-haiku-4-5": { inputPerMTok: 1 } } })).toBe('BUDGETS.prices["anthropic/claude-haiku-4-5"].outputPerMTok is required (got nothing)');
     expect(problem({ ...MINIMAL, lease: { shares: 0.1 } })).toBe("BUDGETS.lease.shares is not a known field");
     expect(problem({ ...MINIMAL, action: "block" })).toBe('BUDGETS.action must be ("refuse" | "report") (got "block")');
     expect(problem({ ...MINIMAL, clients: { web: { dailyUsd: "5" } } })).toBe('BUDGETS.clients.web.dailyUsd must be number (got "5")');
     expect(problem({ prices: { "claude-haiku-4-5": HAIKU } })).toBe('BUDGETS.prices["claude-haiku-4-5"] must be "<provider>/<model>" (got "claude-haiku-4-5")');
-    expect(problem({})).toBe("BUDGETS.prices is required");
+    expect(problem({})).toBe("BUDGETS.prices is required (got nothing)");
     expect(problem({ ...MINIMAL, lease: { share: 0 } })).toBe("BUDGETS.lease.share must be >0 (got 0)");
   });
 

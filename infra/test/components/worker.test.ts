@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
 import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../../worker/src/contract/bindings";
 import { readWorkerBuild } from "../../wrangler-config";
-import { buildWorkerBundle, withDerivedBindings, workerBindings } from "../../components/worker";
+import { BUDGET_LEDGER_MIGRATIONS } from "../../budget-ledger";
+import { buildWorkerBundle, checkMigrations, withDerivedBindings, workerBindings } from "../../components/worker";
 
 const SPECS: Record<string, BindingSpec> = {
   PLAIN: { kind: "plain_text", required: true },
@@ -30,6 +31,24 @@ const VALUES = {
 function resolved<T>(v: pulumi.Input<T> | undefined): Promise<T> {
   return (pulumi.output(v) as unknown as { promise(): Promise<T> }).promise();
 }
+
+describe("checkMigrations", () => {
+  const LEDGER: Record<string, BindingSpec> = { LEDGER: { kind: "durable_object_namespace", required: false } };
+
+  test("takes a Durable Object binding whose class the migrations create, and neither of them", () => {
+    const list = workerBindings(LEDGER, { LEDGER: { className: "BudgetLedger" } });
+    expect(list).toEqual([{ name: "LEDGER", type: "durable_object_namespace", className: "BudgetLedger" }]);
+    expect(() => checkMigrations(list, BUDGET_LEDGER_MIGRATIONS)).not.toThrow();
+    expect(() => checkMigrations([], undefined)).not.toThrow();
+  });
+
+  test("refuses a Durable Object binding without its migration, and a migration nothing binds", () => {
+    const list = workerBindings(LEDGER, { LEDGER: { className: "BudgetLedger" } });
+    expect(() => checkMigrations(list, undefined)).toThrow("binding LEDGER: class BudgetLedger is not created by the script's migrations");
+    expect(() => checkMigrations(list, { newTag: "v1", newSqliteClasses: ["Other"] })).toThrow("class BudgetLedger is not created");
+    expect(() => checkMigrations([], BUDGET_LEDGER_MIGRATIONS)).toThrow("migrations create class BudgetLedger but no durable_object_namespace binding names it");
+  });
+});
 
 describe("workerBindings", () => {
   test("shapes each binding by its kind, in the order bindings.ts lists them", async () => {

@@ -81,7 +81,7 @@ const routingWith = (openai: string[], workersAi: string[]) => ({
   cors: { allowOrigins: [] },
 });
 
-function snapshot(crons: string[], routing?: unknown): Snapshot {
+function snapshot(crons: string[], routing?: unknown, spend?: { budgets: unknown; ledger: boolean }): Snapshot {
   return {
     stack: "prod",
     project: "ai-gateway-stack",
@@ -106,7 +106,10 @@ function snapshot(crons: string[], routing?: unknown): Snapshot {
             { name: "CLIENT_KEYS", type: "secret_text", text: "[secret]" },
             { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "1", simple: { limit: 10, period: 60 } },
             ...(routing ? [{ name: "ROUTING", type: "json", json: JSON.stringify(routing) }] : []),
+            ...(spend ? [{ name: "BUDGETS", type: "json", json: JSON.stringify(spend.budgets) }] : []),
+            ...(spend?.ledger ? [{ name: "BUDGET_LEDGER", type: "durable_object_namespace", className: "BudgetLedger" }] : []),
           ],
+          ...(spend?.ledger ? { migrations: { newTag: "budget-ledger-v1", newSqliteClasses: ["BudgetLedger"] } } : {}),
         },
       },
       { type: "cloudflare:index/workersCronTrigger:WorkersCronTrigger", name: "schedules", custom: true, protect: true, inputs: { scriptName: "ai-gateway-prod", schedules: crons.map((cron) => ({ cron })) } },
@@ -172,5 +175,47 @@ describe("audit summary", () => {
     expect(md).toMatch(/\*\*\d+ of \d+ rules fail\.\*\* \*\*1 advisory rule warns\.\*\*/);
     // The next day the same stack gives the same bytes: nothing counts down.
     expect(renderMarkdown(buildPlan(snapshot(["*/10 * * * *"], routing), new Date("2026-12-02T00:00:00Z")))).toBe(md);
+  });
+
+  it("shows spend control: each client's limits or the default, the action, a price per routed model (a missing one flagged), and the ledger", () => {
+    const routing = routingWith(["gpt-5.4-mini"], ["@cf/meta/llama-3.1-8b-instruct-fast"]);
+    const budgets = {
+      prices: {
+        "anthropic/claude-haiku-4-5": { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 },
+        "openai/gpt-5.4-mini": { inputPerMTok: 0.75, outputPerMTok: 4.5 },
+        "openai/gpt-4o": { inputPerMTok: 2.5, outputPerMTok: 10 },
+      },
+      clients: { acme: { dailyUsd: 5 } },
+      default: { monthlyUsd: 20 },
+      action: "report",
+      lease: { share: 0.02 },
+    };
+    const now = new Date("2026-12-01T00:00:00Z");
+    const a = auditOf(snapshot(["*/10 * * * *"], routing, { budgets, ledger: true }), { now });
+    expect(a.spend).toMatchObject({
+      action: "report",
+      clients: [
+        { client: "acme", dailyUsd: 5, monthlyUsd: null, from: "own" },
+        { client: "beta", dailyUsd: null, monthlyUsd: 20, from: "default" },
+      ],
+      unusedPrices: ["openai/gpt-4o"],
+      overSpendPercent: [
+        { isolates: 5, percent: 9.6 },
+        { isolates: 10, percent: 18.3 },
+      ],
+      ledger: { binding: "BUDGET_LEDGER", className: "BudgetLedger", storage: "SQLite", migrationTag: "budget-ledger-v1" },
+    });
+    expect(a.spend!.prices.map((p) => [p.target, p.price?.cacheReadPerMTok ?? null])).toEqual([
+      ["anthropic/claude-haiku-4-5", 0.1],
+      ["openai/gpt-5.4-mini", 0.75],
+      ["workers-ai/@cf/meta/llama-3.1-8b-instruct-fast", null],
+    ]);
+    const md = renderMarkdown(buildPlan(snapshot(["*/10 * * * *"], routing, { budgets, ledger: false }), now)).split("### Spend\n")[1]!.split("\n### ")[0]!;
+    expect(md).toContain("- At the limit a request is let through and only reported");
+    expect(md).toContain("- Client `acme`: $5 per UTC day (own budget)");
+    expect(md).toContain("- Client `beta`: $20 per calendar month (the default budget)");
+    expect(md).toContain("  - `workers-ai/@cf/meta/llama-3.1-8b-instruct-fast`: **no price** (cannot be metered)");
+    expect(md).toContain("- Ledger: **none bound**");
+    expect(auditOf(snapshot([], routing), { now }).spend).toBeNull();
   });
 });

@@ -127,6 +127,30 @@ describe("stack plans", () => {
     }
   });
 
+  it.each(["dev", "prod"])("audit of %s shows who may spend what, on which models, at which prices, and the ledger", (stack) => {
+    const y = stackYaml(stack);
+    const spend = planOf(stack).plan.audit.spend!;
+    expect(spend, "the yaml declares budgets").not.toBeNull();
+    expect(spend.action).toBe(y.budgets.action ?? "refuse");
+    for (const c of spend.clients) {
+      const own = y.budgets.clients?.[c.client];
+      const want = own ?? y.budgets.default;
+      expect([c.dailyUsd, c.monthlyUsd, c.from], c.client).toEqual([want?.dailyUsd ?? null, want?.monthlyUsd ?? null, own ? "own" : "default"]);
+    }
+    expect(spend.clients.map((c) => c.client)).toEqual(y.clients);
+    const routed = Object.entries(y.routing.models as Record<string, string[]>).flatMap(([p, ms]) => ms.map((m) => `${p}/${m}`));
+    expect(spend.prices.map((p) => p.target).sort()).toEqual([...new Set(routed)].sort());
+    for (const p of spend.prices) expect(p.price?.outputPerMTok, p.target).toBe(y.budgets.prices[p.target].outputPerMTok);
+    expect(spend.ledger).toEqual({ binding: "BUDGET_LEDGER", className: "BudgetLedger", storage: "SQLite", migrationTag: "budget-ledger-v1" });
+    const md = planOf(stack).files[`${stack}.md`]!.split("### Spend\n")[1]!.split("\n### ")[0]!;
+    expect(md).toContain("Durable Object `BudgetLedger` (one per client, SQLite storage, binding `BUDGET_LEDGER`), created by the script's migration `budget-ledger-v1`");
+    for (const c of y.clients as string[]) expect(md).toContain(`- Client \`${c}\`: `);
+    // The migration travels with the script upload: no permission beyond Workers Scripts Edit.
+    const deploy = planOf(stack).plan.audit.permissions.deployToken.map((p) => p.permission);
+    expect(deploy).toContain("Account › Workers Scripts: Edit");
+    expect(deploy.filter((p) => /Durable Objects/.test(p))).toEqual([]);
+  });
+
   it.each(["dev", "prod"])("%s lists, under a heading reviewers see, every placeholder a real preview would refuse", (stack) => {
     const { plan, files } = planOf(stack);
     expect(plan.placeholders).toEqual(placeholdersOf(stack));

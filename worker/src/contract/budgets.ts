@@ -2,9 +2,11 @@
  * The BUDGETS binding: what each model costs, how much each client may spend per UTC day and calendar month, what
  * happens at the limit, how the ledger's leases are sized, and how closely the ledger must agree with the gateway's
  * analytics. One valibot schema: the type is inferred from it, the defaults live in it, and `parseBudgets` reports the
- * first bad field by its path. `checkBudgets` adds the checks that need the rest of the stack (clients, routing).
+ * first bad field by its path as the contract's ContractError. `checkBudgets` adds the checks that need the rest of
+ * the stack (clients, routing). The stack config's `budgets` key is this same schema (infra/stack-schema.ts).
  */
 import * as v from "valibot";
+import { parseWith } from "./schema";
 
 /** USD per million tokens: a price is never negative, and a typo like 1e9 is caught rather than billed. */
 const perMTok = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(10_000));
@@ -87,7 +89,7 @@ const ReconcileSchema = v.strictObject({
   minUsdDiff: v.optional(v.pipe(usd), 0.01),
 });
 
-export const BudgetsSchema = v.strictObject({
+const BudgetsEntries = v.strictObject({
   prices: v.record(v.pipe(v.string(), v.regex(PRICE_KEY, 'must be "<provider>/<model>"')), PriceSchema),
   clients: v.optional(v.record(v.pipe(v.string(), v.nonEmpty()), LimitsSchema), {}),
   /** Limits for clients without their own entry; null: such clients are only metered. */
@@ -99,47 +101,28 @@ export const BudgetsSchema = v.strictObject({
   reconcile: v.optional(ReconcileSchema, {}),
 });
 
+/** What a field without a message of its own is told: "must be >=0", "is required", "is not a known field". */
+function problemOf(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === "strict_object" && issue.expected === "never") return "is not a known field";
+  if (issue.input === undefined) return "is required";
+  return `must be ${issue.expected ?? "valid"}`;
+}
+
+/** The BUDGETS schema, its problems worded by problemOf (parseWith adds the offending value). */
+export const BudgetsSchema = v.config(BudgetsEntries, { message: problemOf });
+
 export type Budgets = v.InferOutput<typeof BudgetsSchema>;
 export type Price = Budgets["prices"][string];
 export type Limits = v.InferOutput<typeof LimitsSchema>;
 export type LeaseSettings = Budgets["lease"];
 export type EstimateSettings = Budgets["estimate"];
 
-export class BudgetsError extends Error {
-  constructor(
-    readonly path: string,
-    problem: string,
-  ) {
-    super(`BUDGETS${path ? (path.startsWith("[") ? path : `.${path}`) : ""} ${problem}`);
-    this.name = "BudgetsError";
-  }
-}
-
-/** prices["anthropic/claude-haiku-4-5"].inputPerMTok: identifiers dotted, other keys bracketed. */
-function pathOf(issue: v.BaseIssue<unknown>): string {
-  let out = "";
-  for (const item of issue.path ?? []) {
-    const key = String(item.key);
-    if (typeof item.key === "number") out += `[${key}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(key)) out += out ? `.${key}` : key;
-    else out += `[${JSON.stringify(key)}]`;
-  }
-  return out;
-}
-
-function problemOf(issue: v.BaseIssue<unknown>): string {
-  if (issue.type === "strict_object" && issue.expected === "never") return "is not a known field";
-  if (issue.input === undefined) return "is required";
-  if (issue.type === "regex") return `${issue.message} (got ${issue.received})`;
-  return `must be ${issue.expected ?? "valid"} (got ${issue.received})`;
-}
-
-/** Validates a BUDGETS value (parsed JSON); throws BudgetsError naming the first bad field. */
+/**
+ * Validates a BUDGETS value (parsed JSON); throws ContractError naming the first bad field, e.g. path
+ * `prices["anthropic/claude-haiku-4-5"].outputPerMTok`, problem "must be >=0", received "-1".
+ */
 export function parseBudgets(input: unknown): Budgets {
-  const result = v.safeParse(BudgetsSchema, input, { abortEarly: true });
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  throw new BudgetsError(pathOf(issue), problemOf(issue));
+  return parseWith(BudgetsSchema, input);
 }
 
 /** The price table's key for a provider and model. */
@@ -162,20 +145,31 @@ export interface BudgetsContext {
   routedModels: readonly { provider: string; model: string }[];
 }
 
-/** The problems that need the rest of the stack to see: each names the BUDGETS path. Empty: consistent. */
-export function checkBudgets(budgets: Budgets, ctx: BudgetsContext): string[] {
-  const problems: string[] = [];
+/** A problem that needs the rest of the stack to see: where in BUDGETS (`keys`) and what is wrong. */
+export interface BudgetsProblem {
+  keys: readonly string[];
+  problem: string;
+}
+
+/** The problems that need the rest of the stack to see, by their place in BUDGETS. Empty: consistent. */
+export function budgetsProblems(budgets: Budgets, ctx: BudgetsContext): BudgetsProblem[] {
+  const problems: BudgetsProblem[] = [];
   const seen = new Set<string>();
   for (const { provider, model } of ctx.routedModels) {
     const key = priceKey(provider, model);
     if (seen.has(key)) continue;
     seen.add(key);
-    if (!budgets.prices[key]) problems.push(`BUDGETS.prices has no price for "${key}", which the stack can route to`);
+    if (!budgets.prices[key]) problems.push({ keys: ["prices"], problem: `has no price for "${key}", which the stack can route to` });
   }
   for (const id of Object.keys(budgets.clients)) {
     if (!ctx.clients.includes(id)) {
-      problems.push(`BUDGETS.clients[${JSON.stringify(id)}] is a budget for a client not listed in CLIENTS (listed: ${ctx.clients.join(", ") || "none"})`);
+      problems.push({ keys: ["clients", id], problem: `is a budget for a client not listed in CLIENTS (listed: ${ctx.clients.join(", ") || "none"})` });
     }
   }
   return problems;
+}
+
+/** The problems that need the rest of the stack to see: each names the BUDGETS path. Empty: consistent. */
+export function checkBudgets(budgets: Budgets, ctx: BudgetsContext): string[] {
+  return budgetsProblems(budgets, ctx).map(({ keys: [top, id], problem }) => `BUDGETS.${top}${id === undefined ? "" : `[${JSON.stringify(id)}]`} ${problem}`);
 }

@@ -37,8 +37,16 @@ function keysOf(issue: v.BaseIssue<unknown>): Key[] {
   return (issue.path ?? []).map((p) => p.key as Key);
 }
 
+/**
+ * "chat.fallback[0].model": names dotted, list indexes bracketed, and record keys that are not plain names (a price
+ * key like "anthropic/claude-haiku-4-5") bracketed and quoted, so the path still reads as one.
+ */
 function pathText(keys: readonly Key[]): string {
-  return keys.reduce<string>((out, k) => (typeof k === "number" ? `${out}[${k}]` : out ? `${out}.${k}` : k), "");
+  return keys.reduce<string>((out, k) => {
+    if (typeof k === "number") return `${out}[${k}]`;
+    if (!/^[A-Za-z_$][\w$]*$/.test(k)) return `${out}[${JSON.stringify(k)}]`;
+    return out ? `${out}.${k}` : k;
+  }, "");
 }
 
 /** Marks an issue whose problem is not one value (a cross-field rule): no "got" is shown for it. */
