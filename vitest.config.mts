@@ -1,7 +1,14 @@
 // One `vitest run` covers every test: the Worker inside workerd, and infra, scripts and end-to-end tests in Node.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_ACCOUNT_ID, TEST_CLIENT_DIGESTS, TEST_CLIENT_IDS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID, TEST_SECRETS } from "./worker/test/fixtures.js";
+import {
+  TEST_ACCOUNT_ID,
+  TEST_CLIENT_DIGESTS,
+  TEST_CLIENT_IDS,
+  TEST_GATEWAY_BASE,
+  TEST_GATEWAY_ID,
+  TEST_SECRETS,
+} from "./worker/test/fixtures.js";
 
 // CI asks for a JSON summary too (VITEST_JSON=path), from which .ci/run prints one "N passed, N failed" line.
 const jsonSummary = process.env.VITEST_JSON;
@@ -27,7 +34,9 @@ export default defineConfig({
                 STACK: "test",
               },
               outboundService: (request: Request) =>
-                new Response(`unexpected outbound request from a workerd test: ${request.method} ${new URL(request.url).host}`, { status: 599 }),
+                new Response(`unexpected outbound request from a workerd test: ${request.method} ${new URL(request.url).host}`, {
+                  status: 599,
+                }),
             },
           }),
         ],

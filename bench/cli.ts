@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseBenchArgs } from "./lib/args";
-import { defaultOptions, runBench, type BenchOptions } from "./run";
+import { type BenchOptions, defaultOptions, runBench } from "./run";
 
 async function main(): Promise<void> {
   const a = parseBenchArgs(process.argv.slice(2));

@@ -11,22 +11,25 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyWranglerConfig } from "../scripts/local-stack";
-import { parseProfileArgs, type ProfileArgs, type ProfileRoute } from "./lib/args";
-import { renderProfile, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile";
+import { type ProfileArgs, type ProfileRoute, parseProfileArgs } from "./lib/args";
+import { type ProfileSummary, renderProfile, summarizeProfile } from "./lib/cpuprofile";
 import { DevtoolsSession, inspectorTargetUrl, profileWhile } from "./lib/inspector";
 import { runJsonLoad, sendOnce, type Target } from "./lib/load";
 import { versions } from "./lib/machine";
 import { freePort } from "./lib/net";
 import { killAllNow } from "./lib/procs";
+import { type WorkerSource, workerSource } from "./lib/source";
 import { bundleResolver } from "./lib/sourcemap";
-import { workerSource, type WorkerSource } from "./lib/source";
-import { CLIENT_KEY, startStandinProcess, workerRequest, workerSubjectFor, writeStackConfigs, type StandinProcess } from "./lib/stack";
+import { CLIENT_KEY, type StandinProcess, startStandinProcess, workerRequest, workerSubjectFor, writeStackConfigs } from "./lib/stack";
 import { startWorkerd, type WorkerdInstance } from "./lib/workerd";
 import { uniqueBody, uniqueChatBody } from "./lib/workload";
-import { buildBundle, startWranglerDev, type DevServer } from "./lib/wrangler";
+import { buildBundle, type DevServer, startWranglerDev } from "./lib/wrangler";
 
 /** The request the load sends on each route: the bench's own cache-miss bodies, as an official SDK would send them. */
-export function routeRequest(route: ProfileRoute, stream: boolean): { path: string; headers: Record<string, string>; body: (n: number) => string } {
+export function routeRequest(
+  route: ProfileRoute,
+  stream: boolean,
+): { path: string; headers: Record<string, string>; body: (n: number) => string } {
   switch (route) {
     case "messages":
       return { ...workerRequest("messages"), body: (n) => uniqueBody("messages", n, { stream }) };
@@ -65,7 +68,10 @@ export async function runProfile(root: string, a: ProfileArgs, log: (line: strin
 
     log(`profile: building the bundle (wrangler deploy --dry-run${a.minify ? " --minify" : ""} --upload-source-maps)`);
     const bundleDir = join(tmp, "bundle-worker");
-    const files = await buildBundle(root, cfgs.workerCfgPath, bundleDir, join(tmp, "bundle-worker.log"), { minify: a.minify, sourceMaps: true });
+    const files = await buildBundle(root, cfgs.workerCfgPath, bundleDir, join(tmp, "bundle-worker.log"), {
+      minify: a.minify,
+      sourceMaps: true,
+    });
     if (files.length !== 1) throw new Error(`expected one module in the bundle, got ${files.join(", ")}`);
     const bundlePath = join(bundleDir, files[0]!);
 
@@ -73,14 +79,29 @@ export async function runProfile(root: string, a: ProfileArgs, log: (line: strin
     let inspectorPort: number;
     if (a.runtime === "workerd") {
       inspectorPort = await freePort();
-      workerd = await startWorkerd(join(root, "node_modules", "workerd", "bin", "workerd"), workerSubjectFor(cfgs, bundlePath), join(tmp, "serve-worker"), {
-        inspectorPort,
-      });
+      workerd = await startWorkerd(
+        join(root, "node_modules", "workerd", "bin", "workerd"),
+        workerSubjectFor(cfgs, bundlePath),
+        join(tmp, "serve-worker"),
+        {
+          inspectorPort,
+        },
+      );
       origin = workerd.origin;
     } else {
       const devCfg = join(tmp, "worker.dev.wrangler.json");
-      copyWranglerConfig(cfgs.workerCfgPath, devCfg, { name: "bench-gateway-worker", set: { main: bundlePath, no_bundle: true, upload_source_maps: true } });
-      dev = await startWranglerDev({ root, name: "worker", configPath: devCfg, envFile: cfgs.workerEnv, tmpDir: tmp, readyPath: "/healthz" });
+      copyWranglerConfig(cfgs.workerCfgPath, devCfg, {
+        name: "bench-gateway-worker",
+        set: { main: bundlePath, no_bundle: true, upload_source_maps: true },
+      });
+      dev = await startWranglerDev({
+        root,
+        name: "worker",
+        configPath: devCfg,
+        envFile: cfgs.workerEnv,
+        tmpDir: tmp,
+        readyPath: "/healthz",
+      });
       origin = dev.origin;
       inspectorPort = dev.inspectorPort;
     }

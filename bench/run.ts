@@ -8,50 +8,41 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { copyWranglerConfig } from "../scripts/local-stack";
 import { runBurst, runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
 import { machineInfo, versions } from "./lib/machine";
 import { killAllNow } from "./lib/procs";
 import {
-  BURST_TARGETS,
-  checkTargets,
-  renderMarkdown,
-  TARGET_NAMES,
   type BenchReport,
+  BURST_TARGETS,
   type BurstFigures,
   type BurstRow,
   type CacheRow,
+  checkTargets,
   type JsonCell,
   type MemorySample,
+  renderMarkdown,
   type SoakFigures,
   type StreamCell,
+  TARGET_NAMES,
   type TargetName,
 } from "./lib/report";
-import { measureStartup } from "./lib/startup";
+import { type WorkerSource, workerSource } from "./lib/source";
 import {
   proxySubjectFor,
+  type StandinProcess,
   SURFACES,
   startStandinProcess,
   upstreamHeadersFrom,
   workerRequest,
   workerSubjectFor,
   writeStackConfigs,
-  type StandinProcess,
 } from "./lib/stack";
-import { startWorkerd, type WorkerdInstance } from "./lib/workerd";
-import { workerSource, type WorkerSource } from "./lib/source";
+import { measureStartup } from "./lib/startup";
 import { median, share } from "./lib/stats";
-import { measureBundle, startWranglerDev, type DevServer } from "./lib/wrangler";
-import { copyWranglerConfig } from "../scripts/local-stack";
-import {
-  expectedHits,
-  exactKey,
-  generateReplay,
-  idealKey,
-  uniqueBody,
-  VARIATIONS,
-  type ReplayCall,
-  type Surface,
-} from "./lib/workload";
+import { startWorkerd, type WorkerdInstance } from "./lib/workerd";
+import { exactKey, expectedHits, generateReplay, idealKey, type ReplayCall, type Surface, uniqueBody, VARIATIONS } from "./lib/workload";
+import { type DevServer, measureBundle, startWranglerDev } from "./lib/wrangler";
 
 export interface BenchOptions {
   readonly root: string;
@@ -124,7 +115,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 
     // Bench copies of both Worker configs: nothing under worker/ is written.
     source = workerSource(o.root, o.workerRev);
-    o.log(`bench: Worker source ${source.commit}${source.dirty ? " with uncommitted changes" : ""}${o.workerRev ? ` (exported from git)` : ""}`);
+    o.log(
+      `bench: Worker source ${source.commit}${source.dirty ? " with uncommitted changes" : ""}${o.workerRev ? ` (exported from git)` : ""}`,
+    );
     const cfgs = writeStackConfigs(o.root, source.dir, si, tmp);
     const { workerCfgPath, passCfgPath, workerEnv, passEnv } = cfgs;
 
@@ -182,7 +175,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       for (const origin of [workerDev.origin, workerWd.origin]) {
         const probe: Target = { name: "worker", origin, ...workerRequest(surface) };
         const res = await sendOnce(probe, uniqueBody(surface, 0, { tag: "Probe" }));
-        if (res.status !== 200) throw new Error(`the Worker (${origin}) answered ${res.status} on ${probe.path}: ${res.text.slice(0, 300)}`);
+        if (res.status !== 200)
+          throw new Error(`the Worker (${origin}) answered ${res.status} on ${probe.path}: ${res.text.slice(0, 300)}`);
       }
       const rec = await si.lastRecord(SURFACES[surface].provider);
       upstream[surface] = { path: rec.path, headers: upstreamHeadersFrom(rec.headers) };
@@ -202,7 +196,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const startup = await measureStartup(
       workerdBin,
       [
-        { ...workerSubject, request: { path: targets["worker-workerd"].path, headers: targets["worker-workerd"].headers, body: startupBody } },
+        {
+          ...workerSubject,
+          request: { path: targets["worker-workerd"].path, headers: targets["worker-workerd"].headers, body: startupBody },
+        },
         { ...proxySubject, request: { path: targets["proxy-workerd"].path, headers: targets["proxy-workerd"].headers, body: startupBody } },
       ],
       o.startupRuns,
@@ -232,7 +229,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
               await sendOnce(targets[t], hitBody);
               const check = await sendOnce(targets[t], hitBody);
               const status = check.headers.get(cacheHeader(t));
-              if (status !== "HIT") notes.push(`round ${round + 1}, ${t}: the repeated body was not a cache HIT (${cacheHeader(t)}: ${status})`);
+              if (status !== "HIT")
+                notes.push(`round ${round + 1}, ${t}: the repeated body was not a cache HIT (${cacheHeader(t)}: ${status})`);
             }
             const r = await runJsonLoad(targets[t], {
               connections: c,
@@ -240,8 +238,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
               body: path === "hit" ? hitBody : missBody,
             });
             const id = key(path, c, t);
-            jsonRounds.set(id, [...(jsonRounds.get(id) ?? []), { rps: r.rps, latency: r.latency, errors: r.errors + r.timeouts, non2xx: r.non2xx }]);
-            o.log(`  json ${path} c=${c} ${t}: ${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms, errors ${r.errors + r.timeouts + r.non2xx}`);
+            jsonRounds.set(id, [
+              ...(jsonRounds.get(id) ?? []),
+              { rps: r.rps, latency: r.latency, errors: r.errors + r.timeouts, non2xx: r.non2xx },
+            ]);
+            o.log(
+              `  json ${path} c=${c} ${t}: ${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(3)} ms, p99 ${r.latency.p99.toFixed(3)} ms, errors ${r.errors + r.timeouts + r.non2xx}`,
+            );
           }
         }
       }
@@ -450,7 +453,9 @@ async function measureBursts(o: BenchOptions, si: StandinProcess, targets: Recor
           wallMs: r.wallMs,
         };
         rows.push(row);
-        o.log(`  burst ${kind} ${t}: ${row.upstreamCalls} upstream calls for ${row.requests} requests, ${row.coalesced} COALESCED, ${row.ok} answered (statuses ${JSON.stringify(r.statuses)})`);
+        o.log(
+          `  burst ${kind} ${t}: ${row.upstreamCalls} upstream calls for ${row.requests} requests, ${row.coalesced} COALESCED, ${row.ok} answered (statuses ${JSON.stringify(r.statuses)})`,
+        );
       } finally {
         await si.holdCalls(provider, null);
       }

@@ -73,7 +73,8 @@ export function readAlertsConfig(cfg: pulumi.Config, stack: string): { config: A
   const config = parseAlertsConfig(raw, stack, project);
   const require = (key: string, why: string) => {
     // Blank counts as unset, as for every other secret of the program: a blank webhook secret would sign nothing.
-    if ((cfg.get(key) ?? "").trim() === "") throw new ConfigError(`${project}:${key}`, stack, `must be set (pulumi config set --secret ${key} ...) ${why}`);
+    if ((cfg.get(key) ?? "").trim() === "")
+      throw new ConfigError(`${project}:${key}`, stack, `must be set (pulumi config set --secret ${key} ...) ${why}`);
     return cfg.requireSecret(key);
   };
   const byKey = new Map<string, pulumi.Output<string>>();
@@ -86,7 +87,9 @@ export function readAlertsConfig(cfg: pulumi.Config, stack: string): { config: A
     config,
     secrets: {
       webhookSecrets,
-      ...(config.analyticsToken === "config" ? { analyticsToken: require(ALERT_SECRET_KEYS.analyticsToken, "because alerts.analyticsToken is config") } : {}),
+      ...(config.analyticsToken === "config"
+        ? { analyticsToken: require(ALERT_SECRET_KEYS.analyticsToken, "because alerts.analyticsToken is config") }
+        : {}),
       ...(config.binding.destinations.pagerduty
         ? { pagerdutyRoutingKey: require(ALERT_SECRET_KEYS.pagerdutyRoutingKey, "because alerts.destinations.pagerduty is true") }
         : {}),

@@ -11,6 +11,7 @@ import { asConfigError, ConfigError } from "./config-error";
 import { type Budgets, type GatewaySettings, type RoutesSettings, stackSchema, type WorkerSettings } from "./stack-schema";
 
 export { ConfigError } from "./config-error";
+export type { Budgets, GatewaySettings, RoutesSettings, WorkerSettings } from "./stack-schema";
 export {
   configurableVars,
   GUARDRAIL_ACTIONS,
@@ -23,7 +24,6 @@ export {
   routePatternProblem,
   TOKEN_SOURCES,
 } from "./stack-schema";
-export type { Budgets, GatewaySettings, RoutesSettings, WorkerSettings } from "./stack-schema";
 
 /** Everything but the secrets: plain data, validated by validateSettings. */
 export interface Settings {

@@ -3,13 +3,13 @@
  * stack declares budgets), routes and schedules, export what a caller needs. Every stack difference comes from Pulumi.<stack>.yaml (see infra/config.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { BUDGET_LEDGER_CLASS, BUDGET_LEDGER_MIGRATIONS } from "./budget-ledger";
 import { AiGateway } from "./components/ai-gateway";
 import { Alerts } from "./components/alerts";
 import { GatewayToken } from "./components/gateway-token";
 import { Routes } from "./components/routes";
 import { mergeCrons, Schedules } from "./components/schedules";
 import { Worker } from "./components/worker";
-import { BUDGET_LEDGER_CLASS, BUDGET_LEDGER_MIGRATIONS } from "./budget-ledger";
 import { loadConfig } from "./config";
 import { gatewayTokenPermissions, groupName } from "./permissions";
 import { refusePlaceholders } from "./placeholders";
@@ -17,7 +17,11 @@ import { refusePlaceholders } from "./placeholders";
 const cfg = loadConfig();
 // A sample value would reach Cloudflare: stop now with every key to set, not half way through a deploy.
 refusePlaceholders(
-  { ...cfg, corsOrigins: cfg.routing.cors.allowOrigins, alerts: cfg.alerts && { webhooks: cfg.alerts.config.webhooks, emails: cfg.alerts.config.emails } },
+  {
+    ...cfg,
+    corsOrigins: cfg.routing.cors.allowOrigins,
+    alerts: cfg.alerts && { webhooks: cfg.alerts.config.webhooks, emails: cfg.alerts.config.emails },
+  },
   pulumi.getProject(),
   cfg.stack,
 );
@@ -29,7 +33,12 @@ const token = new GatewayToken(
   "gateway-token",
   cfg.secrets.gatewayToken
     ? { source: "config", value: cfg.secrets.gatewayToken }
-    : { source: "mint", accountId, tokenName: `${resourceName} worker`, permissionGroups: gatewayTokenPermissions(cfg.routing).map(groupName) },
+    : {
+        source: "mint",
+        accountId,
+        tokenName: `${resourceName} worker`,
+        permissionGroups: gatewayTokenPermissions(cfg.routing).map(groupName),
+      },
   opts,
 );
 // Spend control: the price table and budgets (BUDGETS) and the per-client ledger (BUDGET_LEDGER), or neither.
@@ -53,7 +62,10 @@ const worker = new Worker(
       CLIENTS: cfg.clients,
       ROUTING: cfg.routing,
       STACK: cfg.stack,
-      RATE_LIMITER: { namespaceId: cfg.worker.rateLimit.namespaceId, simple: { limit: cfg.worker.rateLimit.limit, period: cfg.worker.rateLimit.period } },
+      RATE_LIMITER: {
+        namespaceId: cfg.worker.rateLimit.namespaceId,
+        simple: { limit: cfg.worker.rateLimit.limit, period: cfg.worker.rateLimit.period },
+      },
     },
     extraBindings: { ...cfg.worker.vars, ...alerts?.bindings, ...budgetBindings },
     // The ledger's class is created by the upload that first binds it; a stack without budgets declares neither.

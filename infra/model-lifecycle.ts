@@ -19,8 +19,7 @@ export interface LifecycleEntry {
 /** When the entries below were last compared with their sources. */
 export const TABLE_CHECKED = "2026-12-01";
 
-const WORKERS_AI_DEPRECATIONS =
-  "https://developers.cloudflare.com/changelog/post/2026-05-08-planned-model-deprecations/";
+const WORKERS_AI_DEPRECATIONS = "https://developers.cloudflare.com/changelog/post/2026-05-08-planned-model-deprecations/";
 
 /** Models Workers AI retired on 2026-05-30 (calls answer error 5028 "This model was deprecated"). */
 const RETIRED_2026_05_30 = [
@@ -57,7 +56,12 @@ const ACTIVE = [
 ];
 
 export const LIFECYCLE_TABLE: readonly LifecycleEntry[] = [
-  ...RETIRED_2026_05_30.map((model) => ({ provider: "workers-ai" as const, model, endOfLife: "2026-05-30", source: WORKERS_AI_DEPRECATIONS })),
+  ...RETIRED_2026_05_30.map((model) => ({
+    provider: "workers-ai" as const,
+    model,
+    endOfLife: "2026-05-30",
+    source: WORKERS_AI_DEPRECATIONS,
+  })),
   {
     provider: "workers-ai",
     model: "@cf/moonshotai/kimi-k2.5",

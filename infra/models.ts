@@ -79,7 +79,10 @@ export function parseOpenAiDeprecations(text: string): Map<string, Omit<CatalogE
   for (const block of text.matchAll(/\/\*\*([\s\S]*?)\*\//g)) {
     const lines = block[1]!.split("\n").map((l) => l.replace(/^\s*\*\s?/, ""));
     if (!lines.some((l) => /^Deprecated values:/.test(l.trim()))) continue;
-    const bullets = lines.join("\n").split(/\n-\s+/).slice(1);
+    const bullets = lines
+      .join("\n")
+      .split(/\n-\s+/)
+      .slice(1);
     for (const raw of bullets) {
       const bullet = raw.replace(/\s+/g, " ").trim();
       const head = /^((?:"[^"]+"(?:,\s*)?)+):\s*(.*)$/.exec(bullet);
@@ -136,7 +139,11 @@ export function buildCatalog(input: {
     byProvider.openai!.set(m, { ...e, source: `${input.openai.source} deprecation notes` });
   }
   for (const e of input.table ?? LIFECYCLE_TABLE) {
-    byProvider[e.provider]!.set(e.model, { ...(e.endOfLife ? { endOfLife: e.endOfLife } : {}), ...(e.note ? { note: e.note } : {}), source: e.source });
+    byProvider[e.provider]!.set(e.model, {
+      ...(e.endOfLife ? { endOfLife: e.endOfLife } : {}),
+      ...(e.note ? { note: e.note } : {}),
+      source: e.source,
+    });
   }
   return {
     lookup: (provider, model) => byProvider[provider]?.get(model),
@@ -215,7 +222,13 @@ export interface RoutedModel {
  * targets must be drawn from), each with its status, in the ROUTING value's order.
  */
 export function routedModels(
-  routing: { models: Partial<Record<string, readonly string[]>>; chat?: { fallback?: readonly { provider: string; model: string }[]; experiments?: readonly { target: { provider: string; model: string } }[] } },
+  routing: {
+    models: Partial<Record<string, readonly string[]>>;
+    chat?: {
+      fallback?: readonly { provider: string; model: string }[];
+      experiments?: readonly { target: { provider: string; model: string } }[];
+    };
+  },
   catalog: ModelCatalog,
   now: Date,
 ): RoutedModel[] {

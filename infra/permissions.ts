@@ -29,23 +29,49 @@ const BY_TYPE: Record<string, { needs: [Permission["scope"], string, Permission[
   // A Durable Object migration travels with the script upload: nothing beyond Workers Scripts Edit.
   [`${T}workersScript:WorkersScript`]: { what: "the Worker script", needs: [["Account", "Workers Scripts", "Edit"]] },
   [`${T}workersCronTrigger:WorkersCronTrigger`]: { what: "cron triggers", needs: [["Account", "Workers Scripts", "Edit"]] },
-  [`${T}workersScriptSubdomain:WorkersScriptSubdomain`]: { what: "the workers.dev switch", needs: [["Account", "Workers Scripts", "Edit"]] },
+  [`${T}workersScriptSubdomain:WorkersScriptSubdomain`]: {
+    what: "the workers.dev switch",
+    needs: [["Account", "Workers Scripts", "Edit"]],
+  },
   [`${T}workersKvNamespace:WorkersKvNamespace`]: { what: "KV namespaces", needs: [["Account", "Workers KV Storage", "Edit"]] },
   [`${T}notificationPolicy:NotificationPolicy`]: { what: "notification policies", needs: [["Account", "Notifications", "Edit"]] },
-  [`${T}notificationPolicyWebhooks:NotificationPolicyWebhooks`]: { what: "notification webhook destinations", needs: [["Account", "Notifications", "Edit"]] },
+  [`${T}notificationPolicyWebhooks:NotificationPolicyWebhooks`]: {
+    what: "notification webhook destinations",
+    needs: [["Account", "Notifications", "Edit"]],
+  },
   // Minting a token also lists the account's permission groups (getAccountApiTokenPermissionGroupsList).
-  [`${T}accountToken:AccountToken`]: { what: "minted account tokens and the permission-group lookup", needs: [["Account", "Account API Tokens", "Edit"]] },
+  [`${T}accountToken:AccountToken`]: {
+    what: "minted account tokens and the permission-group lookup",
+    needs: [["Account", "Account API Tokens", "Edit"]],
+  },
   // Every zone resource's zoneId comes from a getZone lookup by name: Zone Read on its zone.
-  [`${T}workersRoute:WorkersRoute`]: { what: "zone routes", needs: [["Zone", "Workers Routes", "Edit"], ["Zone", "Zone", "Read"]] },
+  [`${T}workersRoute:WorkersRoute`]: {
+    what: "zone routes",
+    needs: [
+      ["Zone", "Workers Routes", "Edit"],
+      ["Zone", "Zone", "Read"],
+    ],
+  },
   [`${T}workersCustomDomain:WorkersCustomDomain`]: {
     what: "custom domains (they create their own DNS record)",
-    needs: [["Account", "Workers Scripts", "Edit"], ["Zone", "DNS", "Edit"], ["Zone", "Zone", "Read"]],
+    needs: [
+      ["Account", "Workers Scripts", "Edit"],
+      ["Zone", "DNS", "Edit"],
+      ["Zone", "Zone", "Read"],
+    ],
   },
-  [`${T}dnsRecord:DnsRecord`]: { what: "DNS records", needs: [["Zone", "DNS", "Edit"], ["Zone", "Zone", "Read"]] },
+  [`${T}dnsRecord:DnsRecord`]: {
+    what: "DNS records",
+    needs: [
+      ["Zone", "DNS", "Edit"],
+      ["Zone", "Zone", "Read"],
+    ],
+  },
 };
 
 function hostOf(type: string, inputs: Record<string, unknown>): string | undefined {
-  if (type === `${T}workersRoute:WorkersRoute` && typeof inputs.pattern === "string") return inputs.pattern.slice(0, inputs.pattern.indexOf("/"));
+  if (type === `${T}workersRoute:WorkersRoute` && typeof inputs.pattern === "string")
+    return inputs.pattern.slice(0, inputs.pattern.indexOf("/"));
   if (type === `${T}workersCustomDomain:WorkersCustomDomain` && typeof inputs.hostname === "string") return inputs.hostname;
   if (type === `${T}dnsRecord:DnsRecord` && typeof inputs.name === "string") return inputs.name;
   return undefined;
@@ -69,7 +95,9 @@ export function deployTokenPermissions(resources: readonly { type: string; input
       out.set(key(p), p);
     }
   }
-  return [...out.values()].sort((a, b) => ORDER.indexOf(a.scope) - ORDER.indexOf(b.scope) || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  return [...out.values()].sort(
+    (a, b) => ORDER.indexOf(a.scope) - ORDER.indexOf(b.scope) || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0),
+  );
 }
 
 /**

@@ -39,7 +39,10 @@ export interface PlaceholderInput {
 
 /** Why `host` cannot be real, or undefined. */
 export function reservedHost(host: string): string | undefined {
-  const h = host.toLowerCase().replace(/^\*\.?/, "").replace(/\.$/, "");
+  const h = host
+    .toLowerCase()
+    .replace(/^\*\.?/, "")
+    .replace(/\.$/, "");
   const domain = RESERVED_DOMAINS.find((d) => h === d || h.endsWith(`.${d}`));
   if (domain) return `${domain} is reserved for examples (RFC 2606)`;
   const tld = RESERVED_TLDS.find((t) => h === t || h.endsWith(`.${t}`));
@@ -65,11 +68,17 @@ export function findPlaceholders(s: PlaceholderInput): Placeholder[] {
   add(
     "accountId",
     s.accountId,
-    SAMPLE_ACCOUNT_IDS.includes(s.accountId) || /^(.)\1{31}$/.test(s.accountId) ? "the samples' account id, not an account of yours" : undefined,
+    SAMPLE_ACCOUNT_IDS.includes(s.accountId) || /^(.)\1{31}$/.test(s.accountId)
+      ? "the samples' account id, not an account of yours"
+      : undefined,
   );
   const sub = s.routes.workersDevSubdomain;
   if (s.routes.workersDev && sub !== undefined) {
-    add("routes.workersDevSubdomain", sub, /(^|-)example($|-)|^your-/.test(sub) ? "a sample, not your account's workers.dev subdomain" : undefined);
+    add(
+      "routes.workersDevSubdomain",
+      sub,
+      /(^|-)example($|-)|^your-/.test(sub) ? "a sample, not your account's workers.dev subdomain" : undefined,
+    );
   }
   s.routes.customDomains.forEach((d, i) => {
     add(`routes.customDomains[${i}].hostname`, d.hostname, reservedHost(d.hostname));
@@ -85,7 +94,11 @@ export function findPlaceholders(s: PlaceholderInput): Placeholder[] {
   });
   s.alerts?.webhooks.forEach((w, i) => {
     const why = reservedHost(hostOf(w.url) ?? "");
-    add(`alerts.destinations.webhooks[${i}].url`, w.url, why && `${why}; Cloudflare test-POSTs a webhook destination when it creates it, and the deploy stops there`);
+    add(
+      `alerts.destinations.webhooks[${i}].url`,
+      w.url,
+      why && `${why}; Cloudflare test-POSTs a webhook destination when it creates it, and the deploy stops there`,
+    );
   });
   s.alerts?.emails.forEach((e, i) => add(`alerts.destinations.emails[${i}]`, e, reservedHost(e.slice(e.lastIndexOf("@") + 1))));
   return out;

@@ -9,13 +9,13 @@ import {
   alertsEntries,
   BINDINGS,
   type BindingName,
-  bool,
   BudgetsSchema,
+  bool,
   budgetsProblems,
   CacheTtlSchema,
-  checkDestinations,
   ClientsSchema,
   CronSchema,
+  checkDestinations,
   firstRepeat,
   int,
   list,
@@ -25,9 +25,9 @@ import {
   objectMessage,
   oneOf,
   PROVIDERS,
-  refine,
   type Routing,
   RoutingSchema,
+  refine,
   text,
   webhookEntries,
 } from "../worker/src/contract";
@@ -42,7 +42,12 @@ export const TOKEN_SOURCES = ["mint", "config"] as const;
 export const RATE_LIMITER_PERIODS = [10, 60] as const;
 export const ANALYTICS_TOKEN_SOURCES = ["mint", "config"] as const;
 /** Cloudflare's incident impact levels, for the incident_alert filter. */
-export const INCIDENT_IMPACTS = ["INCIDENT_IMPACT_NONE", "INCIDENT_IMPACT_MINOR", "INCIDENT_IMPACT_MAJOR", "INCIDENT_IMPACT_CRITICAL"] as const;
+export const INCIDENT_IMPACTS = [
+  "INCIDENT_IMPACT_NONE",
+  "INCIDENT_IMPACT_MINOR",
+  "INCIDENT_IMPACT_MAJOR",
+  "INCIDENT_IMPACT_CRITICAL",
+] as const;
 const DEFAULT_INCIDENT_IMPACTS: (typeof INCIDENT_IMPACTS)[number][] = ["INCIDENT_IMPACT_MAJOR", "INCIDENT_IMPACT_CRITICAL"];
 
 /** Secret config keys (all `pulumi config set --secret`); they are read with requireSecret, never through this schema. */
@@ -107,8 +112,22 @@ const GatewaySchema = object({
   ),
   guardrails: v.optional(
     object({
-      prompt: v.optional(v.record(v.picklist(GUARDRAIL_CATEGORIES, `is not a guardrail category (expected one of: ${GUARDRAIL_CATEGORIES.join(", ")})`), oneOf(GUARDRAIL_ACTIONS), "must be an object"), {}),
-      response: v.optional(v.record(v.picklist(GUARDRAIL_CATEGORIES, `is not a guardrail category (expected one of: ${GUARDRAIL_CATEGORIES.join(", ")})`), oneOf(GUARDRAIL_ACTIONS), "must be an object"), {}),
+      prompt: v.optional(
+        v.record(
+          v.picklist(GUARDRAIL_CATEGORIES, `is not a guardrail category (expected one of: ${GUARDRAIL_CATEGORIES.join(", ")})`),
+          oneOf(GUARDRAIL_ACTIONS),
+          "must be an object",
+        ),
+        {},
+      ),
+      response: v.optional(
+        v.record(
+          v.picklist(GUARDRAIL_CATEGORIES, `is not a guardrail category (expected one of: ${GUARDRAIL_CATEGORIES.join(", ")})`),
+          oneOf(GUARDRAIL_ACTIONS),
+          "must be an object",
+        ),
+        {},
+      ),
     }),
   ),
 });
@@ -118,13 +137,17 @@ export function configurableVars(): BindingName[] {
   return (Object.keys(BINDINGS) as BindingName[]).filter((name) => {
     const spec = BINDINGS[name];
     // ALERTS* bindings come from the alerts config and BUDGET* from budgets, never from worker.vars.
-    return !spec.required && !name.startsWith("ALERTS") && !name.startsWith("BUDGET") && (spec.kind === "plain_text" || spec.kind === "json");
+    return (
+      !spec.required && !name.startsWith("ALERTS") && !name.startsWith("BUDGET") && (spec.kind === "plain_text" || spec.kind === "json")
+    );
   });
 }
 
 function varsSchema() {
   const allowed = configurableVars();
-  const entries = Object.fromEntries(allowed.map((name) => [name, v.optional(BINDINGS[name].kind === "plain_text" ? text() : v.unknown())]));
+  const entries = Object.fromEntries(
+    allowed.map((name) => [name, v.optional(BINDINGS[name].kind === "plain_text" ? text() : v.unknown())]),
+  );
   return object(entries, {
     unknown: `is not an optional plain_text/json binding in worker/src/contract/bindings.ts (allowed: ${allowed.join(", ") || "none"})`,
   });
@@ -141,7 +164,15 @@ const WorkerSchema = object({
   rateLimit: object({
     namespaceId: v.pipe(
       v.union(
-        [matching(/^[1-9][0-9]{0,9}$/, NAMESPACE_ID), v.pipe(v.number(`must be ${NAMESPACE_ID}`), v.integer(`must be ${NAMESPACE_ID}`), v.minValue(1, `must be ${NAMESPACE_ID}`), v.maxValue(9_999_999_999, `must be ${NAMESPACE_ID}`))],
+        [
+          matching(/^[1-9][0-9]{0,9}$/, NAMESPACE_ID),
+          v.pipe(
+            v.number(`must be ${NAMESPACE_ID}`),
+            v.integer(`must be ${NAMESPACE_ID}`),
+            v.minValue(1, `must be ${NAMESPACE_ID}`),
+            v.maxValue(9_999_999_999, `must be ${NAMESPACE_ID}`),
+          ),
+        ],
         `must be ${NAMESPACE_ID}`,
       ),
       v.transform(String),
@@ -199,7 +230,10 @@ const RoutesSchema = v.pipe(
             if (problem) fail(["pattern"], problem);
             // Whether the program declares the proxied record the route's hostname needs (default create).
             else if (r.dnsRecord === "create" && r.pattern.startsWith("*")) {
-              fail(["dnsRecord"], `cannot be create for the wildcard host of "${r.pattern}": declare its records yourself and set dnsRecord: exists`);
+              fail(
+                ["dnsRecord"],
+                `cannot be create for the wildcard host of "${r.pattern}": declare its records yourself and set dnsRecord: exists`,
+              );
             }
           }),
         ),
@@ -241,7 +275,10 @@ export const StackAlertsSchema = refine(
             object({
               ...webhookEntries,
               /** The config key holding this webhook's secret. */
-              secretKey: v.optional(matching(CONFIG_KEY, "a config key name (letters, digits, '_' or '-')"), ALERT_SECRET_KEYS.webhookSecret),
+              secretKey: v.optional(
+                matching(CONFIG_KEY, "a config key name (letters, digits, '_' or '-')"),
+                ALERT_SECRET_KEYS.webhookSecret,
+              ),
             }),
           ),
           [],
@@ -317,20 +354,21 @@ const MISSING = { clients: "is missing: list the client ids that may call (each 
  * the secret reader). The name prefix with the stack must make a name Cloudflare accepts.
  */
 export function stackSchema(stack: string) {
-  return refine(
-    v.looseObject(stackEntries, objectMessage(stackEntries, { missing: MISSING })),
-    (s, fail) => {
-      const resourceName = `${s.name}-${stack}`;
-      if (!RESOURCE_NAME.test(resourceName)) {
-        fail(["name"], `with the stack gives "${resourceName}", which must be at most 63 lowercase letters, digits and '-' (rename the stack or the prefix)`);
-      }
-      // Budgets against the rest of the stack: a routed model without a price could not be metered, a budget for an
-      // unlisted client would never apply (and usually means a typo in its id).
-      if (s.budgets) {
-        for (const p of budgetsProblems(s.budgets, { clients: s.clients, routedModels: routedModelsOf(s.routing) })) fail(["budgets", ...p.keys], p.problem);
-      }
-    },
-  );
+  return refine(v.looseObject(stackEntries, objectMessage(stackEntries, { missing: MISSING })), (s, fail) => {
+    const resourceName = `${s.name}-${stack}`;
+    if (!RESOURCE_NAME.test(resourceName)) {
+      fail(
+        ["name"],
+        `with the stack gives "${resourceName}", which must be at most 63 lowercase letters, digits and '-' (rename the stack or the prefix)`,
+      );
+    }
+    // Budgets against the rest of the stack: a routed model without a price could not be metered, a budget for an
+    // unlisted client would never apply (and usually means a typo in its id).
+    if (s.budgets) {
+      for (const p of budgetsProblems(s.budgets, { clients: s.clients, routedModels: routedModelsOf(s.routing) }))
+        fail(["budgets", ...p.keys], p.problem);
+    }
+  });
 }
 
 export type StackValues = v.InferOutput<ReturnType<typeof stackSchema>>;

@@ -63,7 +63,8 @@ export function readWorkerBuild(root: string, config = WRANGLER_CONFIG): WorkerB
   if (typeof cfg.main !== "string" || cfg.main === "") throw new Error(`${file}: "main" must name the entry module`);
   const alias: Record<string, string> = {};
   if (cfg.alias !== undefined) {
-    if (typeof cfg.alias !== "object" || cfg.alias === null || Array.isArray(cfg.alias)) throw new Error(`${file}: "alias" must be an object`);
+    if (typeof cfg.alias !== "object" || cfg.alias === null || Array.isArray(cfg.alias))
+      throw new Error(`${file}: "alias" must be an object`);
     for (const [from, to] of Object.entries(cfg.alias)) {
       if (typeof to !== "string" || to === "") throw new Error(`${file}: alias "${from}" must map to a module path`);
       alias[from] = isRelative(to) ? fromRoot(root, dir, to) : to;
@@ -71,7 +72,8 @@ export function readWorkerBuild(root: string, config = WRANGLER_CONFIG): WorkerB
   }
   if (typeof cfg.compatibility_date !== "string") throw new Error(`${file}: "compatibility_date" must be set`);
   const flags = cfg.compatibility_flags ?? [];
-  if (!Array.isArray(flags) || !flags.every((f) => typeof f === "string")) throw new Error(`${file}: "compatibility_flags" must be a list of names`);
+  if (!Array.isArray(flags) || !flags.every((f) => typeof f === "string"))
+    throw new Error(`${file}: "compatibility_flags" must be a list of names`);
   return {
     entry: fromRoot(root, dir, cfg.main).replace(/^\.\//, ""),
     alias,

@@ -4,7 +4,7 @@
  * delivered, whether the cron that evaluates them exists, and Cloudflare's native notification policies.
  * Shared by the alerts policy rule and the plan's audit summary, so both describe the same thing.
  */
-import { parseAlertsBinding, type AlertsBinding } from "../worker/src/contract/alerts";
+import { type AlertsBinding, parseAlertsBinding } from "../worker/src/contract/alerts";
 import type { PolicyResource } from "./resource";
 
 export const ALERTS_BINDING = "ALERTS";
@@ -62,10 +62,7 @@ function host(url: string): string {
 
 /** Destinations named without credentials: webhook URLs can carry tokens in their path, so only the host is shown. */
 function destinations(b: AlertsBinding): string[] {
-  return [
-    ...b.destinations.webhooks.map((w) => `webhook ${w.name} (${host(w.url)})`),
-    ...(b.destinations.pagerduty ? ["PagerDuty"] : []),
-  ];
+  return [...b.destinations.webhooks.map((w) => `webhook ${w.name} (${host(w.url)})`), ...(b.destinations.pagerduty ? ["PagerDuty"] : [])];
 }
 
 const COST_WINDOW_WORDS = { rolling24h: "the last 24 hours (rolling)", calendarDayUtc: "the calendar day so far (UTC)" } as const;

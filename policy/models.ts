@@ -3,7 +3,15 @@
  * fail: Workers AI error 5028, OpenAI model_not_found, Anthropic not_found_error), and a warning while one is
  * retiring soon. Lifecycle data: infra/models.ts (the installed SDKs' own tables and infra/model-lifecycle.ts).
  */
-import { describeStatus, installedCatalog, isDead, isRetiringWithin, type ModelCatalog, type RoutedModel, routedModels } from "../infra/models";
+import {
+  describeStatus,
+  installedCatalog,
+  isDead,
+  isRetiringWithin,
+  type ModelCatalog,
+  type RoutedModel,
+  routedModels,
+} from "../infra/models";
 import type { PolicyResource, ResourceRule, RuleContext } from "./resource";
 
 const WORKERS_SCRIPT = "cloudflare:index/workersScript:WorkersScript";
@@ -36,7 +44,10 @@ export const modelsNotRetired: ResourceRule = {
   check: (r, ctx) =>
     routed(r, ctx)
       .filter((m) => isDead(m.status))
-      .map((m) => `Worker "${r.name}" routes to ${m.provider} model "${m.model}", ${describeStatus(m.status)}: calls to it fail; move routing to a live model`),
+      .map(
+        (m) =>
+          `Worker "${r.name}" routes to ${m.provider} model "${m.model}", ${describeStatus(m.status)}: calls to it fail; move routing to a live model`,
+      ),
 };
 
 export const modelsNotRetiringSoon: ResourceRule = {
@@ -49,10 +60,14 @@ export const modelsNotRetiringSoon: ResourceRule = {
   check: (r, ctx) =>
     routed(r, ctx).flatMap((m) => {
       if (isRetiringWithin(m.status, ctx.settings.modelRetirementWarningDays)) {
-        return [`Worker "${r.name}" routes to ${m.provider} model "${m.model}", ${describeStatus(m.status, { days: false })}: move routing to a live model before then`];
+        return [
+          `Worker "${r.name}" routes to ${m.provider} model "${m.model}", ${describeStatus(m.status, { days: false })}: move routing to a live model before then`,
+        ];
       }
       if (m.status.state === "unknown") {
-        return [`Worker "${r.name}" routes to ${m.provider} model "${m.model}", whose lifecycle is unknown: check the name, or record it in infra/model-lifecycle.ts`];
+        return [
+          `Worker "${r.name}" routes to ${m.provider} model "${m.model}", whose lifecycle is unknown: check the name, or record it in infra/model-lifecycle.ts`,
+        ];
       }
       return [];
     }),

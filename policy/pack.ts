@@ -3,7 +3,7 @@
  * constructs the PolicyPack (and with it a gRPC server), so tests exercise exactly the policies the pack serves.
  */
 import type { Policies, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
-import { DEFAULT_SETTINGS, type PolicySettings, type Rule, type RuleContext, RULES, stackOfUrn } from "./rules";
+import { DEFAULT_SETTINGS, type PolicySettings, RULES, type Rule, type RuleContext, stackOfUrn } from "./rules";
 
 const SCHEMA: Record<keyof PolicySettings, PolicyConfigSchema["properties"][string]> = {
   productionStacks: {
@@ -58,9 +58,7 @@ export function policies(now: () => Date = () => new Date(), rules: readonly Rul
       name: rule.name,
       description: rule.description,
       enforcementLevel: rule.enforcement ?? ("mandatory" as const),
-      ...(rule.settings.length > 0
-        ? { configSchema: { properties: Object.fromEntries(rule.settings.map((k) => [k, SCHEMA[k]])) } }
-        : {}),
+      ...(rule.settings.length > 0 ? { configSchema: { properties: Object.fromEntries(rule.settings.map((k) => [k, SCHEMA[k]])) } } : {}),
     };
     return rule.scope === "stack"
       ? { ...base, validateStack: stackPolicy(rule, now) }

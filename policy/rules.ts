@@ -28,8 +28,6 @@ export const DEFAULT_SETTINGS: PolicySettings = {
   modelRetirementWarningDays: 30,
 };
 
-
-
 export const isProduction = (ctx: RuleContext): boolean => ctx.settings.productionStacks.includes(ctx.stack);
 
 const ofType =
@@ -57,7 +55,9 @@ export const gatewayAuthenticated: ResourceRule = {
   check: (r) =>
     r.props.authentication === true
       ? []
-      : [`AI Gateway "${r.name}" must set authentication: true (found ${JSON.stringify(r.props.authentication ?? null)}); an unauthenticated gateway lets anyone with its URL spend the account's money`],
+      : [
+          `AI Gateway "${r.name}" must set authentication: true (found ${JSON.stringify(r.props.authentication ?? null)}); an unauthenticated gateway lets anyone with its URL spend the account's money`,
+        ],
 };
 
 export const gatewayRateLimited: ResourceRule = {
@@ -69,10 +69,14 @@ export const gatewayRateLimited: ResourceRule = {
   check: (r) => {
     const out: string[] = [];
     if (!positive(r.props.rateLimitingLimit)) {
-      out.push(`AI Gateway "${r.name}" must set rateLimitingLimit above 0 (found ${JSON.stringify(r.props.rateLimitingLimit ?? null)}; 0 turns rate limiting off)`);
+      out.push(
+        `AI Gateway "${r.name}" must set rateLimitingLimit above 0 (found ${JSON.stringify(r.props.rateLimitingLimit ?? null)}; 0 turns rate limiting off)`,
+      );
     }
     if (!positive(r.props.rateLimitingInterval)) {
-      out.push(`AI Gateway "${r.name}" must set rateLimitingInterval above 0 (found ${JSON.stringify(r.props.rateLimitingInterval ?? null)})`);
+      out.push(
+        `AI Gateway "${r.name}" must set rateLimitingInterval above 0 (found ${JSON.stringify(r.props.rateLimitingInterval ?? null)})`,
+      );
     }
     return out;
   },
@@ -91,7 +95,9 @@ export const workerRateLimited: ResourceRule = {
       const simple = record(b.simple);
       return positive(simple.limit) && positive(simple.period)
         ? []
-        : [`Worker "${r.name}" ratelimit binding "${String(b.name)}" must set simple.limit and simple.period above 0 (found ${JSON.stringify(b.simple ?? null)})`];
+        : [
+            `Worker "${r.name}" ratelimit binding "${String(b.name)}" must set simple.limit and simple.period above 0 (found ${JSON.stringify(b.simple ?? null)})`,
+          ];
     });
   },
 };
@@ -125,7 +131,8 @@ export const workerClientsListed: ResourceRule = {
 export const productionClientsBudgeted: ResourceRule = {
   scope: "resource",
   name: "production-clients-budgeted",
-  description: "In production stacks the Worker holds every listed client to a budget (BUDGETS: its own limits or the default) and binds the ledger.",
+  description:
+    "In production stacks the Worker holds every listed client to a budget (BUDGETS: its own limits or the default) and binds the ledger.",
   settings: ["productionStacks"],
   appliesTo: ofType(TYPES.workersScript),
   check: (r, ctx) => {
@@ -133,8 +140,12 @@ export const productionClientsBudgeted: ResourceRule = {
     const where = `in production stack "${ctx.stack}"`;
     const list = bindings(r);
     const b = list.find((x) => x.name === "BUDGETS");
-    if (!b) return [`Worker "${r.name}" must declare the BUDGETS json binding ${where} (set budgets in the stack config); none found, so no client's spend is limited`];
-    if (b.type !== "json" || typeof b.json !== "string") return [`Worker "${r.name}" binding "BUDGETS" must be a json binding, readable in plans and audits (found ${String(b.type)})`];
+    if (!b)
+      return [
+        `Worker "${r.name}" must declare the BUDGETS json binding ${where} (set budgets in the stack config); none found, so no client's spend is limited`,
+      ];
+    if (b.type !== "json" || typeof b.json !== "string")
+      return [`Worker "${r.name}" binding "BUDGETS" must be a json binding, readable in plans and audits (found ${String(b.type)})`];
     let budgets: ReturnType<typeof parseBudgets>;
     try {
       budgets = parseBudgets(JSON.parse(b.json));
@@ -171,7 +182,9 @@ export const productionLogsCollected: ResourceRule = {
   check: (r, ctx) =>
     !isProduction(ctx) || r.props.collectLogs === true
       ? []
-      : [`AI Gateway "${r.name}" must set collectLogs: true in production stack "${ctx.stack}" (found ${JSON.stringify(r.props.collectLogs ?? null)}); without logs there is no audit trail`],
+      : [
+          `AI Gateway "${r.name}" must set collectLogs: true in production stack "${ctx.stack}" (found ${JSON.stringify(r.props.collectLogs ?? null)}); without logs there is no audit trail`,
+        ],
 };
 
 /** Binding names that promise a secret: `*_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD`, `*_CREDENTIALS`, … */
@@ -228,7 +241,9 @@ export const workerObservability: ResourceRule = {
       return [`Worker "${r.name}" must set observability.enabled: true (found ${JSON.stringify(r.props.observability ?? null)})`];
     }
     if (o.headSamplingRate !== undefined && o.headSamplingRate !== null && !positive(o.headSamplingRate)) {
-      return [`Worker "${r.name}" observability.headSamplingRate must be above 0 (found ${JSON.stringify(o.headSamplingRate)}; 0 records nothing)`];
+      return [
+        `Worker "${r.name}" observability.headSamplingRate must be above 0 (found ${JSON.stringify(o.headSamplingRate)}; 0 records nothing)`,
+      ];
     }
     return [];
   },
@@ -318,7 +333,13 @@ export function evaluate(resources: readonly PolicyResource[], ctx: RuleContext,
         : resources
             .filter((r) => rule.appliesTo(r.type))
             .flatMap((r) => rule.check(r, ctx).map((message) => ({ message, resource: r.name })));
-    return { rule: rule.name, description: rule.description, enforcement: rule.enforcement ?? "mandatory", passed: violations.length === 0, violations };
+    return {
+      rule: rule.name,
+      description: rule.description,
+      enforcement: rule.enforcement ?? "mandatory",
+      passed: violations.length === 0,
+      violations,
+    };
   });
 }
 

@@ -4,7 +4,7 @@
  * Also the local plumbing the benchmarks share with them: a free port, a relocated copy of a wrangler config, and the
  * secrets-file reader and writer.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -36,7 +36,13 @@ export function assertPortFree(port: number, host: string, what: string, hint: s
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === "EADDRINUSE" ? `port ${port} on ${host} (${what}) is already in use; ${hint}` : `cannot listen on ${host}:${port} (${what}): ${e.message}`)),
+      reject(
+        new Error(
+          e.code === "EADDRINUSE"
+            ? `port ${port} on ${host} (${what}) is already in use; ${hint}`
+            : `cannot listen on ${host}:${port} (${what}): ${e.message}`,
+        ),
+      ),
     );
     srv.listen(port, host, () => srv.close(() => resolve()));
   });

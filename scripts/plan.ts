@@ -33,8 +33,13 @@ async function main(argv: string[]): Promise<number> {
     for (const [file, content] of Object.entries(r.files)) writeFileSync(path.join(root, PLANS_DIR, file), content);
     const failed = r.plan.policy.filter((p) => !p.passed && p.enforcement === "mandatory").map((p) => p.rule);
     const warned = r.plan.policy.filter((p) => !p.passed && p.enforcement === "advisory").map((p) => p.rule);
-    const verdict = [failed.length === 0 ? "all mandatory rules pass" : `FAILS ${failed.join(", ")}`, ...(warned.length > 0 ? [`warns ${warned.join(", ")}`] : [])];
-    process.stdout.write(`${PLANS_DIR}/${r.stack}.md, ${PLANS_DIR}/${r.stack}.json: ${r.plan.resources.length} resources, policy ${verdict.join("; ")}\n`);
+    const verdict = [
+      failed.length === 0 ? "all mandatory rules pass" : `FAILS ${failed.join(", ")}`,
+      ...(warned.length > 0 ? [`warns ${warned.join(", ")}`] : []),
+    ];
+    process.stdout.write(
+      `${PLANS_DIR}/${r.stack}.md, ${PLANS_DIR}/${r.stack}.json: ${r.plan.resources.length} resources, policy ${verdict.join("; ")}\n`,
+    );
   }
   return 0;
 }

@@ -31,7 +31,9 @@ const LEAK_PATTERNS: [string, RegExp][] = [
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { url: { type: "string" }, key: { type: "string" }, "timeout-ms": { type: "string", default: "30000" } } }));
+    ({ values } = parseArgs({
+      options: { url: { type: "string" }, key: { type: "string" }, "timeout-ms": { type: "string", default: "30000" } },
+    }));
   } catch (e) {
     console.error(`${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
     return 2;
@@ -70,7 +72,10 @@ async function main(): Promise<number> {
   };
 
   // A fresh prompt each run, so the first call is a real MISS that reaches a provider and the second can only be a HIT.
-  const prompt = { feature: "smoke", messages: [{ role: "user", content: `Reply with one word. smoke check ${randomBytes(6).toString("hex")}` }] };
+  const prompt = {
+    feature: "smoke",
+    messages: [{ role: "user", content: `Reply with one word. smoke check ${randomBytes(6).toString("hex")}` }],
+  };
   const auth = { authorization: `Bearer ${key}` };
   let first: { provider: string; model: string; variant: string; text: string } | undefined;
 
@@ -103,7 +108,10 @@ async function main(): Promise<number> {
         ensure(res.status === 200, `status ${res.status}: ${text.slice(0, 300)}`);
         const b = json as Record<string, unknown> | undefined;
         ensure(b && typeof b.text === "string" && b.text !== "", "no text in the answer");
-        ensure(typeof b.provider === "string" && typeof b.model === "string" && typeof b.variant === "string", "answer lacks provider, model or variant");
+        ensure(
+          typeof b.provider === "string" && typeof b.model === "string" && typeof b.variant === "string",
+          "answer lacks provider, model or variant",
+        );
         ensure(res.headers.get("x-cache") === "MISS", `x-cache is ${res.headers.get("x-cache")}, expected MISS for a new prompt`);
         first = { provider: b.provider, model: b.model, variant: b.variant, text: b.text };
         const missing = ["x-request-id", "x-ai-provider", "x-ai-model", "x-ai-variant", "x-cache"].filter((h) => !res.headers.get(h));
@@ -129,7 +137,9 @@ async function main(): Promise<number> {
     {
       name: "no response named the gateway or carried a provider key",
       async run() {
-        const found = received.flatMap(({ what, text }) => LEAK_PATTERNS.filter(([, re]) => re.test(text)).map(([label]) => `${label} in ${what}`));
+        const found = received.flatMap(({ what, text }) =>
+          LEAK_PATTERNS.filter(([, re]) => re.test(text)).map(([label]) => `${label} in ${what}`),
+        );
         ensure(found.length === 0, found.join("; "));
       },
     },

@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { startStandin, type Standin } from "./gateway-standin/index";
+import { type Standin, startStandin } from "./gateway-standin/index";
 import { assertPortFree, findDevClientKey, readDevVars, startWorker, type WorkerProcess } from "./local-stack";
 
 const IP = "127.0.0.1";
@@ -35,7 +35,8 @@ async function main(): Promise<number> {
   if (workerPort === standinPort) throw new Error(`the Worker and the stand-in need different ports (both are ${workerPort})`);
 
   const root = process.cwd();
-  if (!existsSync(join(root, "worker", "wrangler.jsonc"))) throw new Error("run npm start from the repository root (worker/wrangler.jsonc not found)");
+  if (!existsSync(join(root, "worker", "wrangler.jsonc")))
+    throw new Error("run npm start from the repository root (worker/wrangler.jsonc not found)");
   const own = join(root, "worker", ".dev.vars");
   const example = join(root, "worker", ".dev.vars.example");
   const secretsFile = values["dev-vars"] ?? (existsSync(own) ? own : example);

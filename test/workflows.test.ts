@@ -79,7 +79,12 @@ describe("GitHub workflows", () => {
     expect(pr.jobs.test!.steps.find((s) => s.run?.includes("Pulumi.*.yaml"))).toBeDefined();
     expectNodeAndInstall(preview);
     const step = pulumiStep(preview);
-    expect(step.with).toMatchObject({ command: "preview", "stack-name": "${{ matrix.stack }}", policyPacks: "policy", "comment-on-pr": true });
+    expect(step.with).toMatchObject({
+      command: "preview",
+      "stack-name": "${{ matrix.stack }}",
+      policyPacks: "policy",
+      "comment-on-pr": true,
+    });
     expectCredentialsFromSecrets(step);
   });
 

@@ -95,8 +95,16 @@ export function summarizeProfile(profile: CpuProfile, resolve: FrameResolver, re
   };
 
   const keyers = {
-    fn: (s: FrameSource) => ({ key: `${s.name}\u0000${s.file}\u0000${s.line}`, label: s.name, where: s.file === "" ? "" : `${s.file}:${s.line}` }),
-    file: (s: FrameSource) => ({ key: s.file === "" ? s.module : s.file, label: s.file === "" ? s.module : s.file, where: s.file === "" ? "" : s.module }),
+    fn: (s: FrameSource) => ({
+      key: `${s.name}\u0000${s.file}\u0000${s.line}`,
+      label: s.name,
+      where: s.file === "" ? "" : `${s.file}:${s.line}`,
+    }),
+    file: (s: FrameSource) => ({
+      key: s.file === "" ? s.module : s.file,
+      label: s.file === "" ? s.module : s.file,
+      where: s.file === "" ? "" : s.module,
+    }),
     module: (s: FrameSource) => ({ key: s.module, label: s.module, where: "" }),
   };
   type Kind = keyof typeof keyers;
@@ -206,17 +214,32 @@ export function renderProfile(s: ProfileSummary, opts: { top: number; title: str
   }
   out.push("Self = innermost frame; total = anywhere on the stack (once per sample). Percentages are of busy time.");
   const header = ["self ms", "self %", "self µs/req", "total ms", "total %", "total µs/req"];
-  const figures = (r: ProfileRow) => [ms(r.selfUs), pct(r.selfUs, s.busyUs), perReq(r.selfUs, req), ms(r.totalUs), pct(r.totalUs, s.busyUs), perReq(r.totalUs, req)];
+  const figures = (r: ProfileRow) => [
+    ms(r.selfUs),
+    pct(r.selfUs, s.busyUs),
+    perReq(r.selfUs, req),
+    ms(r.totalUs),
+    pct(r.totalUs, s.busyUs),
+    perReq(r.totalUs, req),
+  ];
   const busyOnly = (r: ProfileRow) => r.label !== "(idle)";
   out.push("");
   out.push("By module:");
-  out.push(textTable(["module", ...header], s.byModule.filter(busyOnly).map((r) => [r.label, ...figures(r)])));
+  out.push(
+    textTable(
+      ["module", ...header],
+      s.byModule.filter(busyOnly).map((r) => [r.label, ...figures(r)]),
+    ),
+  );
   out.push("");
   out.push(`By source file (top ${opts.top} by self time):`);
   out.push(
     textTable(
       ["file", ...header, "module"],
-      s.byFile.filter(busyOnly).slice(0, opts.top).map((r) => [r.label, ...figures(r), r.where]),
+      s.byFile
+        .filter(busyOnly)
+        .slice(0, opts.top)
+        .map((r) => [r.label, ...figures(r), r.where]),
       [0, 7],
     ),
   );
@@ -225,7 +248,10 @@ export function renderProfile(s: ProfileSummary, opts: { top: number; title: str
   out.push(
     textTable(
       ["function", ...header, "where"],
-      s.byFunction.filter(busyOnly).slice(0, opts.top).map((r) => [r.label, ...figures(r), r.where]),
+      s.byFunction
+        .filter(busyOnly)
+        .slice(0, opts.top)
+        .map((r) => [r.label, ...figures(r), r.where]),
       [0, 7],
     ),
   );

@@ -5,9 +5,10 @@
  * steady-rate run (autocannon `overallRate`), a streaming client that times the first body byte of SSE answers and
  * counts complete streams per second, and a burst of identical requests sent all at once.
  */
-import autocannon from "autocannon";
+
 import { Agent, request as httpRequest } from "node:http";
-import { Samples, summarize, type Summary } from "./stats";
+import autocannon from "autocannon";
+import { Samples, type Summary, summarize } from "./stats";
 
 export interface Target {
   readonly name: string;
@@ -247,10 +248,7 @@ export async function runBurst(target: Target, opts: BurstOptions): Promise<Burs
 }
 
 /** One request with fetch, for priming caches and checking a target answers as expected before it is timed. */
-export async function sendOnce(
-  target: Target,
-  body: string,
-): Promise<{ status: number; headers: Headers; text: string }> {
+export async function sendOnce(target: Target, body: string): Promise<{ status: number; headers: Headers; text: string }> {
   const res = await fetch(new URL(target.path, target.origin), {
     method: "POST",
     headers: { ...target.headers, "content-type": "application/json" },

@@ -3,8 +3,8 @@
  * own process group, and the whole group is killed when the bench stops, fails, or receives SIGINT/SIGTERM/SIGHUP, so
  * no workerd is left listening after a run. Also reads a process tree's memory from /proc.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, closeSync, readFileSync, readdirSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 
 export interface Managed {
   readonly name: string;

@@ -3,8 +3,9 @@
  * figure beside its ratio to the bare proxy and the issue's targets beside the measured values. Pure: the runner
  * fills a BenchReport, these functions only format it, so the wording and arithmetic are unit-tested.
  */
-import { ratio, type Summary } from "./stats";
+
 import type { StartupResult } from "./startup";
+import { ratio, type Summary } from "./stats";
 
 /**
  * Five targets: the Worker's upstream request straight to the stand-in, and the bare proxy and the gateway Worker
@@ -265,8 +266,18 @@ export function checkTargets(r: Pick<BenchReport, "json" | "stream" | "bundle" |
         rpsMet &&= t >= TARGETS.jsonThroughput.min;
       }
       if (p50s.length === 0) continue;
-      checks.push({ name: `throughput, JSON cache ${path} (${pair.runtime})`, target: `≥ ${TARGETS.jsonThroughput.min.toFixed(2)}× bare proxy`, measured: rpss.join(", "), met: rpsMet });
-      checks.push({ name: `p50 latency, JSON cache ${path} (${pair.runtime})`, target: `≤ ${TARGETS.jsonP50.max.toFixed(2)}× bare proxy`, measured: p50s.join(", "), met: p50Met });
+      checks.push({
+        name: `throughput, JSON cache ${path} (${pair.runtime})`,
+        target: `≥ ${TARGETS.jsonThroughput.min.toFixed(2)}× bare proxy`,
+        measured: rpss.join(", "),
+        met: rpsMet,
+      });
+      checks.push({
+        name: `p50 latency, JSON cache ${path} (${pair.runtime})`,
+        target: `≤ ${TARGETS.jsonP50.max.toFixed(2)}× bare proxy`,
+        measured: p50s.join(", "),
+        met: p50Met,
+      });
     }
     const deltas: string[] = [];
     const limits: string[] = [];
@@ -288,10 +299,20 @@ export function checkTargets(r: Pick<BenchReport, "json" | "stream" | "bundle" |
       ttfbMet &&= d <= limit;
     }
     if (deltas.length > 0) {
-      checks.push({ name: `SSE first byte, p50 (${pair.runtime})`, target: `≤ bare proxy ${limits.join(", ")}`, measured: deltas.join(", "), met: ttfbMet });
+      checks.push({
+        name: `SSE first byte, p50 (${pair.runtime})`,
+        target: `≤ bare proxy ${limits.join(", ")}`,
+        measured: deltas.join(", "),
+        met: ttfbMet,
+      });
     }
     if (rates.length > 0) {
-      checks.push({ name: `SSE throughput, full streams/s (${pair.runtime})`, target: `≥ ${TARGETS.sseThroughput.min.toFixed(2)}× bare proxy`, measured: rates.join(", "), met: rateMet });
+      checks.push({
+        name: `SSE throughput, full streams/s (${pair.runtime})`,
+        target: `≥ ${TARGETS.sseThroughput.min.toFixed(2)}× bare proxy`,
+        measured: rates.join(", "),
+        met: rateMet,
+      });
     }
   }
   checks.push({
@@ -307,7 +328,12 @@ export function checkTargets(r: Pick<BenchReport, "json" | "stream" | "bundle" |
     ["wrangler dev, launch to first answer, one launch each", s.wranglerReadyMs.worker - s.wranglerReadyMs.passthrough],
   ];
   for (const [what, d] of startups) {
-    checks.push({ name: `start-up (${what})`, target: `≤ bare proxy + ${TARGETS.startupMs} ms`, measured: formatDeltaMs(d), met: d <= TARGETS.startupMs });
+    checks.push({
+      name: `start-up (${what})`,
+      target: `≤ bare proxy + ${TARGETS.startupMs} ms`,
+      measured: formatDeltaMs(d),
+      met: d <= TARGETS.startupMs,
+    });
   }
   for (const pair of PAIRS) {
     const rows = r.burst.rows.filter((b) => b.target === pair.worker);
@@ -416,10 +442,7 @@ function jsonTable(r: BenchReport, path: "miss" | "hit"): string {
       ]);
     }
   }
-  return table(
-    ["conn.", "target", "req/s", "× proxy", "p50", "× proxy", "p99", "× proxy", "req/s by round", "errors / requests"],
-    rows,
-  );
+  return table(["conn.", "target", "req/s", "× proxy", "p50", "× proxy", "p99", "× proxy", "req/s by round", "errors / requests"], rows);
 }
 
 function streamTable(r: BenchReport): string {
@@ -444,7 +467,18 @@ function streamTable(r: BenchReport): string {
     }
   }
   return table(
-    ["conn.", "target", "first byte p50", "vs proxy", "first byte p99", "vs proxy", "whole stream p50", "streams/s", "× proxy", "errors / requests"],
+    [
+      "conn.",
+      "target",
+      "first byte p50",
+      "vs proxy",
+      "first byte p99",
+      "vs proxy",
+      "whole stream p50",
+      "streams/s",
+      "× proxy",
+      "errors / requests",
+    ],
     rows,
   );
 }
@@ -495,9 +529,15 @@ export function renderMarkdown(r: BenchReport): string {
   const out: string[] = [];
   out.push(`# Benchmark: what the gateway Worker costs on the request path${r.quick ? " (quick smoke run)" : ""}`);
   out.push("");
-  out.push(`Run ${r.date} in ${Math.round(r.durationS)} s on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os} (Linux ${m.kernel}).`);
-  out.push(`Node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, autocannon ${v.autocannon}. Gateway Worker at commit ${r.settings.workerCommit}.`);
-  out.push(`Load average before ${m.loadBefore.map((x) => x.toFixed(2)).join(" / ")}, after ${m.loadAfter.map((x) => x.toFixed(2)).join(" / ")} (1 / 5 / 15 min).`);
+  out.push(
+    `Run ${r.date} in ${Math.round(r.durationS)} s on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB.toFixed(1)} GiB RAM, ${m.os} (Linux ${m.kernel}).`,
+  );
+  out.push(
+    `Node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, autocannon ${v.autocannon}. Gateway Worker at commit ${r.settings.workerCommit}.`,
+  );
+  out.push(
+    `Load average before ${m.loadBefore.map((x) => x.toFixed(2)).join(" / ")}, after ${m.loadAfter.map((x) => x.toFixed(2)).join(" / ")} (1 / 5 / 15 min).`,
+  );
   out.push("");
   out.push(
     `All traffic on 127.0.0.1; upstream is the gateway stand-in (scripts/gateway-standin) in its own process. ` +
@@ -512,7 +552,12 @@ export function renderMarkdown(r: BenchReport): string {
   out.push("");
   out.push("## Targets from the issue (measured, not asserted)");
   out.push("");
-  out.push(table(["figure", "target", "measured", "met"], r.targets.map((t) => [t.name, t.target, t.measured, t.met ? "yes" : "no"])));
+  out.push(
+    table(
+      ["figure", "target", "measured", "met"],
+      r.targets.map((t) => [t.name, t.target, t.measured, t.met ? "yes" : "no"]),
+    ),
+  );
   out.push("");
   out.push("## Latest figures");
   out.push("");
@@ -548,8 +593,18 @@ export function renderMarkdown(r: BenchReport): string {
     table(
       ["Worker", "raw (minified)", "gzip -9", "wrangler reports"],
       [
-        ["gateway Worker", formatBytes(r.bundle.worker.rawBytes), formatBytes(r.bundle.worker.gzipBytes), r.bundle.worker.wranglerSays ?? "n/a"],
-        ["bare proxy", formatBytes(r.bundle.passthrough.rawBytes), formatBytes(r.bundle.passthrough.gzipBytes), r.bundle.passthrough.wranglerSays ?? "n/a"],
+        [
+          "gateway Worker",
+          formatBytes(r.bundle.worker.rawBytes),
+          formatBytes(r.bundle.worker.gzipBytes),
+          r.bundle.worker.wranglerSays ?? "n/a",
+        ],
+        [
+          "bare proxy",
+          formatBytes(r.bundle.passthrough.rawBytes),
+          formatBytes(r.bundle.passthrough.gzipBytes),
+          r.bundle.passthrough.wranglerSays ?? "n/a",
+        ],
       ],
     ),
   );
@@ -626,7 +681,9 @@ export function renderMarkdown(r: BenchReport): string {
       `p50 ${formatMs(k.p50)}, p99 ${formatMs(k.p99)}.`,
   );
   out.push("");
-  out.push(`workerd memory (resident set of the workerd process${k.target === "worker-dev" ? "es under wrangler dev" : ""}): ${memoryLine(k.memory)}.`);
+  out.push(
+    `workerd memory (resident set of the workerd process${k.target === "worker-dev" ? "es under wrangler dev" : ""}): ${memoryLine(k.memory)}.`,
+  );
   out.push("");
   out.push(memoryTable(k.memory));
   out.push("");

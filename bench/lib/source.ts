@@ -28,7 +28,9 @@ export function workerSource(root: string, rev: string | undefined): WorkerSourc
     const dirty = git(root, ["status", "--porcelain", "--", "worker"]).toString().trim() !== "";
     return { dir: root, commit, dirty, cleanup: () => undefined };
   }
-  const commit = git(root, ["rev-parse", "--short=12", `${rev}^{commit}`]).toString().trim();
+  const commit = git(root, ["rev-parse", "--short=12", `${rev}^{commit}`])
+    .toString()
+    .trim();
   const dir = join(root, "bench", "results", "tmp", `src-${commit}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });

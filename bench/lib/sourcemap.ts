@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { basename, dirname, relative, resolve } from "node:path";
-import { NATIVE_MODULE, V8_ENTRIES, type FrameResolver, type FrameSource } from "./cpuprofile";
+import { type FrameResolver, type FrameSource, NATIVE_MODULE, V8_ENTRIES } from "./cpuprofile";
 import type { CallFrame } from "./inspector";
 
 /** The module a source path belongs to, and the path to show for it (shorter than the absolute one). */
@@ -65,7 +65,8 @@ export function bundleResolver(bundlePath: string, root: string): { resolve: Fra
     if (f.url === "") {
       // V8's pseudo-frames keep their own name as module; any other frame without a script is native code: a
       // runtime API implemented in C++ (fetch, Response, Headers, setTimeout) or a V8 builtin.
-      if ((V8_ENTRIES as readonly string[]).includes(f.functionName)) return { name: f.functionName, file: "", line: 0, module: f.functionName };
+      if ((V8_ENTRIES as readonly string[]).includes(f.functionName))
+        return { name: f.functionName, file: "", line: 0, module: f.functionName };
       return { name: f.functionName || "(anonymous native)", file: "", line: 0, module: NATIVE_MODULE };
     }
     const fnName = f.functionName || "(anonymous)";

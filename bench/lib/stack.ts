@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { copyWranglerConfig, envFileText } from "../../scripts/local-stack";
 import { freePort, HOST, waitUntil } from "./net";
-import { spawnManaged, type Managed } from "./procs";
+import { type Managed, spawnManaged } from "./procs";
 import type { WorkerdSubject } from "./workerd";
 import type { Surface } from "./workload";
 import { toolEnv } from "./wrangler";
@@ -78,7 +78,17 @@ export async function startStandinProcess(root: string, tmp: string): Promise<St
   const proc = spawnManaged(
     "gateway stand-in",
     join(root, "node_modules", ".bin", "tsx"),
-    [join(root, "scripts", "gateway-standin", "cli.ts"), "--port", String(port), "--host", HOST, "--token", GATEWAY_TOKEN, "--record-limit", "8"],
+    [
+      join(root, "scripts", "gateway-standin", "cli.ts"),
+      "--port",
+      String(port),
+      "--host",
+      HOST,
+      "--token",
+      GATEWAY_TOKEN,
+      "--record-limit",
+      "8",
+    ],
     { logFile, cwd: root, env: toolEnv(root) },
   );
   let exited: string | undefined;

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { basename, join } from "node:path";
 import { freePort, HOST, sleep } from "./net";
-import { commandName, processTree, rssKiB, spawnManaged, type Managed } from "./procs";
+import { commandName, type Managed, processTree, rssKiB, spawnManaged } from "./procs";
 
 export interface WorkerdSubject {
   readonly name: string;

@@ -55,11 +55,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** The base request for question `i` on a surface: what an app would send, in the SDK's own key order. */
-export function baseRequest(
-  surface: Surface,
-  i: number,
-  opts: { stream?: boolean; tag?: string } = {},
-): Record<string, unknown> {
+export function baseRequest(surface: Surface, i: number, opts: { stream?: boolean; tag?: string } = {}): Record<string, unknown> {
   const question = `${opts.tag ?? "Question"} ${i}: summarise the trade-offs of option ${i % 7} in two sentences.`;
   if (surface === "messages") {
     return {

@@ -3,12 +3,12 @@
  * file, the workerd processes under it (for memory), and the deployable bundle (its size, or a build with source maps
  * for the profiler) from `wrangler deploy --dry-run`.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { WRANGLER_QUIET_ENV } from "../../scripts/local-stack";
 import { freePort, HOST, waitUntil } from "./net";
-import { commandName, processTree, rssKiB, spawnManaged, type Managed } from "./procs";
+import { commandName, type Managed, processTree, rssKiB, spawnManaged } from "./procs";
 
 /**
  * Environment for the tools the bench starts: the project's own Node (node_modules/.bin first on PATH, whatever the
@@ -136,11 +136,21 @@ export interface BuildOptions {
  * Builds what `wrangler deploy` would upload (no network) into `outDir`, with wrangler's own bundler and the config's
  * aliases; returns the module files it wrote (normally one).
  */
-export async function buildBundle(root: string, configPath: string, outDir: string, logFile: string, build: BuildOptions): Promise<string[]> {
+export async function buildBundle(
+  root: string,
+  configPath: string,
+  outDir: string,
+  logFile: string,
+  build: BuildOptions,
+): Promise<string[]> {
   const args = ["deploy", "--dry-run", "--outdir", outDir, "--config", configPath];
   if (build.minify) args.push("--minify");
   if (build.sourceMaps) args.push("--upload-source-maps");
-  const proc = spawnManaged("wrangler deploy --dry-run", wranglerBin(root), args, { env: wranglerEnv(root), cwd: dirname(configPath), logFile });
+  const proc = spawnManaged("wrangler deploy --dry-run", wranglerBin(root), args, {
+    env: wranglerEnv(root),
+    cwd: dirname(configPath),
+    logFile,
+  });
   const code = await proc.exited;
   if (code !== 0) throw new Error(`wrangler deploy --dry-run for ${configPath} exited with ${code} (log: ${logFile})`);
   return readdirSync(outDir).filter((f) => /\.(m?js|wasm)$/.test(f));

@@ -3,14 +3,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readJsonc } from "../../infra/wrangler-config";
 import { sleep } from "../lib/net";
 import { isAlive, processTree, rssKiB, spawnManaged } from "../lib/procs";
-import { rotation } from "../run";
+import { workerSource } from "../lib/source";
 import { benchClientId, upstreamHeadersFrom } from "../lib/stack";
 import { workerdConfig } from "../lib/workerd";
 import { wranglerSizeLine } from "../lib/wrangler";
-import { readJsonc } from "../../infra/wrangler-config";
-import { workerSource } from "../lib/source";
+import { rotation } from "../run";
 
 describe("child processes", () => {
   it("stops a child's whole process tree, grandchildren included", async () => {
@@ -105,7 +105,12 @@ describe("targets", () => {
       "x-api-key": "k",
       "anthropic-version": "2023-06-01",
     });
-    expect(out).toEqual({ "cf-aig-authorization": "Bearer t", "cf-aig-cache-ttl": "300", "x-api-key": "k", "anthropic-version": "2023-06-01" });
+    expect(out).toEqual({
+      "cf-aig-authorization": "Bearer t",
+      "cf-aig-cache-ttl": "300",
+      "x-api-key": "k",
+      "anthropic-version": "2023-06-01",
+    });
   });
 
   it("calls as the first client the Worker's CLIENTS allow-list names, or its own id when there is no list", () => {

@@ -6,12 +6,18 @@ import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseBenchArgs, parseProfileArgs } from "../lib/args";
-import { renderProfile, sampleDurations, summarizeProfile, textTable, type FrameResolver } from "../lib/cpuprofile";
+import { type FrameResolver, renderProfile, sampleDurations, summarizeProfile, textTable } from "../lib/cpuprofile";
 import type { CallFrame, CpuProfile } from "../lib/inspector";
 import { bundleResolver, classifySource, scriptModule } from "../lib/sourcemap";
 import { routeRequest } from "../profile";
 
-const frame = (functionName: string, url = "", lineNumber = 0): CallFrame => ({ functionName, url, lineNumber, columnNumber: 0, scriptId: "1" });
+const frame = (functionName: string, url = "", lineNumber = 0): CallFrame => ({
+  functionName,
+  url,
+  lineNumber,
+  columnNumber: 0,
+  scriptId: "1",
+});
 
 /**
  * root ─┬ (program)   ─ (idle) ─ (garbage collector)
@@ -87,7 +93,9 @@ describe("summarizeProfile", () => {
   it("prints per-request figures and tables without the idle row", () => {
     const text = renderProfile(s, { top: 10, title: "Profile of a test", notes: ["a note"] });
     expect(text).toContain("Profile of a test\na note\n");
-    expect(text).toContain("4 requests answered while sampling: 2.00 samples per request, 1.75 of them busy; busy time 17.5 µs per request");
+    expect(text).toContain(
+      "4 requests answered while sampling: 2.00 samples per request, 1.75 of them busy; busy time 17.5 µs per request",
+    );
     expect(text).toMatch(/^worker\/src +0\.0 +42\.9% +7\.5 +0\.1 +71\.4% +12\.5$/m);
     expect(text).not.toMatch(/^\(idle\)/m);
   });
@@ -95,7 +103,15 @@ describe("summarizeProfile", () => {
 
 describe("textTable", () => {
   it("pads the first column left and the rest right", () => {
-    expect(textTable(["name", "ms"], [["a", "1.0"], ["longer", "12.5"]])).toBe("name      ms\n------  ----\na        1.0\nlonger  12.5");
+    expect(
+      textTable(
+        ["name", "ms"],
+        [
+          ["a", "1.0"],
+          ["longer", "12.5"],
+        ],
+      ),
+    ).toBe("name      ms\n------  ----\na        1.0\nlonger  12.5");
   });
 });
 
@@ -104,10 +120,16 @@ describe("source mapping", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("names the module of a source path: package, the Worker's own files, anything else", () => {
-    expect(classifySource("/r/node_modules/@anthropic-ai/sdk/src/client.ts", "/r")).toEqual({ module: "@anthropic-ai/sdk", file: "@anthropic-ai/sdk/src/client.ts" });
+    expect(classifySource("/r/node_modules/@anthropic-ai/sdk/src/client.ts", "/r")).toEqual({
+      module: "@anthropic-ai/sdk",
+      file: "@anthropic-ai/sdk/src/client.ts",
+    });
     expect(classifySource("/r/node_modules/hono/dist/compose.js", "/r")).toEqual({ module: "hono", file: "hono/dist/compose.js" });
     expect(classifySource("/r/worker/src/app.ts", "/r")).toEqual({ module: "worker/src", file: "worker/src/app.ts" });
-    expect(classifySource("/r/bench/results/tmp/src-abc/worker/src/app.ts", "/r")).toEqual({ module: "worker/src", file: "worker/src/app.ts" });
+    expect(classifySource("/r/bench/results/tmp/src-abc/worker/src/app.ts", "/r")).toEqual({
+      module: "worker/src",
+      file: "worker/src/app.ts",
+    });
     expect(scriptModule("node-internal:internal_inspect")).toBe("(workerd built-ins)");
     expect(scriptModule("bench:kv")).toBe("(bench binding stubs)");
   });
@@ -116,8 +138,19 @@ describe("source mapping", () => {
     mkdirSync(join(dir, "node_modules", "tinypkg"), { recursive: true });
     mkdirSync(join(dir, "worker", "src"), { recursive: true });
     writeFileSync(join(dir, "node_modules", "tinypkg", "index.js"), "export function helper(x) {\n  return x * 2;\n}\n");
-    writeFileSync(join(dir, "worker", "src", "index.ts"), 'import { helper } from "tinypkg";\n\nexport function handle(n: number): number {\n  return helper(n) + 1;\n}\n');
-    buildSync({ entryPoints: [join(dir, "worker", "src", "index.ts")], bundle: true, format: "esm", sourcemap: "external", outfile: join(dir, "out", "index.js"), absWorkingDir: dir, logLevel: "silent" });
+    writeFileSync(
+      join(dir, "worker", "src", "index.ts"),
+      'import { helper } from "tinypkg";\n\nexport function handle(n: number): number {\n  return helper(n) + 1;\n}\n',
+    );
+    buildSync({
+      entryPoints: [join(dir, "worker", "src", "index.ts")],
+      bundle: true,
+      format: "esm",
+      sourcemap: "external",
+      outfile: join(dir, "out", "index.js"),
+      absWorkingDir: dir,
+      logLevel: "silent",
+    });
     const out = readFileSync(join(dir, "out", "index.js"), "utf8").split("\n");
     const at = (text: string): CallFrame => {
       const line = out.findIndex((l) => l.includes(text));
@@ -125,15 +158,39 @@ describe("source mapping", () => {
     };
     const { resolve, mapped } = bundleResolver(join(dir, "out", "index.js"), dir);
     expect(mapped).toBe(true);
-    expect(resolve({ ...at("function helper"), columnNumber: 0 })).toEqual({ name: "helper", file: "tinypkg/index.js", line: 1, module: "tinypkg" });
-    expect(resolve({ ...at("function handle"), columnNumber: 0 })).toEqual({ name: "handle", file: "worker/src/index.ts", line: 3, module: "worker/src" });
+    expect(resolve({ ...at("function helper"), columnNumber: 0 })).toEqual({
+      name: "helper",
+      file: "tinypkg/index.js",
+      line: 1,
+      module: "tinypkg",
+    });
+    expect(resolve({ ...at("function handle"), columnNumber: 0 })).toEqual({
+      name: "handle",
+      file: "worker/src/index.ts",
+      line: 3,
+      module: "worker/src",
+    });
     expect(resolve(frame("(garbage collector)"))).toMatchObject({ module: "(garbage collector)" });
     expect(resolve(frame(""))).toMatchObject({ name: "(anonymous native)", module: "(native code)" });
-    expect(resolve(frame("inspect", "node-internal:internal_inspect", 4))).toEqual({ name: "inspect", file: "node-internal:internal_inspect", line: 5, module: "(workerd built-ins)" });
+    expect(resolve(frame("inspect", "node-internal:internal_inspect", 4))).toEqual({
+      name: "inspect",
+      file: "node-internal:internal_inspect",
+      line: 5,
+      module: "(workerd built-ins)",
+    });
   });
 
   it("gives a function the minifier renamed its source name back, V8 placing it at its parameter list", () => {
-    buildSync({ entryPoints: [join(dir, "worker", "src", "index.ts")], bundle: true, minify: true, format: "esm", sourcemap: "external", outfile: join(dir, "min", "index.js"), absWorkingDir: dir, logLevel: "silent" });
+    buildSync({
+      entryPoints: [join(dir, "worker", "src", "index.ts")],
+      bundle: true,
+      minify: true,
+      format: "esm",
+      sourcemap: "external",
+      outfile: join(dir, "min", "index.js"),
+      absWorkingDir: dir,
+      logLevel: "silent",
+    });
     const text = readFileSync(join(dir, "min", "index.js"), "utf8");
     const lines = text.split("\n");
     const line = lines.findIndex((l) => /function [\w$]+\(([\w$]+)\)\{return \1\*2\}/.test(l));
@@ -141,7 +198,11 @@ describe("source mapping", () => {
     expect(m[1]).not.toBe("helper");
     const { resolve } = bundleResolver(join(dir, "min", "index.js"), dir);
     const paren = m.index + "function ".length + m[1]!.length;
-    expect(resolve({ ...frame(m[1]!, "index.js", line), columnNumber: paren })).toMatchObject({ name: "helper", file: "tinypkg/index.js", module: "tinypkg" });
+    expect(resolve({ ...frame(m[1]!, "index.js", line), columnNumber: paren })).toMatchObject({
+      name: "helper",
+      file: "tinypkg/index.js",
+      module: "tinypkg",
+    });
     // A name V8 inferred from elsewhere (no identifier before the parameters) is kept as V8 reports it.
     expect(resolve({ ...frame("o.m", "index.js", line), columnNumber: paren })).toMatchObject({ name: "o.m", module: "tinypkg" });
   });
@@ -156,8 +217,19 @@ describe("source mapping", () => {
 
 describe("command lines", () => {
   it("profiles POST /v1/messages cache misses at 8 connections for 5 s unless told otherwise", () => {
-    expect(parseProfileArgs([])).toMatchObject({ route: "messages", stream: false, seconds: 5, connections: 8, intervalUs: 50, runtime: "workerd", minify: false, top: 25 });
-    expect(parseProfileArgs(["--route", "chat", "--stream", "--seconds", "2.5", "--connections", "1", "--at", "HEAD~1", "--runtime", "dev"])).toMatchObject({
+    expect(parseProfileArgs([])).toMatchObject({
+      route: "messages",
+      stream: false,
+      seconds: 5,
+      connections: 8,
+      intervalUs: 50,
+      runtime: "workerd",
+      minify: false,
+      top: 25,
+    });
+    expect(
+      parseProfileArgs(["--route", "chat", "--stream", "--seconds", "2.5", "--connections", "1", "--at", "HEAD~1", "--runtime", "dev"]),
+    ).toMatchObject({
       route: "chat",
       stream: true,
       seconds: 2.5,
@@ -168,7 +240,9 @@ describe("command lines", () => {
   });
 
   it("rejects a bad value with a message naming the option", () => {
-    expect(() => parseProfileArgs(["--route", "embeddings"])).toThrow('--route must be one of messages, chat-completions, chat, got "embeddings"');
+    expect(() => parseProfileArgs(["--route", "embeddings"])).toThrow(
+      '--route must be one of messages, chat-completions, chat, got "embeddings"',
+    );
     expect(() => parseProfileArgs(["--connections", "2.5"])).toThrow("--connections must be a whole number");
     expect(() => parseProfileArgs(["--seconds", "0"])).toThrow("--seconds must be a number > 0");
     expect(() => parseProfileArgs(["--sconds", "1"])).toThrow(/sconds/);

@@ -1,26 +1,37 @@
 // The bench report's wording: ratios to the bare proxy, the targets beside measured values, and the tables.
 import { describe, expect, it } from "vitest";
 import {
+  type BenchReport,
+  type BurstRow,
   checkTargets,
   formatBytes,
-  formatLabels,
   formatDeltaMs,
+  formatLabels,
   formatMs,
   formatPercent,
   formatRatio,
   headlineTable,
-  renderMarkdown,
-  spread,
-  type BenchReport,
-  type BurstRow,
   type JsonCell,
+  renderMarkdown,
   type StreamCell,
+  spread,
   type TargetName,
 } from "../lib/report";
 import { summarize } from "../lib/stats";
 
 function jsonCell(path: "miss" | "hit", connections: number, target: TargetName, rps: number, p50: number, p99: number): JsonCell {
-  return { path, connections, target, rps, p50, p99, errors: 0, non2xx: 0, requests: 1000, rounds: [{ rps, latency: summarize([p50]), errors: 0, non2xx: 0 }] };
+  return {
+    path,
+    connections,
+    target,
+    rps,
+    p50,
+    p99,
+    errors: 0,
+    non2xx: 0,
+    requests: 1000,
+    rounds: [{ rps, latency: summarize([p50]), errors: 0, non2xx: 0 }],
+  };
 }
 
 function streamCell(connections: number, target: TargetName, ttfbP50: number, rps = 100): StreamCell {
@@ -67,7 +78,11 @@ function fixture(): BenchReport {
     worker: { rawBytes: 200_000, gzipBytes: 50_000, wranglerSays: "195.31 KiB / gzip: 48.90 KiB" },
     passthrough: { rawBytes: 144, gzipBytes: 150 },
   };
-  const startupFigures = { worker: startup("worker", 120, 9), passthrough: startup("passthrough", 100, 3), wranglerReadyMs: { worker: 2500, passthrough: 2100 } };
+  const startupFigures = {
+    worker: startup("worker", 120, 9),
+    passthrough: startup("passthrough", 100, 3),
+    wranglerReadyMs: { worker: 2500, passthrough: 2100 },
+  };
   const burst = {
     requests: 100,
     upstreamLatencyMs: 250,
@@ -84,16 +99,52 @@ function fixture(): BenchReport {
     schema: 2,
     date: "2026-11-29T08:00:00.000Z",
     quick: false,
-    machine: { cpu: "Test CPU", cores: 2, memoryGiB: 23.5, os: "Debian GNU/Linux 12 (bookworm)", kernel: "6.1.0", loadBefore: [0.1, 0.2, 0.3], loadAfter: [1.5, 0.9, 0.4] },
+    machine: {
+      cpu: "Test CPU",
+      cores: 2,
+      memoryGiB: 23.5,
+      os: "Debian GNU/Linux 12 (bookworm)",
+      kernel: "6.1.0",
+      loadBefore: [0.1, 0.2, 0.3],
+      loadAfter: [1.5, 0.9, 0.4],
+    },
     versions: { node: "v24.21.0", wrangler: "4.156.2", workerd: "1.20261102.1", autocannon: "9.0.0" },
-    settings: { rounds: 3, cellSeconds: 2, concurrency: [1, 8], surface: "Anthropic Messages, POST /v1/messages", workerCommit: "abc123def456", notes: ["a note for readers"] },
+    settings: {
+      rounds: 3,
+      cellSeconds: 2,
+      concurrency: [1, 8],
+      surface: "Anthropic Messages, POST /v1/messages",
+      workerCommit: "abc123def456",
+      notes: ["a note for readers"],
+    },
     json,
     stream,
     bundle,
     startup: startupFigures,
     burst,
-    cache: { calls: 600, bases: 40, rows: [{ variation: "keyOrder", calls: 120, exactMeasured: 0.1, exactExpected: 0.1, workerMeasured: 0.8, ideal: 0.85 }] },
-    soak: { target: "worker-workerd", durationS: 60, rate: 2000, connections: 32, requests: 120_000, ok: 120_000, errors: 0, non2xx: 0, timeouts: 0, rps: 1999, p50: 2.5, p99: 9, memory: [{ tS: 0, workerdRssMiB: 80 }, { tS: 60, workerdRssMiB: 92.5 }] },
+    cache: {
+      calls: 600,
+      bases: 40,
+      rows: [{ variation: "keyOrder", calls: 120, exactMeasured: 0.1, exactExpected: 0.1, workerMeasured: 0.8, ideal: 0.85 }],
+    },
+    soak: {
+      target: "worker-workerd",
+      durationS: 60,
+      rate: 2000,
+      connections: 32,
+      requests: 120_000,
+      ok: 120_000,
+      errors: 0,
+      non2xx: 0,
+      timeouts: 0,
+      rps: 1999,
+      p50: 2.5,
+      p99: 9,
+      memory: [
+        { tS: 0, workerdRssMiB: 80 },
+        { tS: 60, workerdRssMiB: 92.5 },
+      ],
+    },
     targets: checkTargets(partial),
     durationS: 190,
   };
@@ -127,8 +178,16 @@ describe("checkTargets", () => {
   it("marks each JSON target met only when 1 and 8 connections both meet it, and leaves 32 unjudged", () => {
     const byName = Object.fromEntries(checkTargets(fixture()).map((c) => [c.name, c]));
     // miss: p50 0.85/0.8 = 1.06 (ok) but 2.6/2.0 = 1.30 (over 1.2) -> not met; throughput 0.95 ok, 0.80 under 0.85.
-    expect(byName["p50 latency, JSON cache miss (workerd)"]).toMatchObject({ met: false, measured: "c=1: 1.06×, c=8: 1.30×", target: "≤ 1.20× bare proxy" });
-    expect(byName["throughput, JSON cache miss (workerd)"]).toMatchObject({ met: false, measured: "c=1: 0.95×, c=8: 0.80×", target: "≥ 0.85× bare proxy" });
+    expect(byName["p50 latency, JSON cache miss (workerd)"]).toMatchObject({
+      met: false,
+      measured: "c=1: 1.06×, c=8: 1.30×",
+      target: "≤ 1.20× bare proxy",
+    });
+    expect(byName["throughput, JSON cache miss (workerd)"]).toMatchObject({
+      met: false,
+      measured: "c=1: 0.95×, c=8: 0.80×",
+      target: "≥ 0.85× bare proxy",
+    });
     expect(byName["p50 latency, JSON cache hit (workerd)"]).toMatchObject({ met: true, measured: "c=1: 1.03×" });
     expect(byName["throughput, JSON cache hit (workerd)"]).toMatchObject({ met: true });
     // Under wrangler dev only c=1 was measured: each runtime is judged against its own bare proxy.
@@ -144,7 +203,11 @@ describe("checkTargets", () => {
       target: "≤ bare proxy +1 ms at c=1, +3 ms at c=8",
     });
     // 380/400 = 0.95 but 850/1000 = 0.85: under 0.9.
-    expect(byName["SSE throughput, full streams/s (workerd)"]).toMatchObject({ met: false, measured: "c=1: 0.95×, c=8: 0.85×", target: "≥ 0.90× bare proxy" });
+    expect(byName["SSE throughput, full streams/s (workerd)"]).toMatchObject({
+      met: false,
+      measured: "c=1: 0.95×, c=8: 0.85×",
+      target: "≥ 0.90× bare proxy",
+    });
     const r = fixture();
     const later = checkTargets({ ...r, stream: [streamCell(8, "proxy-workerd", 2.0), streamCell(8, "worker-workerd", 5.5)] });
     expect(later.find((c) => c.name === "SSE first byte, p50 (workerd)")).toMatchObject({ met: false, measured: "c=8: +3.50 ms" });
@@ -155,7 +218,11 @@ describe("checkTargets", () => {
     const byName = Object.fromEntries(checkTargets(r).map((c) => [c.name, c]));
     expect(byName["bundle size (gzip)"]).toMatchObject({ met: true, measured: "48.8 KiB", target: "≤ 64.0 KiB" });
     // 129 ms against 103 ms on workerd; 2500 ms against 2100 ms under wrangler dev.
-    expect(byName["start-up (workerd, launch to first answer)"]).toMatchObject({ met: false, measured: "+26.0 ms", target: "≤ bare proxy + 20 ms" });
+    expect(byName["start-up (workerd, launch to first answer)"]).toMatchObject({
+      met: false,
+      measured: "+26.0 ms",
+      target: "≤ bare proxy + 20 ms",
+    });
     expect(byName["start-up (wrangler dev, launch to first answer, one launch each)"]).toMatchObject({ met: false, measured: "+400 ms" });
     const fast = checkTargets({
       ...r,
@@ -164,7 +231,10 @@ describe("checkTargets", () => {
     });
     expect(fast.find((c) => c.name === "bundle size (gzip)")?.met).toBe(false);
     expect(fast.find((c) => c.name === "start-up (workerd, launch to first answer)")).toMatchObject({ met: true, measured: "+19.0 ms" });
-    expect(fast.find((c) => c.name === "start-up (wrangler dev, launch to first answer, one launch each)")).toMatchObject({ met: true, measured: "+10.0 ms" });
+    expect(fast.find((c) => c.name === "start-up (wrangler dev, launch to first answer, one launch each)")).toMatchObject({
+      met: true,
+      measured: "+10.0 ms",
+    });
   });
 
   it("wants one upstream call per burst of identical requests, JSON and SSE, with every request answered", () => {
@@ -212,7 +282,9 @@ describe("renderMarkdown", () => {
   it("lists the issue's targets with measured values and whether each was met", () => {
     expect(md).toContain("| p50 latency, JSON cache miss (workerd) | ≤ 1.20× bare proxy | c=1: 1.06×, c=8: 1.30× | no |");
     expect(md).toContain("| bundle size (gzip) | ≤ 64.0 KiB | 48.8 KiB | yes |");
-    expect(md).toContain("| upstream calls per 100 identical concurrent requests (workerd) | 1 | JSON: 1 (99 COALESCED), SSE: 3 (97 COALESCED) | no |");
+    expect(md).toContain(
+      "| upstream calls per 100 identical concurrent requests (workerd) | 1 | JSON: 1 (99 COALESCED), SSE: 3 (97 COALESCED) | no |",
+    );
   });
 
   it("reports bundle, start-up, cache shares and the load run's memory", () => {
@@ -244,7 +316,9 @@ describe("renderMarkdown", () => {
     expect(t).toContain("| JSON, cache miss, 8 conn. | 2,400 req/s (0.80×); p50 2.60 ms (1.30×); p99 6.00 ms (1.50×) | n/a |");
     expect(t).toContain("| SSE first byte, 1 conn. | p50 1.50 ms (+0.500 ms); p99 3.00 ms (+1.00 ms) | n/a |");
     expect(t).toContain("| SSE throughput, 8 conn. | 850 streams/s (0.85×) | n/a |");
-    expect(t).toContain("| upstream calls per 100 identical concurrent JSON requests | 1 (99 COALESCED); bare proxy 100 | 1 (99 COALESCED) |");
+    expect(t).toContain(
+      "| upstream calls per 100 identical concurrent JSON requests | 1 (99 COALESCED); bare proxy 100 | 1 (99 COALESCED) |",
+    );
     expect(t).toContain("| start-up, launch → first answer | 129 ms (+26.0 ms) | 2500 ms (+400 ms) |");
   });
 });

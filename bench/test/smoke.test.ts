@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { defaultOptions, runBench } from "../run";
 import { groupMembers, spawnHistory } from "../lib/procs";
-import { BURST_TARGETS, TARGET_NAMES, type BenchReport } from "../lib/report";
+import { type BenchReport, BURST_TARGETS, TARGET_NAMES } from "../lib/report";
+import { defaultOptions, runBench } from "../run";
 
 const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -63,7 +63,13 @@ describe("npm run bench at smoke size", () => {
     expect(json.machine.cores).toBeGreaterThan(0);
     expect(json.versions.wrangler).toMatch(/^\d+\.\d+\.\d+/);
     const md = readFileSync(join(out, "latest.md"), "utf8");
-    for (const heading of ["## Targets from the issue", "## Identical concurrent requests", "## Start-up", "## Cache effectiveness", "## Bounded load run"]) {
+    for (const heading of [
+      "## Targets from the issue",
+      "## Identical concurrent requests",
+      "## Start-up",
+      "## Cache effectiveness",
+      "## Bounded load run",
+    ]) {
       expect(md).toContain(heading);
     }
 

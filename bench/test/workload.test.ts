@@ -2,8 +2,8 @@
 import { describe, expect, it } from "vitest";
 import {
   baseRequest,
-  expectedHits,
   exactKey,
+  expectedHits,
   formatJson,
   generateReplay,
   idealKey,
@@ -109,8 +109,26 @@ describe("expectedHits", () => {
     const xs = ["a", "b", "a", "c", "b", "a"];
     expect(expectedHits(xs, (x) => x)).toEqual({ calls: 6, hits: 3 });
     // Only "b" calls are counted, but the first "a" still fills the cache for later "a" calls.
-    expect(expectedHits(xs, (x) => x, (x) => x === "b")).toEqual({ calls: 2, hits: 1 });
-    expect(expectedHits(xs, () => "same", (x) => x === "a")).toEqual({ calls: 3, hits: 2 });
-    expect(expectedHits(xs, () => "same", (x) => x === "c")).toEqual({ calls: 1, hits: 1 });
+    expect(
+      expectedHits(
+        xs,
+        (x) => x,
+        (x) => x === "b",
+      ),
+    ).toEqual({ calls: 2, hits: 1 });
+    expect(
+      expectedHits(
+        xs,
+        () => "same",
+        (x) => x === "a",
+      ),
+    ).toEqual({ calls: 3, hits: 2 });
+    expect(
+      expectedHits(
+        xs,
+        () => "same",
+        (x) => x === "c",
+      ),
+    ).toEqual({ calls: 1, hits: 1 });
   });
 });

@@ -102,7 +102,10 @@ export class Alerts extends pulumi.ComponentResource {
 
     let analyticsToken: pulumi.Output<string> | undefined;
     if (config.analyticsToken === "mint") {
-      const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId, name: encodeURIComponent(ANALYTICS_PERMISSION_GROUP) }, child);
+      const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput(
+        { accountId, name: encodeURIComponent(ANALYTICS_PERMISSION_GROUP) },
+        child,
+      );
       const policy = pulumi
         .all([accountId, groups.results])
         .apply(([id, list]) => tokenPolicy(id, permissionGroupIds(list, [ANALYTICS_PERMISSION_GROUP])));
@@ -113,7 +116,7 @@ export class Alerts extends pulumi.ComponentResource {
       );
       analyticsToken = pulumi.secret(token.value);
     } else {
-      if (!args.secrets.analyticsToken) throw new Error("Alerts: analyticsToken is \"config\" but no analytics token secret was passed");
+      if (!args.secrets.analyticsToken) throw new Error('Alerts: analyticsToken is "config" but no analytics token secret was passed');
       analyticsToken = pulumi.secret(args.secrets.analyticsToken);
     }
 

@@ -31,7 +31,8 @@ export type GatewayTokenArgs =
 export function permissionGroupIds(groups: readonly { id: string; name: string }[], wanted: readonly string[]): string[] {
   return wanted.map((name) => {
     const group = groups.find((g) => g.name === name);
-    if (!group) throw new Error(`permission group "${name}" is not offered to this account (found: ${groups.map((g) => g.name).join(", ")})`);
+    if (!group)
+      throw new Error(`permission group "${name}" is not offered to this account (found: ${groups.map((g) => g.name).join(", ")})`);
     return group.id;
   });
 }

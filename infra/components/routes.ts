@@ -54,7 +54,9 @@ export function patternHost(pattern: string): string {
  * (https://developers.cloudflare.com/workers/configuration/routing/routes/#domains-and-subdomains-must-have-a-dns-record),
  * and a route does not create that record itself.
  */
-export function routeDnsRecords(settings: Pick<RoutesSettings, "customDomains" | "zoneRoutes">): { hostname: string; zone: string; patterns: string[] }[] {
+export function routeDnsRecords(
+  settings: Pick<RoutesSettings, "customDomains" | "zoneRoutes">,
+): { hostname: string; zone: string; patterns: string[] }[] {
   const domains = new Set(settings.customDomains.map((d) => d.hostname));
   const out = new Map<string, { hostname: string; zone: string; patterns: string[] }>();
   for (const r of settings.zoneRoutes) {
@@ -69,7 +71,10 @@ export function routeDnsRecords(settings: Pick<RoutesSettings, "customDomains" |
 
 /** A stable resource name for a hostname or pattern ("api.example.com/v1/*" -> "api-example-com-v1"). */
 export function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
 }
 
 export class Routes extends pulumi.ComponentResource {

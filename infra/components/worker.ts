@@ -89,7 +89,8 @@ export type DerivedBindingName = "RATE_LIMIT_PERIOD";
  * which the rate-limit binding cannot report at run time: deriving it here keeps one source for both.
  */
 export function withDerivedBindings(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  if (values.RATE_LIMIT_PERIOD !== undefined) throw new Error("binding RATE_LIMIT_PERIOD is derived from RATE_LIMITER's period: set that instead");
+  if (values.RATE_LIMIT_PERIOD !== undefined)
+    throw new Error("binding RATE_LIMIT_PERIOD is derived from RATE_LIMITER's period: set that instead");
   const limiter = values.RATE_LIMITER as BindingValueByKind["ratelimit"] | undefined;
   return limiter === undefined ? { ...values } : { ...values, RATE_LIMIT_PERIOD: String(limiter.simple.period) };
 }
@@ -153,14 +154,21 @@ export interface WorkerMigrations {
  * Every durable_object_namespace binding must name a class the migrations create: Cloudflare refuses a binding to a
  * class the script has not declared, and a migration nobody binds is a namespace nothing reaches.
  */
-export function checkMigrations(bindings: readonly cloudflare.types.input.WorkersScriptBinding[], migrations: WorkerMigrations | undefined): void {
-  const bound = bindings.filter((b) => b.type === "durable_object_namespace").map((b) => ({ name: String(b.name), className: String(b.className) }));
+export function checkMigrations(
+  bindings: readonly cloudflare.types.input.WorkersScriptBinding[],
+  migrations: WorkerMigrations | undefined,
+): void {
+  const bound = bindings
+    .filter((b) => b.type === "durable_object_namespace")
+    .map((b) => ({ name: String(b.name), className: String(b.className) }));
   const declared = migrations?.newSqliteClasses ?? [];
   for (const b of bound) {
-    if (!declared.includes(b.className)) throw new Error(`binding ${b.name}: class ${b.className} is not created by the script's migrations (newSqliteClasses)`);
+    if (!declared.includes(b.className))
+      throw new Error(`binding ${b.name}: class ${b.className} is not created by the script's migrations (newSqliteClasses)`);
   }
   for (const c of declared) {
-    if (!bound.some((b) => b.className === c)) throw new Error(`migrations create class ${c} but no durable_object_namespace binding names it`);
+    if (!bound.some((b) => b.className === c))
+      throw new Error(`migrations create class ${c} but no durable_object_namespace binding names it`);
   }
 }
 
@@ -217,7 +225,9 @@ export class Worker extends pulumi.ComponentResource {
         compatibilityFlags: args.compatibilityFlags ?? ["nodejs_compat"],
         observability: args.observability ?? { enabled: true, headSamplingRate: 1 },
         bindings,
-        ...(args.migrations ? { migrations: { newTag: args.migrations.newTag, newSqliteClasses: [...args.migrations.newSqliteClasses] } } : {}),
+        ...(args.migrations
+          ? { migrations: { newTag: args.migrations.newTag, newSqliteClasses: [...args.migrations.newSqliteClasses] } }
+          : {}),
       },
       { parent: this },
     );

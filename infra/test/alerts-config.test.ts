@@ -2,8 +2,9 @@
  * parseAlertsConfig: the dev and prod yaml parse into the rules, destinations and policies they declare, and every
  * broken key stops with a message naming the key and the stack.
  */
-import { describe, expect, it } from "vitest";
+
 import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
 import { parseAlertsConfig, readAlertsConfig } from "../alerts-config";
 import { ConfigError } from "../config";
 import { findProjectRoot, loadStackConfig } from "../testing/harness";
@@ -50,13 +51,23 @@ describe("parseAlertsConfig on the stack files", () => {
     const c = parseAlertsConfig(yamlAlerts("dev"), "dev");
     expect(c.binding.cron).toBe("*/15 * * * *");
     expect(c.binding.rules.errorRate).toEqual({ percent: 20, windowMinutes: 30, minRequests: 20 });
-    expect(c.binding.destinations).toEqual({ webhooks: [{ name: "dev-alerts", url: "https://hooks.example.com/ai-gateway/dev" }], pagerduty: false });
+    expect(c.binding.destinations).toEqual({
+      webhooks: [{ name: "dev-alerts", url: "https://hooks.example.com/ai-gateway/dev" }],
+      pagerduty: false,
+    });
     expect(c.analyticsToken).toBe("mint");
     expect(c.native).toEqual({});
   });
 
   it("keeps infra-only keys (emails, secretKey, native, analyticsToken) out of the Worker's ALERTS binding", () => {
-    const c = parseAlertsConfig({ ...good, analyticsToken: "mint", destinations: { ...good.destinations, webhooks: [{ name: "ops", url: "https://h.example.com", secretKey: "opsSecret" }] } }, "prod");
+    const c = parseAlertsConfig(
+      {
+        ...good,
+        analyticsToken: "mint",
+        destinations: { ...good.destinations, webhooks: [{ name: "ops", url: "https://h.example.com", secretKey: "opsSecret" }] },
+      },
+      "prod",
+    );
     expect(Object.keys(c.binding).sort()).toEqual(["cron", "destinations", "endpoints", "failureRuns", "lagMinutes", "rules"]);
     expect(Object.keys(c.binding.destinations).sort()).toEqual(["pagerduty", "webhooks"]);
     expect(c.binding.destinations.webhooks).toEqual([{ name: "ops", url: "https://h.example.com" }]);
@@ -77,10 +88,18 @@ describe("parseAlertsConfig rejects", () => {
     ["a zero minRequests", (c) => (c.rules.errorRate.minRequests = 0), "alerts.rules.errorRate.minRequests"],
     ["a spike factor of 1", (c) => (c.rules.usageSpike.factor = 1), "alerts.rules.usageSpike.factor"],
     ["a baseline past the retention", (c) => (c.rules.usageSpike.baselineWindows = 1000), "alerts.rules.usageSpike.baselineWindows"],
-    ["a history that does not fit one answer by minute", (c) => Object.assign(c.rules.usageSpike, { windowMinutes: 45, baselineWindows: 300 }), "alerts.rules.usageSpike.baselineWindows"],
+    [
+      "a history that does not fit one answer by minute",
+      (c) => Object.assign(c.rules.usageSpike, { windowMinutes: 45, baselineWindows: 300 }),
+      "alerts.rules.usageSpike.baselineWindows",
+    ],
     ["a webhook URL that is not http(s)", (c) => (c.destinations.webhooks[0].url = "ftp://x"), "alerts.destinations.webhooks[0].url"],
     ["a webhook name with spaces", (c) => (c.destinations.webhooks[0].name = "on call"), "alerts.destinations.webhooks[0].name"],
-    ["a webhook secretKey that is no config key", (c) => (c.destinations.webhooks[0].secretKey = "a b"), "alerts.destinations.webhooks[0].secretKey"],
+    [
+      "a webhook secretKey that is no config key",
+      (c) => (c.destinations.webhooks[0].secretKey = "a b"),
+      "alerts.destinations.webhooks[0].secretKey",
+    ],
     ["no destination at all", (c) => (c.destinations = { webhooks: [], pagerduty: false }), "alerts.destinations"],
     ["pagerduty that is not a boolean", (c) => (c.destinations.pagerduty = "yes"), "alerts.destinations.pagerduty"],
     ["an email that is not an address", (c) => (c.destinations.emails = ["oncall"]), "alerts.destinations.emails[0]"],
@@ -127,11 +146,15 @@ describe("readAlertsConfig", () => {
   });
 
   it("reads every secret the stack's alerts need as a Pulumi secret", async () => {
-    set({ alerts: { ...good, analyticsToken: "config" }, alertsWebhookSecret: "s1", alertsAnalyticsToken: "s2", alertsPagerdutyRoutingKey: "s3" }, [
-      "alertsWebhookSecret",
-      "alertsAnalyticsToken",
-      "alertsPagerdutyRoutingKey",
-    ]);
+    set(
+      {
+        alerts: { ...good, analyticsToken: "config" },
+        alertsWebhookSecret: "s1",
+        alertsAnalyticsToken: "s2",
+        alertsPagerdutyRoutingKey: "s3",
+      },
+      ["alertsWebhookSecret", "alertsAnalyticsToken", "alertsPagerdutyRoutingKey"],
+    );
     const read = readAlertsConfig(new pulumi.Config(project), "prod")!;
     expect(read.config.binding.rules.costPerDay).toEqual({ usd: 100, window: "rolling24h" });
     const outs = [read.secrets.webhookSecrets.ops!, read.secrets.analyticsToken!, read.secrets.pagerdutyRoutingKey!];

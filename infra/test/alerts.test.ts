@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAlertsBinding } from "../../worker/src/contract/alerts";
 import { BINDINGS } from "../../worker/src/contract/bindings";
-import { parseAlertsConfig, type AlertsConfig } from "../alerts-config";
+import { type AlertsConfig, parseAlertsConfig } from "../alerts-config";
 import { Alerts } from "../components/alerts";
 import { findProjectRoot, isSecretValue, loadStackConfig, MOCK_PERMISSION_GROUPS, plainText } from "../testing/harness";
 
@@ -18,7 +18,8 @@ const PD_KEY = "pagerduty-plain-value-44d1";
 const MINTED = "minted-analytics-token-value";
 
 const root = findProjectRoot();
-const stackAlerts = (stack: string): AlertsConfig => parseAlertsConfig(loadStackConfig(root, stack).values["ai-gateway-stack:alerts"], stack);
+const stackAlerts = (stack: string): AlertsConfig =>
+  parseAlertsConfig(loadStackConfig(root, stack).values["ai-gateway-stack:alerts"], stack);
 
 interface Declared {
   type: string;
@@ -46,7 +47,8 @@ beforeAll(async () => {
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
       },
       call(args) {
-        if (args.token !== "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList") throw new Error(`unexpected invoke ${args.token}`);
+        if (args.token !== "cloudflare:index/getAccountApiTokenPermissionGroupsList:getAccountApiTokenPermissionGroupsList")
+          throw new Error(`unexpected invoke ${args.token}`);
         const name = decodeURIComponent(String(args.inputs.name));
         return { ...args.inputs, results: MOCK_PERMISSION_GROUPS.filter((g) => g.name === name) };
       },
@@ -67,9 +69,18 @@ beforeAll(async () => {
       accountId: ACCOUNT,
       resourceName: "ai-gateway-prod",
       config: prodConfig,
-      secrets: { webhookSecrets: { ops: secret(WEBHOOK_SECRET) }, analyticsToken: secret(ANALYTICS_TOKEN), pagerdutyRoutingKey: secret(PD_KEY) },
+      secrets: {
+        webhookSecrets: { ops: secret(WEBHOOK_SECRET) },
+        analyticsToken: secret(ANALYTICS_TOKEN),
+        pagerdutyRoutingKey: secret(PD_KEY),
+      },
     });
-    dev = new Alerts("alerts-dev", { accountId: ACCOUNT, resourceName: "ai-gateway-dev", config: devConfig, secrets: { webhookSecrets: { "dev-alerts": secret(WEBHOOK_SECRET) } } });
+    dev = new Alerts("alerts-dev", {
+      accountId: ACCOUNT,
+      resourceName: "ai-gateway-dev",
+      config: devConfig,
+      secrets: { webhookSecrets: { "dev-alerts": secret(WEBHOOK_SECRET) } },
+    });
     return {};
   });
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs().catch(() => undefined);
@@ -80,10 +91,16 @@ const of = (type: string, prefix: string) => declared.filter((d) => d.type === `
 
 describe("Alerts for prod (Pulumi.prod.yaml)", () => {
   it("declares the state KV namespace and the ops webhook destination with its secret as a Pulumi secret", () => {
-    expect(of("workersKvNamespace:WorkersKvNamespace", "alerts-prod").map((d) => d.inputs)).toEqual([{ accountId: ACCOUNT, title: "ai-gateway-prod-alerts-state" }]);
+    expect(of("workersKvNamespace:WorkersKvNamespace", "alerts-prod").map((d) => d.inputs)).toEqual([
+      { accountId: ACCOUNT, title: "ai-gateway-prod-alerts-state" },
+    ]);
     const hooks = of("notificationPolicyWebhooks:NotificationPolicyWebhooks", "alerts-prod");
     expect(hooks).toHaveLength(1);
-    expect(hooks[0]!.inputs).toMatchObject({ accountId: ACCOUNT, name: "ai-gateway-prod-ops", url: "https://hooks.example.com/ai-gateway/prod" });
+    expect(hooks[0]!.inputs).toMatchObject({
+      accountId: ACCOUNT,
+      name: "ai-gateway-prod-ops",
+      url: "https://hooks.example.com/ai-gateway/prod",
+    });
     expect(isSecretValue(hooks[0]!.inputs.secret)).toBe(true);
     expect((hooks[0]!.inputs.secret as { value: unknown }).value).toBe(WEBHOOK_SECRET);
   });
@@ -107,8 +124,16 @@ describe("Alerts for prod (Pulumi.prod.yaml)", () => {
 
   it("uses the supplied analytics token (no token minted) and exposes every alert binding, secrets as Pulumi secrets", async () => {
     expect(of("accountToken:AccountToken", "alerts-prod")).toHaveLength(0);
-    expect(Object.keys(prod.bindings).sort()).toEqual(["ALERTS", "ALERTS_ANALYTICS_TOKEN", "ALERTS_PAGERDUTY_ROUTING_KEY", "ALERTS_STATE", "ALERTS_WEBHOOK_SECRETS"]);
-    for (const name of Object.keys(BINDINGS).filter((n) => n.startsWith("ALERTS_") && BINDINGS[n as keyof typeof BINDINGS].kind === "secret_text")) {
+    expect(Object.keys(prod.bindings).sort()).toEqual([
+      "ALERTS",
+      "ALERTS_ANALYTICS_TOKEN",
+      "ALERTS_PAGERDUTY_ROUTING_KEY",
+      "ALERTS_STATE",
+      "ALERTS_WEBHOOK_SECRETS",
+    ]);
+    for (const name of Object.keys(BINDINGS).filter(
+      (n) => n.startsWith("ALERTS_") && BINDINGS[n as keyof typeof BINDINGS].kind === "secret_text",
+    )) {
       const out = prod.bindings[name as "ALERTS_ANALYTICS_TOKEN"];
       expect(pulumi.Output.isInstance(out) && (await pulumi.isSecret(out as pulumi.Output<string>)), name).toBe(true);
     }
@@ -140,7 +165,13 @@ describe("Alerts for dev (Pulumi.dev.yaml)", () => {
     expect(tokens[0]!.inputs).toEqual({
       accountId: ACCOUNT,
       name: "ai-gateway-dev-alerts-analytics-read",
-      policies: [{ effect: "allow", permissionGroups: [{ id: analyticsRead }], resources: JSON.stringify({ [`com.cloudflare.api.account.${ACCOUNT}`]: "*" }) }],
+      policies: [
+        {
+          effect: "allow",
+          permissionGroups: [{ id: analyticsRead }],
+          resources: JSON.stringify({ [`com.cloudflare.api.account.${ACCOUNT}`]: "*" }),
+        },
+      ],
     });
     const tokenOut = dev.bindings.ALERTS_ANALYTICS_TOKEN as pulumi.Output<string>;
     expect(await pulumi.isSecret(tokenOut)).toBe(true);

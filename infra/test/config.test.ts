@@ -73,7 +73,11 @@ describe("a broken config value stops the program before any resource is declare
     ["log retention below the minimum", breakAt("gateway.logs.maxStored", 50), "gateway.logs.maxStored"],
     ["too many retries", breakAt("gateway.retries.maxAttempts", 9), "gateway.retries.maxAttempts"],
     ["misspelt gateway setting", breakAt("gateway.cacheTTL", 60), "gateway.cacheTTL"],
-    ["guardrail category that does not exist", breakAt("gateway.guardrails", { prompt: { s99: "BLOCK" } }), "gateway.guardrails.prompt.s99"],
+    [
+      "guardrail category that does not exist",
+      breakAt("gateway.guardrails", { prompt: { s99: "BLOCK" } }),
+      "gateway.guardrails.prompt.s99",
+    ],
     ["compatibility date that is not a date", breakAt("worker.compatibilityDate", "next tuesday"), "worker.compatibilityDate"],
     ["rate limiter period the binding refuses", breakAt("worker.rateLimit.period", 30), "worker.rateLimit.period"],
     ["rate limiter without a namespace", breakAt("worker.rateLimit.namespaceId", undefined), "worker.rateLimit.namespaceId"],
@@ -83,10 +87,26 @@ describe("a broken config value stops the program before any resource is declare
     ["ROUTING without cache TTLs", breakAt("routing.cacheTtl", undefined), "routing.cacheTtl"],
     ["no public URL at all", breakAt("routes.workersDev", false), "routes"],
     ["workers.dev without the account subdomain", breakAt("routes.workersDevSubdomain", undefined), "routes.workersDevSubdomain"],
-    ["custom domain outside its zone", breakAt("routes.customDomains", [{ hostname: "ai.example.org", zone: "example.com" }]), "routes.customDomains[0].hostname"],
-    ["zone route with a scheme", breakAt("routes.zoneRoutes", [{ pattern: "https://api.example.com/*", zone: "example.com" }]), "routes.zoneRoutes[0].pattern"],
-    ["zone route DNS record neither create nor exists", breakAt("routes.zoneRoutes", [{ pattern: "api.example.com/*", zone: "example.com", dnsRecord: "later" }]), "routes.zoneRoutes[0].dnsRecord"],
-    ["zone route on a wildcard host asking for a record", breakAt("routes.zoneRoutes", [{ pattern: "*.example.com/*", zone: "example.com" }]), "routes.zoneRoutes[0].dnsRecord"],
+    [
+      "custom domain outside its zone",
+      breakAt("routes.customDomains", [{ hostname: "ai.example.org", zone: "example.com" }]),
+      "routes.customDomains[0].hostname",
+    ],
+    [
+      "zone route with a scheme",
+      breakAt("routes.zoneRoutes", [{ pattern: "https://api.example.com/*", zone: "example.com" }]),
+      "routes.zoneRoutes[0].pattern",
+    ],
+    [
+      "zone route DNS record neither create nor exists",
+      breakAt("routes.zoneRoutes", [{ pattern: "api.example.com/*", zone: "example.com", dnsRecord: "later" }]),
+      "routes.zoneRoutes[0].dnsRecord",
+    ],
+    [
+      "zone route on a wildcard host asking for a record",
+      breakAt("routes.zoneRoutes", [{ pattern: "*.example.com/*", zone: "example.com" }]),
+      "routes.zoneRoutes[0].dnsRecord",
+    ],
     ["cron that is not a cron", { [`${PROJECT}:crons`]: ["every minute"] }, "crons[0]"],
     ["no clients list", { [`${PROJECT}:clients`]: undefined }, "clients"],
     ["an empty clients list", { [`${PROJECT}:clients`]: [] }, "clients"],
@@ -96,10 +116,18 @@ describe("a broken config value stops the program before any resource is declare
     ["alerts error rate over 100%", breakAt("alerts.rules.errorRate.percent", 150), "alerts.rules.errorRate.percent"],
     ["alerts cron that is not a cron", breakAt("alerts.cron", "every 15 minutes"), "alerts.cron"],
     ["misspelt alerts rule", breakAt("alerts.rules.errorRatio", { percent: 5, windowMinutes: 15 }), "alerts.rules.errorRatio"],
-    ["alerts webhook that is not a URL", breakAt("alerts.destinations.webhooks[0].url", "hooks.example.com"), "alerts.destinations.webhooks[0].url"],
+    [
+      "alerts webhook that is not a URL",
+      breakAt("alerts.destinations.webhooks[0].url", "hooks.example.com"),
+      "alerts.destinations.webhooks[0].url",
+    ],
     ["alerts email that is not an address", breakAt("alerts.destinations.emails", ["oncall"]), "alerts.destinations.emails[0]"],
     ["unknown analytics token source", breakAt("alerts.analyticsToken", "borrow"), "alerts.analyticsToken"],
-    ["incident impact Cloudflare lacks", breakAt("alerts.native", { incidents: { components: ["Workers"], impacts: ["SEVERE"] } }), "alerts.native.incidents.impacts[0]"],
+    [
+      "incident impact Cloudflare lacks",
+      breakAt("alerts.native", { incidents: { components: ["Workers"], impacts: ["SEVERE"] } }),
+      "alerts.native.incidents.impacts[0]",
+    ],
     ["alerts webhook without its secret", { [`${PROJECT}:alertsWebhookSecret`]: undefined }, "alertsWebhookSecret"],
     ["alerts webhook with an empty secret", { [`${PROJECT}:alertsWebhookSecret`]: " " }, "alertsWebhookSecret"],
     ["analytics token from config without the token", breakAt("alerts.analyticsToken", "config"), "alertsAnalyticsToken"],
@@ -107,8 +135,16 @@ describe("a broken config value stops the program before any resource is declare
     ["budgets given as a string", { [`${PROJECT}:budgets`]: "cheap" }, "budgets"],
     ["budget for a client the stack does not list", breakAt("budgets.clients", { ghost: { dailyUsd: 1 } }), "budgets.clients.ghost"],
     ["routed model without a price", breakAt("budgets.prices", withoutPrice("openai/gpt-5.4")), "budgets.prices"],
-    ["negative price", breakAt("budgets.prices", { ...devPrices(), "openai/gpt-5.4": { inputPerMTok: -1, outputPerMTok: 15 } }), 'budgets.prices["openai/gpt-5.4"].inputPerMTok'],
-    ["price key without its provider", breakAt("budgets.prices", { ...devPrices(), "gpt-5.4": { inputPerMTok: 1, outputPerMTok: 1 } }), 'budgets.prices["gpt-5.4"]'],
+    [
+      "negative price",
+      breakAt("budgets.prices", { ...devPrices(), "openai/gpt-5.4": { inputPerMTok: -1, outputPerMTok: 15 } }),
+      'budgets.prices["openai/gpt-5.4"].inputPerMTok',
+    ],
+    [
+      "price key without its provider",
+      breakAt("budgets.prices", { ...devPrices(), "gpt-5.4": { inputPerMTok: 1, outputPerMTok: 1 } }),
+      'budgets.prices["gpt-5.4"]',
+    ],
     ["action at the limit that does not exist", breakAt("budgets.action", "block"), "budgets.action"],
     ["misspelt budgets setting", breakAt("budgets.defaults", { dailyUsd: 1 }), "budgets.defaults"],
   ];
@@ -122,12 +158,18 @@ describe("a broken config value stops the program before any resource is declare
   });
 
   test.each([
-    [breakAt("budgets.prices", withoutPrice("openai/gpt-5.4")), 'budgets.prices has no price for "openai/gpt-5.4", which the stack can route to'],
+    [
+      breakAt("budgets.prices", withoutPrice("openai/gpt-5.4")),
+      'budgets.prices has no price for "openai/gpt-5.4", which the stack can route to',
+    ],
     [
       breakAt("budgets.clients", { web: { dailyUsd: 1 }, "q-a": { dailyUsd: 1 } }),
       'budgets.clients["q-a"] is a budget for a client not listed in CLIENTS (listed: web, batch, dev-smoke)',
     ],
-    [breakAt("budgets.prices", { ...devPrices(), "openai/gpt-5.4": { inputPerMTok: -1, outputPerMTok: 15 } }), 'budgets.prices["openai/gpt-5.4"].inputPerMTok must be >=0 (got -1)'],
+    [
+      breakAt("budgets.prices", { ...devPrices(), "openai/gpt-5.4": { inputPerMTok: -1, outputPerMTok: 15 } }),
+      'budgets.prices["openai/gpt-5.4"].inputPerMTok must be >=0 (got -1)',
+    ],
   ])("budgets refused with the key, the stack and what is wrong: %#", async (overrides, message) => {
     expect((await failure(overrides)).message).toBe(`stack "dev": config ${PROJECT}:${message}`);
   });
@@ -166,17 +208,25 @@ describe("validateSettings", () => {
       const routing = structuredClone(r.routing) as { cacheTtl: Record<string, number> };
       routing.cacheTtl = { messages: ttl, chatCompletions: ttl, chat: ttl };
       const s = validateSettings({ ...r, gateway: { ...(r.gateway as object), cacheTtl: ttl }, routing }, PROJECT, "qa");
-      expect([s.gateway.cacheTtl, s.routing.cacheTtl.messages, s.routing.cacheTtl.chatCompletions, s.routing.cacheTtl.chat]).toEqual([ttl, ttl, ttl, ttl]);
+      expect([s.gateway.cacheTtl, s.routing.cacheTtl.messages, s.routing.cacheTtl.chatCompletions, s.routing.cacheTtl.chat]).toEqual([
+        ttl,
+        ttl,
+        ttl,
+        ttl,
+      ]);
     }
     for (const ttl of [1, 59, 2_592_001, 90.5]) {
-      expect(() => validateSettings({ ...raw(), gateway: { ...(raw().gateway as object), cacheTtl: ttl } }, PROJECT, "qa"), String(ttl)).toThrow(
-        `config ${PROJECT}:gateway.cacheTtl must be 0 (no cache) or a whole number of seconds from 60 to 2592000 (got ${ttl})`,
-      );
+      expect(
+        () => validateSettings({ ...raw(), gateway: { ...(raw().gateway as object), cacheTtl: ttl } }, PROJECT, "qa"),
+        String(ttl),
+      ).toThrow(`config ${PROJECT}:gateway.cacheTtl must be 0 (no cache) or a whole number of seconds from 60 to 2592000 (got ${ttl})`);
     }
   });
 
   test("names the stack it validates for", () => {
-    expect(() => validateSettings({ ...raw(), accountId: "x" }, PROJECT, "staging")).toThrow(`stack "staging": config ${PROJECT}:accountId`);
+    expect(() => validateSettings({ ...raw(), accountId: "x" }, PROJECT, "staging")).toThrow(
+      `stack "staging": config ${PROJECT}:accountId`,
+    );
   });
 
   test("lets a stack set only optional plain_text/json bindings itself", () => {
@@ -218,7 +268,9 @@ describe("Pulumi.yaml", () => {
 
   test("declares no key without a default that a stack file leaves unset (Pulumi would refuse to run that stack)", () => {
     expect(stacks.length).toBeGreaterThanOrEqual(2);
-    const required = Object.entries(declared).filter(([, d]) => !("default" in d)).map(([k]) => k);
+    const required = Object.entries(declared)
+      .filter(([, d]) => !("default" in d))
+      .map(([k]) => k);
     expect(required).toContain("accountId");
     for (const file of stacks) {
       const config = (yaml.load(readFileSync(path.join(root, file), "utf8")) as { config: Record<string, unknown> }).config;

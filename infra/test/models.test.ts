@@ -23,7 +23,9 @@ const sdkFile = (pkg: string, file: string) => readFileSync(path.join(path.dirna
 
 describe("the installed SDKs' tables", () => {
   test("every model in Anthropic's DEPRECATED_MODELS gets its end-of-life date, the way the SDK itself loads it", () => {
-    const { DEPRECATED_MODELS } = require(path.join(path.dirname(require.resolve("@anthropic-ai/sdk")), "internal/data/deprecated-models.js")) as {
+    const { DEPRECATED_MODELS } = require(
+      path.join(path.dirname(require.resolve("@anthropic-ai/sdk")), "internal/data/deprecated-models.js"),
+    ) as {
       DEPRECATED_MODELS: Record<string, string>;
     };
     expect(Object.keys(DEPRECATED_MODELS).length).toBeGreaterThan(0);
@@ -60,33 +62,52 @@ describe("the installed SDKs' tables", () => {
 });
 
 describe("an SDK upgrade brings its new dates in", () => {
-  const anthropic = { deprecations: "exports.DEPRECATED_MODELS = {\n    'claude-a': 'March 3rd, 2027',\n};", models: "export type Model = 'claude-a' | 'claude-b' | (string & {});", source: "sdk-a" };
+  const anthropic = {
+    deprecations: "exports.DEPRECATED_MODELS = {\n    'claude-a': 'March 3rd, 2027',\n};",
+    models: "export type Model = 'claude-a' | 'claude-b' | (string & {});",
+    source: "sdk-a",
+  };
   const openai = (notes: string) => ({
     shared: `/**\n * Deprecated values:\n *\n${notes}\n */\nexport type ChatModel = 'gpt-x' | 'gpt-y';`,
     source: "sdk-o",
   });
 
   test("a new shutdown note makes a live model retiring, then retired, with no code change", () => {
-    const before = buildCatalog({ anthropic, openai: openai(" * - \"gpt-z\": Announced shutdown date: 2026-01-01."), table: [] });
+    const before = buildCatalog({ anthropic, openai: openai(' * - "gpt-z": Announced shutdown date: 2026-01-01.'), table: [] });
     expect(modelStatus(before, "openai", "gpt-y", DAY).state).toBe("live");
     const after = buildCatalog({
       anthropic,
-      openai: openai(' * - "gpt-x",\n *   "gpt-y": Announced shutdown date:\n *   2026-12-20. See\n *   https://developers.openai.com/api/docs/deprecations for details.'),
+      openai: openai(
+        ' * - "gpt-x",\n *   "gpt-y": Announced shutdown date:\n *   2026-12-20. See\n *   https://developers.openai.com/api/docs/deprecations for details.',
+      ),
       table: [],
     });
     expect(modelStatus(after, "openai", "gpt-y", DAY)).toMatchObject({ state: "retiring", on: "2026-12-20", inDays: 19 });
-    expect(modelStatus(after, "openai", "gpt-x", new Date("2026-12-20T00:00:00Z"))).toMatchObject({ state: "retired", since: "2026-12-20" });
+    expect(modelStatus(after, "openai", "gpt-x", new Date("2026-12-20T00:00:00Z"))).toMatchObject({
+      state: "retired",
+      since: "2026-12-20",
+    });
     expect(modelStatus(after, "anthropic", "claude-a", DAY)).toMatchObject({ state: "retiring", on: "2027-03-03" });
     expect(modelStatus(after, "anthropic", "claude-b", DAY).state).toBe("live");
   });
 
   test("the repo table wins over an SDK, so a late announcement can be recorded", () => {
-    const c = buildCatalog({ anthropic, openai: openai(""), table: [{ provider: "anthropic", model: "claude-b", endOfLife: "2026-12-05", source: "https://example.org/notice" }] });
-    expect(modelStatus(c, "anthropic", "claude-b", DAY)).toMatchObject({ state: "retiring", inDays: 4, source: "https://example.org/notice" });
+    const c = buildCatalog({
+      anthropic,
+      openai: openai(""),
+      table: [{ provider: "anthropic", model: "claude-b", endOfLife: "2026-12-05", source: "https://example.org/notice" }],
+    });
+    expect(modelStatus(c, "anthropic", "claude-b", DAY)).toMatchObject({
+      state: "retiring",
+      inDays: 4,
+      source: "https://example.org/notice",
+    });
   });
 
   test("a date the parser cannot read fails loudly instead of passing as live", () => {
-    expect(() => parseAnthropicDeprecations("exports.DEPRECATED_MODELS = { 'm': 'sometime soon' };")).toThrow(/cannot read the end-of-life date "sometime soon" of m/);
+    expect(() => parseAnthropicDeprecations("exports.DEPRECATED_MODELS = { 'm': 'sometime soon' };")).toThrow(
+      /cannot read the end-of-life date "sometime soon" of m/,
+    );
     expect(() => parseAnthropicDeprecations("nothing here")).toThrow(/no DEPRECATED_MODELS/);
     expect(parseOpenAiDeprecations("/** ordinary comment */").size).toBe(0);
   });
@@ -96,7 +117,10 @@ test("routedModels lists every allowed model, fallback and A/B target once, with
   const got = routedModels(
     {
       models: { anthropic: ["claude-haiku-4-5"], openai: ["gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] },
-      chat: { fallback: [{ provider: "openai", model: "gpt-5-mini" }], experiments: [{ target: { provider: "openai", model: "gpt-5.4" } }] },
+      chat: {
+        fallback: [{ provider: "openai", model: "gpt-5-mini" }],
+        experiments: [{ target: { provider: "openai", model: "gpt-5.4" } }],
+      },
     },
     catalog,
     DAY,

@@ -4,10 +4,11 @@
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../permissions";
-import { MOCK_PERMISSION_GROUPS, loadStackConfig, findProjectRoot, type ProgramResult, runProgram } from "../testing/harness";
+import { findProjectRoot, loadStackConfig, MOCK_PERMISSION_GROUPS, type ProgramResult, runProgram } from "../testing/harness";
 
 const T = "cloudflare:index/";
-const lines = (resources: { type: string; inputs?: Record<string, unknown> }[]) => deployTokenPermissions(resources).map(describePermission);
+const lines = (resources: { type: string; inputs?: Record<string, unknown> }[]) =>
+  deployTokenPermissions(resources).map(describePermission);
 
 describe("deployTokenPermissions", () => {
   test("maps each declared kind to its group, once, account groups first", () => {
@@ -52,7 +53,9 @@ describe("deployTokenPermissions", () => {
   });
 
   test("refuses a resource kind it has no permission for, naming it", () => {
-    expect(() => deployTokenPermissions([{ type: `${T}r2Bucket:R2Bucket` }])).toThrow("infra/permissions.ts has no permission for cloudflare:index/r2Bucket:R2Bucket");
+    expect(() => deployTokenPermissions([{ type: `${T}r2Bucket:R2Bucket` }])).toThrow(
+      "infra/permissions.ts has no permission for cloudflare:index/r2Bucket:R2Bucket",
+    );
   });
 });
 
@@ -75,13 +78,17 @@ describe("gatewayTokenPermissions", () => {
 describe("a minted gateway token for a chain that never reaches Workers AI", () => {
   let result: ProgramResult;
   beforeAll(async () => {
-    const dev = loadStackConfig(findProjectRoot(), "dev").values["ai-gateway-stack:routing"] as { chat: { fallback: { provider: string }[] } };
+    const dev = loadStackConfig(findProjectRoot(), "dev").values["ai-gateway-stack:routing"] as {
+      chat: { fallback: { provider: string }[] };
+    };
     const routing = { ...dev, chat: { ...dev.chat, fallback: dev.chat.fallback.filter((t) => t.provider !== "workers-ai") } };
     result = await runProgram("dev", { config: { routing } });
   });
 
   test("carries AI Gateway Run only, not Workers AI Read", () => {
-    const token = result.resources.find((r) => r.type === `${T}accountToken:AccountToken` && r.options.parent?.startsWith("ai-gateway-stack:infra:GatewayToken::"));
+    const token = result.resources.find(
+      (r) => r.type === `${T}accountToken:AccountToken` && r.options.parent?.startsWith("ai-gateway-stack:infra:GatewayToken::"),
+    );
     const run = MOCK_PERMISSION_GROUPS.find((g) => g.name === "AI Gateway Run")!.id;
     expect((token!.inputs.policies as { permissionGroups: unknown }[])[0]!.permissionGroups).toEqual([{ id: run }]);
   });

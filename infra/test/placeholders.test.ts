@@ -4,9 +4,9 @@
  * values are its own runs. The offline runs (plan, the other tests) allow them through the harness.
  */
 import { beforeEach, describe, expect, test, vi } from "vitest";
+import { placeholdersOf } from "../../scripts/plan/snapshot";
 import { findPlaceholders, reservedHost } from "../placeholders";
 import { findProjectRoot, loadStackConfig, ProgramError, runProgram } from "../testing/harness";
-import { placeholdersOf } from "../../scripts/plan/snapshot";
 
 const PROJECT = "ai-gateway-stack";
 const root = findProjectRoot();
@@ -40,7 +40,12 @@ describe("the committed sample stacks' placeholders", () => {
 describe("findPlaceholders", () => {
   const real = {
     accountId: "9d2b41c07e5f48a3b1c6d0e7f8a9b2c3",
-    routes: { workersDev: true, workersDevSubdomain: "acme-ai", customDomains: [{ hostname: "ai.acme.io", zone: "acme.io" }], zoneRoutes: [] },
+    routes: {
+      workersDev: true,
+      workersDevSubdomain: "acme-ai",
+      customDomains: [{ hostname: "ai.acme.io", zone: "acme.io" }],
+      zoneRoutes: [],
+    },
     corsOrigins: ["https://app.acme.io", "http://localhost:5173"],
     alerts: { webhooks: [{ name: "ops", url: "https://alerts.acme.io/cf" }], emails: ["oncall@acme.io"] },
   };
@@ -50,9 +55,17 @@ describe("findPlaceholders", () => {
   });
 
   test.each([
-    ["a custom domain on a real zone but a .test host", { routes: { ...real.routes, customDomains: [{ hostname: "ai.corp.test", zone: "acme.io" }] } }, "routes.customDomains[0].hostname"],
+    [
+      "a custom domain on a real zone but a .test host",
+      { routes: { ...real.routes, customDomains: [{ hostname: "ai.corp.test", zone: "acme.io" }] } },
+      "routes.customDomains[0].hostname",
+    ],
     ["an account id of one repeated digit", { accountId: "0".repeat(32) }, "accountId"],
-    ["a webhook on example.org", { alerts: { ...real.alerts, webhooks: [{ name: "x", url: "https://ops.example.org/hook" }] } }, "alerts.destinations.webhooks[0].url"],
+    [
+      "a webhook on example.org",
+      { alerts: { ...real.alerts, webhooks: [{ name: "x", url: "https://ops.example.org/hook" }] } },
+      "alerts.destinations.webhooks[0].url",
+    ],
     ["an email at example.net", { alerts: { ...real.alerts, emails: ["a@example.net"] } }, "alerts.destinations.emails[0]"],
   ])("flags %s", (_label, change, key) => {
     expect(findPlaceholders({ ...real, ...change }).map((p) => p.key)).toEqual([key]);
@@ -84,7 +97,9 @@ describe("a run that does not allow placeholders, as a real preview or up", () =
     expect(err).toBeInstanceOf(ProgramError);
     const e = err as ProgramError;
     expect(e.resources).toEqual([]);
-    expect(e.message.split("\n")[0]).toBe('stack "prod": 8 config values are sample placeholders; set each before a preview or deploy (nothing was declared):');
+    expect(e.message.split("\n")[0]).toBe(
+      'stack "prod": 8 config values are sample placeholders; set each before a preview or deploy (nothing was declared):',
+    );
     for (const p of placeholdersOf("prod")) expect(e.message).toContain(`  - ${PROJECT}:${p.key} = ${JSON.stringify(p.value)}: `);
     expect(e.message).not.toContain("placeholder-secret");
   });
@@ -100,7 +115,10 @@ describe("a run that does not allow placeholders, as a real preview or up", () =
         accountId: "9d2b41c07e5f48a3b1c6d0e7f8a9b2c3",
         routes: { ...routes, workersDevSubdomain: "acme-ai" },
         routing: { ...routing, cors: { allowOrigins: ["http://localhost:5173", "https://dev.app.acme.io"] } },
-        alerts: { ...alerts, destinations: { ...alerts.destinations, webhooks: [{ name: "dev-alerts", url: "https://alerts.acme.io/dev" }] } },
+        alerts: {
+          ...alerts,
+          destinations: { ...alerts.destinations, webhooks: [{ name: "dev-alerts", url: "https://alerts.acme.io/dev" }] },
+        },
       },
     });
     expect(result.resources.some((r) => r.type === "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks")).toBe(true);

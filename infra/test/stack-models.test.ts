@@ -23,9 +23,15 @@ type Routing = Parameters<typeof routedModels>[0];
 const sources: [string, () => Routing][] = [
   ...["dev", "prod"].map((stack): [string, () => Routing] => [
     `Pulumi.${stack}.yaml`,
-    () => ((yaml.load(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config["ai-gateway-stack:routing"] as Routing),
+    () =>
+      (yaml.load(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config[
+        "ai-gateway-stack:routing"
+      ] as Routing,
   ]),
-  ["worker/wrangler.jsonc (local dev)", () => (readJsonc(path.join(ROOT, "worker", "wrangler.jsonc")).vars as { ROUTING: Routing }).ROUTING],
+  [
+    "worker/wrangler.jsonc (local dev)",
+    () => (readJsonc(path.join(ROOT, "worker", "wrangler.jsonc")).vars as { ROUTING: Routing }).ROUTING,
+  ],
 ];
 
 describe.each(sources)("%s routes only to live models", (_file, routing) => {

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { BINDINGS, BINDING_NAMES } from "../../worker/src/contract/bindings";
-import { findProjectRoot, reveal, runProgram, type ProgramResult } from "../testing/harness";
+import { BINDING_NAMES, BINDINGS } from "../../worker/src/contract/bindings";
+import { findProjectRoot, type ProgramResult, reveal, runProgram } from "../testing/harness";
 import { stackYaml } from "../testing/stack-suite";
 
 const repo = findProjectRoot();
@@ -74,7 +74,11 @@ test("lets exactly the staging yaml's clients call: CLIENTS is its own list, not
 });
 
 test("declares a 10-second client rate limit and tells the Worker that period, for Retry-After", () => {
-  const bindings = reveal(ofType("workersScript:WorkersScript")[0]!.inputs.bindings) as { name: string; text?: string; simple?: { period: number } }[];
+  const bindings = reveal(ofType("workersScript:WorkersScript")[0]!.inputs.bindings) as {
+    name: string;
+    text?: string;
+    simple?: { period: number };
+  }[];
   expect(bindings.find((b) => b.name === "RATE_LIMITER")?.simple?.period).toBe(10);
   expect(bindings.find((b) => b.name === "RATE_LIMIT_PERIOD")?.text).toBe("10");
 });
@@ -85,7 +89,11 @@ test("runs without alerts: no Alerts component, state namespace, destination, po
   expect(result.resources.filter((r) => r.type === alertsComponent || r.options.parent?.startsWith(`${alertsComponent}::`))).toEqual([]);
   // The check above looks for the type the component really registers.
   expect(readFileSync(path.join(repo, "infra", "components", "alerts.ts"), "utf8")).toContain(`"${alertsComponent}"`);
-  for (const t of ["workersKvNamespace:WorkersKvNamespace", "notificationPolicyWebhooks:NotificationPolicyWebhooks", "notificationPolicy:NotificationPolicy"]) {
+  for (const t of [
+    "workersKvNamespace:WorkersKvNamespace",
+    "notificationPolicyWebhooks:NotificationPolicyWebhooks",
+    "notificationPolicy:NotificationPolicy",
+  ]) {
     expect(ofType(t), t).toEqual([]);
   }
   // The one account token is the gateway token the yaml asks to mint.

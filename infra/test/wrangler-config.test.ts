@@ -1,5 +1,5 @@
 /** Reading the build settings infra shares with wrangler out of a wrangler config (JSONC). */
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -57,9 +57,13 @@ describe("readWorkerBuild", () => {
   });
 
   test("names the file and the field when main or an alias is unusable", () => {
-    expect(() => readWorkerBuild(project(`{ "compatibility_date": "2026-11-01" }`))).toThrow(/wrangler\.jsonc: "main" must name the entry module/);
+    expect(() => readWorkerBuild(project(`{ "compatibility_date": "2026-11-01" }`))).toThrow(
+      /wrangler\.jsonc: "main" must name the entry module/,
+    );
     expect(() => readWorkerBuild(project(`{ "main": "a.ts", }}`))).toThrow(/worker\/wrangler\.jsonc: .* at line 1/);
-    expect(() => readWorkerBuild(project(`{ "main": "a.ts", "compatibility_date": "2026-11-01", "alias": { "x": 1 } }`))).toThrow(/alias "x" must map to a module path/);
+    expect(() => readWorkerBuild(project(`{ "main": "a.ts", "compatibility_date": "2026-11-01", "alias": { "x": 1 } }`))).toThrow(
+      /alias "x" must map to a module path/,
+    );
   });
 
   test("reads the repository's wrangler.jsonc: entry worker/src/index.ts and the OpenTelemetry no-op alias", () => {

@@ -169,7 +169,13 @@ export const MOCK_PERMISSION_GROUPS = [
   "Workers AI Edit",
   "Workers Scripts Write",
   "Account Analytics Read",
-].map((name) => ({ id: mockId("permission-group", name), name, category: "ai_and_machine_learning", isSelectable: true, scopes: ["com.cloudflare.api.account"] }));
+].map((name) => ({
+  id: mockId("permission-group", name),
+  name,
+  category: "ai_and_machine_learning",
+  isSelectable: true,
+  scopes: ["com.cloudflare.api.account"],
+}));
 
 function answerInvoke(token: string, inputs: Record<string, unknown>, extra: RunOptions["invokes"]): Record<string, unknown> {
   const custom = extra?.[token];
@@ -239,7 +245,10 @@ function resourceKey(r: pulumi.Resource): string {
  */
 export async function runProgram(stack: string, opts: RunOptions = {}): Promise<ProgramResult> {
   const root = opts.root ?? findProjectRoot();
-  const { project, config, secretKeys } = loadStackConfig(root, stack, { allowPlaceholders: opts.allowPlaceholders ?? true, ...opts.config });
+  const { project, config, secretKeys } = loadStackConfig(root, stack, {
+    allowPlaceholders: opts.allowPlaceholders ?? true,
+    ...opts.config,
+  });
 
   const registered = new Map<string, pulumi.runtime.MockResourceArgs>();
   pulumi.runtime.setAllConfig(config, secretKeys);

@@ -12,11 +12,30 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import type * as v from "valibot";
 import { beforeAll, describe, expect, test } from "vitest";
-import { BINDINGS, BINDING_NAMES, type BindingName, parseAlertsBinding, parseBudgets, parseRouting, parseWith, SECRET_BINDING_NAMES } from "../../worker/src/contract";
+import {
+  BINDING_NAMES,
+  BINDINGS,
+  type BindingName,
+  parseAlertsBinding,
+  parseBudgets,
+  parseRouting,
+  parseWith,
+  SECRET_BINDING_NAMES,
+} from "../../worker/src/contract";
 import { routeUrl } from "../components/routes";
 import { stackEntries } from "../stack-schema";
 import { readWorkerBuild } from "../wrangler-config";
-import { isSecretValue, MOCK_PERMISSION_GROUPS, mockId, placeholderSecret, plainText, reveal, runProgram, type DeclaredResource, type ProgramResult } from "./harness";
+import {
+  type DeclaredResource,
+  isSecretValue,
+  MOCK_PERMISSION_GROUPS,
+  mockId,
+  type ProgramResult,
+  placeholderSecret,
+  plainText,
+  reveal,
+  runProgram,
+} from "./harness";
 
 const ROOT = path.resolve(process.cwd());
 const PROJECT = "ai-gateway-stack";
@@ -73,7 +92,6 @@ interface TokenPolicy {
   resources: string;
 }
 
-
 const T = {
   gateway: "cloudflare:index/aiGateway:AiGateway",
   token: "cloudflare:index/accountToken:AccountToken",
@@ -117,7 +135,8 @@ export function stackSuite(stack: string): void {
   /** True when binding `n` was a Pulumi secret when declared (its own value, not only the list around it). */
   const declaredSecret = (n: string) => one(T.script).secretInputs.includes(`bindings[${bindings().findIndex((b) => b.name === n)}].text`);
   /** Resources declared as children of a component of type `component`. */
-  const childrenOf = (component: string): DeclaredResource[] => result.resources.filter((r) => r.options.parent?.startsWith(`${component}::`));
+  const childrenOf = (component: string): DeclaredResource[] =>
+    result.resources.filter((r) => r.options.parent?.startsWith(`${component}::`));
   const gatewayTokens = () => childrenOf(C.gatewayToken).filter((r) => r.type === T.token);
   const analyticsTokens = () => childrenOf(C.alerts).filter((r) => r.type === T.token);
   const secretPlaceholder = (key: string) => {
@@ -155,9 +174,21 @@ export function stackSuite(stack: string): void {
       const want = y.value("gateway");
       expect(g.cacheTtl).toBe(want.cacheTtl);
       expect(g.cacheInvalidateOnUpdate).toBe(want.cacheInvalidateOnUpdate);
-      expect([g.rateLimitingLimit, g.rateLimitingInterval, g.rateLimitingTechnique]).toEqual([want.rateLimit.limit, want.rateLimit.interval, want.rateLimit.technique]);
-      expect([g.collectLogs, g.logManagement, g.logManagementStrategy]).toEqual([want.logs.collect, want.logs.maxStored, want.logs.strategy]);
-      expect([g.retryMaxAttempts, g.retryDelay, g.retryBackoff]).toEqual([want.retries.maxAttempts, want.retries.delayMs, want.retries.backoff]);
+      expect([g.rateLimitingLimit, g.rateLimitingInterval, g.rateLimitingTechnique]).toEqual([
+        want.rateLimit.limit,
+        want.rateLimit.interval,
+        want.rateLimit.technique,
+      ]);
+      expect([g.collectLogs, g.logManagement, g.logManagementStrategy]).toEqual([
+        want.logs.collect,
+        want.logs.maxStored,
+        want.logs.strategy,
+      ]);
+      expect([g.retryMaxAttempts, g.retryDelay, g.retryBackoff]).toEqual([
+        want.retries.maxAttempts,
+        want.retries.delayMs,
+        want.retries.backoff,
+      ]);
     });
 
     test("declares spend limits and guardrails exactly when the yaml has them", () => {
@@ -209,7 +240,9 @@ export function stackSuite(stack: string): void {
       const t = gatewayTokens()[0]!.inputs;
       const id = (n: string) => MOCK_PERMISSION_GROUPS.find((g) => g.name === n)!.id;
       const chat = y.value("routing").chat;
-      const reachesWorkersAi = [...chat.fallback, ...(chat.experiments ?? []).map((e) => e.target)].some((t) => t.provider === "workers-ai");
+      const reachesWorkersAi = [...chat.fallback, ...(chat.experiments ?? []).map((e) => e.target)].some(
+        (t) => t.provider === "workers-ai",
+      );
       expect(t.accountId).toBe(y.value("accountId"));
       expect(t.policies).toEqual([
         {
@@ -253,7 +286,9 @@ export function stackSuite(stack: string): void {
         : [];
       // With budgets, BUDGETS and the ledger's BUDGET_LEDGER.
       const budgetNames = budgets ? BINDING_NAMES.filter((n) => n.startsWith("BUDGET")) : [];
-      const want = BINDING_NAMES.filter((n) => BINDINGS[n].required || configuredOptional.includes(n) || alertNames.includes(n) || budgetNames.includes(n));
+      const want = BINDING_NAMES.filter(
+        (n) => BINDINGS[n].required || configuredOptional.includes(n) || alertNames.includes(n) || budgetNames.includes(n),
+      );
       expect([...declared].sort()).toEqual([...want].sort());
       for (const b of bindings()) expect(b.type, b.name).toBe(BINDINGS[b.name as BindingName].kind);
     });
@@ -263,7 +298,8 @@ export function stackSuite(stack: string): void {
       const missing = BINDING_NAMES.filter((n) => !declared.has(n));
       for (const n of missing) {
         expect(BINDINGS[n].required, n).toBe(false);
-        if (n.startsWith("ALERTS") && n !== "ALERTS_PAGERDUTY_ROUTING_KEY") expect(alerts, `${n} is missing although the yaml has alerts`).toBeUndefined();
+        if (n.startsWith("ALERTS") && n !== "ALERTS_PAGERDUTY_ROUTING_KEY")
+          expect(alerts, `${n} is missing although the yaml has alerts`).toBeUndefined();
         if (n.startsWith("BUDGET")) expect(budgets, `${n} is missing although the yaml has budgets`).toBeUndefined();
       }
     });
@@ -360,7 +396,12 @@ export function stackSuite(stack: string): void {
       const got = ofType(T.domain).map((d) => d.inputs);
       expect(got).toHaveLength(want.length);
       for (const d of want) {
-        expect(got).toContainEqual({ accountId: y.value("accountId"), hostname: d.hostname, service: name, zoneId: mockId("zone", d.zone) });
+        expect(got).toContainEqual({
+          accountId: y.value("accountId"),
+          hostname: d.hostname,
+          service: name,
+          zoneId: mockId("zone", d.zone),
+        });
       }
     });
 
@@ -382,7 +423,13 @@ export function stackSuite(stack: string): void {
       const got = ofType(T.dns);
       expect(got.map((d) => d.inputs.name).sort()).toEqual([...hosts.keys()].sort());
       for (const d of got) {
-        expect(d.inputs).toMatchObject({ zoneId: mockId("zone", hosts.get(String(d.inputs.name))!), type: "AAAA", content: "100::", proxied: true, ttl: 1 });
+        expect(d.inputs).toMatchObject({
+          zoneId: mockId("zone", hosts.get(String(d.inputs.name))!),
+          type: "AAAA",
+          content: "100::",
+          proxied: true,
+          ttl: 1,
+        });
         for (const r of ofType(T.route).filter((x) => String(x.inputs.pattern).startsWith(`${String(d.inputs.name)}/`))) {
           expect(r.options.dependsOn).toContain(`${T.dns}::${d.name}`);
         }
@@ -390,7 +437,12 @@ export function stackSuite(stack: string): void {
     });
 
     test("switches workers.dev on or off as configured", () => {
-      expect(one(T.subdomain).inputs).toEqual({ accountId: y.value("accountId"), scriptName: name, enabled: y.value("routes").workersDev, previewsEnabled: false });
+      expect(one(T.subdomain).inputs).toEqual({
+        accountId: y.value("accountId"),
+        scriptName: name,
+        enabled: y.value("routes").workersDev,
+        previewsEnabled: false,
+      });
     });
 
     test("declares one cron trigger carrying the yaml's crons plus the alerts cron, with an empty list when there are none", () => {
@@ -412,38 +464,52 @@ export function stackSuite(stack: string): void {
       expect(bindings().filter((b) => b.name.startsWith("ALERTS"))).toEqual([]);
     });
 
-    withAlerts("declares exactly the state namespace, one destination per webhook, the native policies and a minted token if asked, all in the Alerts component", () => {
-      const a = alerts!;
-      expect(result.resources.filter((r) => r.type === C.alerts).map((r) => r.name)).toEqual(["alerts"]);
-      const want = [
-        T.kv,
-        ...yamlWebhooks().map(() => T.webhook),
-        ...Object.keys(a.native).map(() => T.policy),
-        ...(a.analyticsToken === "mint" ? [T.token] : []),
-      ];
-      expect(childrenOf(C.alerts).map((r) => r.type).sort()).toEqual(want.sort());
-      // Nothing of the alerts' kinds is declared outside the component.
-      for (const t of [T.kv, T.webhook, T.policy]) expect(ofType(t).every((r) => r.options.parent === `${C.alerts}::alerts`), t).toBe(true);
-    });
+    withAlerts(
+      "declares exactly the state namespace, one destination per webhook, the native policies and a minted token if asked, all in the Alerts component",
+      () => {
+        const a = alerts!;
+        expect(result.resources.filter((r) => r.type === C.alerts).map((r) => r.name)).toEqual(["alerts"]);
+        const want = [
+          T.kv,
+          ...yamlWebhooks().map(() => T.webhook),
+          ...Object.keys(a.native).map(() => T.policy),
+          ...(a.analyticsToken === "mint" ? [T.token] : []),
+        ];
+        expect(
+          childrenOf(C.alerts)
+            .map((r) => r.type)
+            .sort(),
+        ).toEqual(want.sort());
+        // Nothing of the alerts' kinds is declared outside the component.
+        for (const t of [T.kv, T.webhook, T.policy])
+          expect(
+            ofType(t).every((r) => r.options.parent === `${C.alerts}::alerts`),
+            t,
+          ).toBe(true);
+      },
+    );
 
-    withAlerts("hands the Worker an ALERTS value with the yaml's cron, rules, thresholds, windows and webhook names, which the Worker's parser accepts as is", () => {
-      const a = alerts!;
-      const got = JSON.parse(binding("ALERTS").json!);
-      expect(binding("ALERTS").type).toBe("json");
-      expect(parseAlertsBinding(got)).toEqual(got);
-      const { analyticsToken: _t, native: _n, destinations: _d, ...workerKeys } = alertsYaml!;
-      // Every value the yaml gives reaches the Worker unchanged; the schema's defaults fill the rest.
-      expect(got).toMatchObject(workerKeys);
-      expect(Object.keys(got.rules).sort()).toEqual(Object.keys(alertsYaml!.rules).sort());
-      expect(got.destinations).toEqual({
-        webhooks: yamlWebhooks().map((w) => ({ name: w.name, url: w.url })),
-        pagerduty: a.destinations.pagerduty,
-      });
-      expect(got.endpoints).toEqual(a.endpoints);
-      // Infra-only keys (emails, secret key names, native policies, token source) stay out of the Worker's value.
-      expect(Object.keys(got).sort()).toEqual(["cron", "destinations", "endpoints", "failureRuns", "lagMinutes", "rules"]);
-      for (const email of a.destinations.emails) expect(binding("ALERTS").json).not.toContain(email);
-    });
+    withAlerts(
+      "hands the Worker an ALERTS value with the yaml's cron, rules, thresholds, windows and webhook names, which the Worker's parser accepts as is",
+      () => {
+        const a = alerts!;
+        const got = JSON.parse(binding("ALERTS").json!);
+        expect(binding("ALERTS").type).toBe("json");
+        expect(parseAlertsBinding(got)).toEqual(got);
+        const { analyticsToken: _t, native: _n, destinations: _d, ...workerKeys } = alertsYaml!;
+        // Every value the yaml gives reaches the Worker unchanged; the schema's defaults fill the rest.
+        expect(got).toMatchObject(workerKeys);
+        expect(Object.keys(got.rules).sort()).toEqual(Object.keys(alertsYaml!.rules).sort());
+        expect(got.destinations).toEqual({
+          webhooks: yamlWebhooks().map((w) => ({ name: w.name, url: w.url })),
+          pagerduty: a.destinations.pagerduty,
+        });
+        expect(got.endpoints).toEqual(a.endpoints);
+        // Infra-only keys (emails, secret key names, native policies, token source) stay out of the Worker's value.
+        expect(Object.keys(got).sort()).toEqual(["cron", "destinations", "endpoints", "failureRuns", "lagMinutes", "rules"]);
+        for (const email of a.destinations.emails) expect(binding("ALERTS").json).not.toContain(email);
+      },
+    );
 
     withAlerts("binds the state KV namespace it declares, named after the stack", () => {
       const kv = one(T.kv);
@@ -454,17 +520,20 @@ export function stackSuite(stack: string): void {
       expect(state.namespaceId).toBe(`${kv.name}-id`);
     });
 
-    withAlerts("declares one webhook destination per yaml webhook, its secret a Pulumi secret taken from the webhook's secret config key", () => {
-      expect(ofType(T.webhook)).toHaveLength(yamlWebhooks().length);
-      for (const hook of yamlWebhooks()) {
-        const r = webhookResource(hook);
-        expect(r.inputs.accountId).toBe(y.value("accountId"));
-        expect(String(r.inputs.name)).toContain(name);
-        expect(isSecretValue(r.inputs.secret), hook.name).toBe(true);
-        expect(r.secretInputs).toContain("secret");
-        expect(reveal(r.inputs.secret)).toBe(secretPlaceholder(hook.secretKey));
-      }
-    });
+    withAlerts(
+      "declares one webhook destination per yaml webhook, its secret a Pulumi secret taken from the webhook's secret config key",
+      () => {
+        expect(ofType(T.webhook)).toHaveLength(yamlWebhooks().length);
+        for (const hook of yamlWebhooks()) {
+          const r = webhookResource(hook);
+          expect(r.inputs.accountId).toBe(y.value("accountId"));
+          expect(String(r.inputs.name)).toContain(name);
+          expect(isSecretValue(r.inputs.secret), hook.name).toBe(true);
+          expect(r.secretInputs).toContain("secret");
+          expect(reveal(r.inputs.secret)).toBe(secretPlaceholder(hook.secretKey));
+        }
+      },
+    );
 
     withAlerts("binds every webhook's secret, by webhook name, as the Pulumi secret ALERTS_WEBHOOK_SECRETS", () => {
       const b = binding("ALERTS_WEBHOOK_SECRETS");
@@ -484,25 +553,32 @@ export function stackSuite(stack: string): void {
       expect(pd!.text).toBe(secretPlaceholder("alertsPagerdutyRoutingKey"));
     });
 
-    withAlerts("takes the analytics token from the source the yaml chooses: minted with Account Analytics Read only, or the secret alertsAnalyticsToken", () => {
-      const source = alerts!.analyticsToken;
-      const b = binding("ALERTS_ANALYTICS_TOKEN");
-      expect(b.type).toBe("secret_text");
-      expect(declaredSecret(b.name)).toBe(true);
-      if (source === "config") {
-        expect(analyticsTokens()).toHaveLength(0);
-        expect(b.text).toBe(secretPlaceholder("alertsAnalyticsToken"));
-        return;
-      }
-      expect(analyticsTokens()).toHaveLength(1);
-      const t = analyticsTokens()[0]!;
-      const analyticsRead = MOCK_PERMISSION_GROUPS.find((g) => g.name === "Account Analytics Read")!.id;
-      expect(t.inputs.accountId).toBe(y.value("accountId"));
-      expect(t.inputs.policies).toEqual([
-        { effect: "allow", permissionGroups: [{ id: analyticsRead }], resources: JSON.stringify({ [`com.cloudflare.api.account.${y.value("accountId")}`]: "*" }) },
-      ]);
-      expect(b.text).toBe(`minted-token-${mockId("token", t.name)}`);
-    });
+    withAlerts(
+      "takes the analytics token from the source the yaml chooses: minted with Account Analytics Read only, or the secret alertsAnalyticsToken",
+      () => {
+        const source = alerts!.analyticsToken;
+        const b = binding("ALERTS_ANALYTICS_TOKEN");
+        expect(b.type).toBe("secret_text");
+        expect(declaredSecret(b.name)).toBe(true);
+        if (source === "config") {
+          expect(analyticsTokens()).toHaveLength(0);
+          expect(b.text).toBe(secretPlaceholder("alertsAnalyticsToken"));
+          return;
+        }
+        expect(analyticsTokens()).toHaveLength(1);
+        const t = analyticsTokens()[0]!;
+        const analyticsRead = MOCK_PERMISSION_GROUPS.find((g) => g.name === "Account Analytics Read")!.id;
+        expect(t.inputs.accountId).toBe(y.value("accountId"));
+        expect(t.inputs.policies).toEqual([
+          {
+            effect: "allow",
+            permissionGroups: [{ id: analyticsRead }],
+            resources: JSON.stringify({ [`com.cloudflare.api.account.${y.value("accountId")}`]: "*" }),
+          },
+        ]);
+        expect(b.text).toBe(`minted-token-${mockId("token", t.name)}`);
+      },
+    );
 
     withAlerts("keeps the analytics token apart from the gateway token: its own resource, name and permissions", () => {
       // Every AccountToken belongs to one of the two purposes; neither token stands in for the other.
@@ -584,7 +660,13 @@ export function stackSuite(stack: string): void {
         const anthropic = url.endsWith("/v1") ? url.slice(0, -3) : url;
         return { url, anthropic, openai: `${anthropic}/v1` };
       });
-      expect(result.outputs).toEqual({ gatewayId: name, workerName: name, urls, sdkBaseUrls, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(result.outputs).toEqual({
+        gatewayId: name,
+        workerName: name,
+        urls,
+        sdkBaseUrls,
+        bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
     });
   });
 }

@@ -15,7 +15,13 @@ function resourceArgs(stack: string, type: string, name: string, props: Record<s
     name,
     urn: urn(stack, type, name),
     props,
-    opts: { protect, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    opts: {
+      protect,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+    },
     stackTags: new Map(),
     getConfig: () => config,
     isType: () => false,
@@ -40,7 +46,9 @@ describe("policy pack", () => {
     expect(list.map((p) => p.name)).toEqual(RULES.map((r) => r.name));
     expect(list.map((p) => p.enforcementLevel)).toEqual(RULES.map((r) => r.enforcement ?? "mandatory"));
     expect(list.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name)).toEqual(["models-not-retiring-soon"]);
-    expect(list.find((p) => p.name === "models-not-retiring-soon")!.configSchema?.properties.modelRetirementWarningDays).toMatchObject({ default: 30 });
+    expect(list.find((p) => p.name === "models-not-retiring-soon")!.configSchema?.properties.modelRetirementWarningDays).toMatchObject({
+      default: 30,
+    });
     const protect = list.find((p) => p.name === "production-resources-protected")!;
     expect(protect.configSchema?.properties.productionStacks).toMatchObject({ type: "array", default: ["prod"] });
   });
@@ -64,8 +72,17 @@ describe("policy pack", () => {
 
   it("reports stack violations against the stack or the offending resource's URN", () => {
     const p = policies(() => NOW).find((x) => x.name === "alerts-cost-error-usage") as StackValidationPolicy;
-    const worker = { ...resourceArgs("dev", TYPES.workersScript, "worker", { scriptName: "s", bindings: [] }, false), dependencies: [], propertyDependencies: {} };
-    const args = { resources: [worker], stackTags: new Map(), getConfig: () => ({}), notApplicable: () => undefined } as unknown as StackValidationArgs;
+    const worker = {
+      ...resourceArgs("dev", TYPES.workersScript, "worker", { scriptName: "s", bindings: [] }, false),
+      dependencies: [],
+      propertyDependencies: {},
+    };
+    const args = {
+      resources: [worker],
+      stackTags: new Map(),
+      getConfig: () => ({}),
+      notApplicable: () => undefined,
+    } as unknown as StackValidationArgs;
     const found: [string, string | undefined][] = [];
     void p.validateStack(args, (m, u) => found.push([m, u]));
     expect(found.map(([m]) => m)).toEqual([

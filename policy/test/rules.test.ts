@@ -1,17 +1,8 @@
 // The policy rules against deliberately broken stacks: each rule passes a well-formed stack and fires, with a message
 // that names the resource and the fix, when its one property is broken. Real stacks: scripts/test/plan/plan.test.ts.
 import { describe, expect, it } from "vitest";
+import { DEFAULT_SETTINGS, evaluate, type PolicyResource, RULES, type Rule, type RuleContext, stackOfUrn, TYPES } from "../rules";
 import { findKeyShapedValue } from "../secrets";
-import {
-  DEFAULT_SETTINGS,
-  evaluate,
-  type PolicyResource,
-  type Rule,
-  type RuleContext,
-  RULES,
-  stackOfUrn,
-  TYPES,
-} from "../rules";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const NOW = new Date("2026-11-29T12:00:00Z");
@@ -37,17 +28,37 @@ const alertsJson = (over: Record<string, unknown> = {}) =>
 
 type Binding = Record<string, unknown>;
 
-const BUDGETS = { prices: { "workers-ai/@cf/meta/llama-3.1-8b-instruct-fast": { inputPerMTok: 0.05, outputPerMTok: 0.4 } }, clients: { web: { dailyUsd: 10 } }, default: { monthlyUsd: 20 } };
+const BUDGETS = {
+  prices: { "workers-ai/@cf/meta/llama-3.1-8b-instruct-fast": { inputPerMTok: 0.05, outputPerMTok: 0.4 } },
+  clients: { web: { dailyUsd: 10 } },
+  default: { monthlyUsd: 20 },
+};
 
 function stack(
-  opts: { protect?: boolean; gateway?: Record<string, unknown>; worker?: Record<string, unknown>; bindings?: (b: Binding[]) => Binding[]; crons?: string[]; routing?: unknown } = {},
+  opts: {
+    protect?: boolean;
+    gateway?: Record<string, unknown>;
+    worker?: Record<string, unknown>;
+    bindings?: (b: Binding[]) => Binding[];
+    crons?: string[];
+    routing?: unknown;
+  } = {},
 ): PolicyResource[] {
   const bindings: Binding[] = [
     { name: "AI_GATEWAY_ACCOUNT_ID", type: "plain_text", text: ACCOUNT },
     { name: "AI_GATEWAY_ID", type: "plain_text", text: "ai-gateway-dev" },
     { name: "AI_GATEWAY_TOKEN", type: "secret_text", text: "cf-token-that-is-secret-1234567890ABCDEFGHIJ" },
     { name: "ANTHROPIC_API_KEY", type: "secret_text", text: "sk-ant-api03-abcdefghijklmnopqrstuvwxyz" },
-    { name: "ROUTING", type: "json", json: JSON.stringify(opts.routing ?? { models: { "workers-ai": ["@cf/meta/llama-3.1-8b-instruct-fast"] }, cors: { allowOrigins: ["https://app.example.com"] } }) },
+    {
+      name: "ROUTING",
+      type: "json",
+      json: JSON.stringify(
+        opts.routing ?? {
+          models: { "workers-ai": ["@cf/meta/llama-3.1-8b-instruct-fast"] },
+          cors: { allowOrigins: ["https://app.example.com"] },
+        },
+      ),
+    },
     { name: "STACK", type: "plain_text", text: "dev" },
     { name: "CLIENTS", type: "json", json: JSON.stringify(["web", "batch"]) },
     { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "2001", simple: { limit: 100, period: 60 } },
@@ -61,7 +72,15 @@ function stack(
       type: TYPES.aiGateway,
       name: "gateway",
       protect,
-      props: { accountId: ACCOUNT, aiGatewayId: "ai-gateway-dev", authentication: true, collectLogs: true, rateLimitingLimit: 100, rateLimitingInterval: 60, ...opts.gateway },
+      props: {
+        accountId: ACCOUNT,
+        aiGatewayId: "ai-gateway-dev",
+        authentication: true,
+        collectLogs: true,
+        rateLimitingLimit: 100,
+        rateLimitingInterval: 60,
+        ...opts.gateway,
+      },
     },
     {
       type: TYPES.workersScript,
@@ -114,7 +133,9 @@ describe("policy rules", () => {
     expect(messages(stack({ gateway: { authentication: false } }), ctx("dev"), rule("gateway-authenticated"))).toEqual([
       expect.stringMatching(/^AI Gateway "gateway" must set authentication: true \(found false\)/),
     ]);
-    expect(messages(stack({ gateway: { authentication: undefined } }), ctx("dev"), rule("gateway-authenticated"))[0]).toContain("found null");
+    expect(messages(stack({ gateway: { authentication: undefined } }), ctx("dev"), rule("gateway-authenticated"))[0]).toContain(
+      "found null",
+    );
   });
 
   it("fires gateway-rate-limited when the gateway's limit or interval is 0", () => {
@@ -131,8 +152,12 @@ describe("policy rules", () => {
     expect(messages(none, ctx("dev"), rule("worker-rate-limited"))).toEqual([
       'Worker "worker" must declare a ratelimit binding (per-client rate limit); none found',
     ]);
-    const zero = stack({ bindings: replace("RATE_LIMITER", { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "1", simple: { limit: 0, period: 60 } }) });
-    expect(messages(zero, ctx("dev"), rule("worker-rate-limited"))[0]).toContain('ratelimit binding "RATE_LIMITER" must set simple.limit and simple.period above 0');
+    const zero = stack({
+      bindings: replace("RATE_LIMITER", { name: "RATE_LIMITER", type: "ratelimit", namespaceId: "1", simple: { limit: 0, period: 60 } }),
+    });
+    expect(messages(zero, ctx("dev"), rule("worker-rate-limited"))[0]).toContain(
+      'ratelimit binding "RATE_LIMITER" must set simple.limit and simple.period above 0',
+    );
   });
 
   it("fires worker-clients-listed when the Worker has no CLIENTS binding, an empty one, or a bad id", () => {
@@ -147,7 +172,9 @@ describe("policy rules", () => {
     const bad = stack({ bindings: replace("CLIENTS", { name: "CLIENTS", type: "json", json: JSON.stringify(["web", "two words"]) }) });
     expect(messages(bad, ctx("dev"), rule("worker-clients-listed"))[0]).toContain('binding "CLIENTS"[1] must be a client id');
     const secret = stack({ bindings: replace("CLIENTS", { name: "CLIENTS", type: "secret_text", text: "[secret]" }) });
-    expect(messages(secret, ctx("dev"), rule("worker-clients-listed"))[0]).toContain("must be a json binding, readable in plans and audits");
+    expect(messages(secret, ctx("dev"), rule("worker-clients-listed"))[0]).toContain(
+      "must be a json binding, readable in plans and audits",
+    );
   });
 
   it("fires production-clients-budgeted in a production stack whose Worker has no budgets, no ledger, or a client without a budget", () => {
@@ -161,13 +188,21 @@ describe("policy rules", () => {
     expect(messages(noLedger, ctx("prod"), r)).toEqual([expect.stringContaining("must bind the BUDGET_LEDGER Durable Object")]);
     // No default: batch has no budget of its own. An own entry without limits is metered only, not a budget.
     const noDefault = (clients: Record<string, unknown>) =>
-      stack({ protect: true, bindings: replace("BUDGETS", { name: "BUDGETS", type: "json", json: JSON.stringify({ ...BUDGETS, clients, default: null }) }) });
+      stack({
+        protect: true,
+        bindings: replace("BUDGETS", { name: "BUDGETS", type: "json", json: JSON.stringify({ ...BUDGETS, clients, default: null }) }),
+      });
     expect(messages(noDefault({ web: { dailyUsd: 10 } }), ctx("prod"), r)).toEqual([
       'Worker "worker" lets "batch" spend without a limit in production stack "prod": give each a daily or monthly budget in budgets.clients, or set budgets.default',
     ]);
-    expect(messages(noDefault({ web: {}, batch: { monthlyUsd: 0 } }), ctx("prod"), r)).toEqual([expect.stringContaining('lets "web" spend without a limit')]);
+    expect(messages(noDefault({ web: {}, batch: { monthlyUsd: 0 } }), ctx("prod"), r)).toEqual([
+      expect.stringContaining('lets "web" spend without a limit'),
+    ]);
     expect(messages(noDefault({ web: { dailyUsd: 1 }, batch: { monthlyUsd: 5 } }), ctx("prod"), r)).toEqual([]);
-    const broken = stack({ protect: true, bindings: replace("BUDGETS", { name: "BUDGETS", type: "json", json: JSON.stringify({ ...BUDGETS, action: "block" }) }) });
+    const broken = stack({
+      protect: true,
+      bindings: replace("BUDGETS", { name: "BUDGETS", type: "json", json: JSON.stringify({ ...BUDGETS, action: "block" }) }),
+    });
     expect(messages(broken, ctx("prod"), r)).toEqual([expect.stringContaining('binding "BUDGETS" is unusable: BUDGETS.action must be')]);
   });
 
@@ -184,7 +219,9 @@ describe("policy rules", () => {
     const settings = { ...DEFAULT_SETTINGS, productionStacks: ["staging", "prod"] };
     expect(messages(noLogs, ctx("staging", { settings }), rule("production-logs-collected"))).toHaveLength(1);
     expect(messages(noLogs, ctx("staging"), rule("production-logs-collected"))).toEqual([]);
-    expect(messages(noLogs, ctx("prod", { settings: { ...DEFAULT_SETTINGS, productionStacks: [] } }), rule("production-logs-collected"))).toEqual([]);
+    expect(
+      messages(noLogs, ctx("prod", { settings: { ...DEFAULT_SETTINGS, productionStacks: [] } }), rule("production-logs-collected")),
+    ).toEqual([]);
   });
 
   it("fires production-resources-protected for each unprotected Cloudflare resource of a production stack", () => {
@@ -202,14 +239,28 @@ describe("policy rules", () => {
   it.each([
     ["an Anthropic key in plain_text", "NOTE", "plain_text", "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUv", "an Anthropic API key (sk-ant-…)"],
     ["an OpenAI key in plain_text", "NOTE", "plain_text", "sk-proj-AbCdEfGhIjKlMnOpQrStUv1234", "an OpenAI-style API key (sk-…)"],
-    ["a long hex token in plain_text", "NOTE", "plain_text", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "a long hex token"],
+    [
+      "a long hex token in plain_text",
+      "NOTE",
+      "plain_text",
+      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      "a long hex token",
+    ],
     ["a random base64 token nested in json", "ROUTING", "json", JSON.stringify({ x: { y: [token] } }), "a long random token"],
-    ["a bearer credential in json", "ROUTING", "json", JSON.stringify({ headers: { authorization: "Bearer abcdefghijklmnop12345" } }), "a bearer credential"],
+    [
+      "a bearer credential in json",
+      "ROUTING",
+      "json",
+      JSON.stringify({ headers: { authorization: "Bearer abcdefghijklmnop12345" } }),
+      "a bearer credential",
+    ],
   ])("fires secrets-only-in-secret-bindings for %s", (_label, name, type, value, shape) => {
     const binding = type === "json" ? { name, type, json: value } : { name, type, text: value };
     const resources = stack({ bindings: (l) => [...l.filter((b) => b.name !== name), binding] });
     const found = messages(resources, ctx("dev"), rule("secrets-only-in-secret-bindings"));
-    expect(found).toEqual([`Worker "worker" ${type} binding "${name}" holds a value that looks like ${shape}; move it to a secret_text binding`]);
+    expect(found).toEqual([
+      `Worker "worker" ${type} binding "${name}" holds a value that looks like ${shape}; move it to a secret_text binding`,
+    ]);
     // The message names the shape, never the value.
     for (const part of [value, token, "AbCdEfGhIjKl", "abcdefghijklmnop"]) expect(found[0]).not.toContain(part);
   });
@@ -224,7 +275,11 @@ describe("policy rules", () => {
   it("accepts the account id, model names and origins in plain bindings, and any value in secret_text", () => {
     expect(findKeyShapedValue(ACCOUNT, [ACCOUNT])).toBeUndefined();
     expect(findKeyShapedValue(ACCOUNT)).toBe("a long hex token");
-    expect(findKeyShapedValue(JSON.stringify({ m: ["@cf/meta/llama-3.1-8b-instruct", "claude-sonnet-5-20250929"], o: "https://gateway.ai.cloudflare.com/v1" }))).toBeUndefined();
+    expect(
+      findKeyShapedValue(
+        JSON.stringify({ m: ["@cf/meta/llama-3.1-8b-instruct", "claude-sonnet-5-20250929"], o: "https://gateway.ai.cloudflare.com/v1" }),
+      ),
+    ).toBeUndefined();
     expect(messages(stack(), ctx("dev"), rule("secrets-only-in-secret-bindings"))).toEqual([]);
   });
 
@@ -232,18 +287,28 @@ describe("policy rules", () => {
     expect(messages(stack({ worker: { observability: { enabled: false } } }), ctx("dev"), rule("worker-observability-on"))[0]).toMatch(
       /^Worker "worker" must set observability.enabled: true/,
     );
-    expect(messages(stack({ worker: { observability: undefined } }), ctx("dev"), rule("worker-observability-on"))[0]).toContain("found null");
-    expect(messages(stack({ worker: { observability: { enabled: true, headSamplingRate: 0 } } }), ctx("dev"), rule("worker-observability-on"))[0]).toContain(
-      "headSamplingRate must be above 0",
+    expect(messages(stack({ worker: { observability: undefined } }), ctx("dev"), rule("worker-observability-on"))[0]).toContain(
+      "found null",
     );
+    expect(
+      messages(
+        stack({ worker: { observability: { enabled: true, headSamplingRate: 0 } } }),
+        ctx("dev"),
+        rule("worker-observability-on"),
+      )[0],
+    ).toContain("headSamplingRate must be above 0");
   });
 
   it("fires compatibility-date-recent for a date older than the configured age, in the future, or malformed", () => {
     const r = rule("compatibility-date-recent");
     const at = (date: unknown, c = ctx("dev")) => messages(stack({ worker: { compatibilityDate: date } }), c, r);
     expect(at("2025-11-29")).toEqual([]); // exactly 365 days
-    expect(at("2025-11-28")).toEqual(['Worker "worker" compatibilityDate 2025-11-28 is 366 days old; at most 365 allowed: move it forward and re-test']);
-    expect(at("2026-11-01", ctx("dev", { settings: { ...DEFAULT_SETTINGS, maxCompatibilityDateAgeDays: 14 } }))[0]).toContain("is 28 days old; at most 14 allowed");
+    expect(at("2025-11-28")).toEqual([
+      'Worker "worker" compatibilityDate 2025-11-28 is 366 days old; at most 365 allowed: move it forward and re-test',
+    ]);
+    expect(at("2026-11-01", ctx("dev", { settings: { ...DEFAULT_SETTINGS, maxCompatibilityDateAgeDays: 14 } }))[0]).toContain(
+      "is 28 days old; at most 14 allowed",
+    );
     expect(at("2026-11-30")).toEqual(['Worker "worker" compatibilityDate 2026-11-30 is in the future']);
     expect(at("2026-02-30")[0]).toContain("must set compatibilityDate as YYYY-MM-DD");
     expect(at(undefined)[0]).toContain("(found null)");
@@ -265,7 +330,9 @@ describe("policy rules", () => {
     const noDestination = JSON.parse(alertsJson()) as Record<string, unknown>;
     noDestination.destinations = { webhooks: [], pagerduty: false };
     const broken = stack({ bindings: replace("ALERTS", { name: "ALERTS", type: "json", json: JSON.stringify(noDestination) }) });
-    expect(messages(broken, ctx("dev"), r)[0]).toMatch(/^Worker "worker" ALERTS binding is invalid: destinations must declare at least one webhook/);
+    expect(messages(broken, ctx("dev"), r)[0]).toMatch(
+      /^Worker "worker" ALERTS binding is invalid: destinations must declare at least one webhook/,
+    );
     expect(messages(stack({ crons: ["0 * * * *"] }), ctx("dev"), r)).toEqual([
       'Worker "worker" evaluates alerts on cron "*/5 * * * *" but no cron trigger of the script has that schedule; the alerts would never run',
     ]);
@@ -298,7 +365,9 @@ describe("policy rules", () => {
     ]);
     const settings = { ...DEFAULT_SETTINGS, modelRetirementWarningDays: 60 };
     expect(messages(soon, ctx("dev", { now: new Date("2026-11-20T00:00:00Z"), settings }), r)).toHaveLength(1);
-    expect(messages(routingTo({ anthropic: ["claude-typo-9"] }), ctx("dev"), r)[0]).toContain('"claude-typo-9", whose lifecycle is unknown');
+    expect(messages(routingTo({ anthropic: ["claude-typo-9"] }), ctx("dev"), r)[0]).toContain(
+      '"claude-typo-9", whose lifecycle is unknown',
+    );
     // An advisory warning is reported as not passed, but as advisory: plans show it as a warning, not a failure.
     const [result] = evaluate(soon, ctx("dev", { now: new Date("2026-12-20T00:00:00Z") }), [r]);
     expect(result).toMatchObject({ passed: false, enforcement: "advisory" });

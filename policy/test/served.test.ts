@@ -4,8 +4,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb.js";
 import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb.js";
+import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb.js";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb.js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -48,7 +48,11 @@ function analyze(stack: string, type: string, name: string, props: Record<string
   req.setOptions(new analyzer.AnalyzerResourceOptions().setProtect(protect));
   return new Promise<{ policy: string; message: string; level: number }[]>((resolve, reject) =>
     client.analyze(req, (e, res) =>
-      e ? reject(e) : resolve(res.getDiagnosticsList().map((d) => ({ policy: d.getPolicyname(), message: d.getMessage(), level: d.getEnforcementlevel() }))),
+      e
+        ? reject(e)
+        : resolve(
+            res.getDiagnosticsList().map((d) => ({ policy: d.getPolicyname(), message: d.getMessage(), level: d.getEnforcementlevel() })),
+          ),
     ),
   );
 }
@@ -79,19 +83,31 @@ describe("policy pack served to the engine", () => {
 
   it("reports an unauthenticated, unprotected production gateway without logs under each broken rule", async () => {
     const found = await analyze("prod", TYPES.aiGateway, "gateway", { ...gateway, authentication: false, collectLogs: false }, false);
-    expect(found.map((d) => d.policy).sort()).toEqual(["gateway-authenticated", "production-logs-collected", "production-resources-protected"]);
+    expect(found.map((d) => d.policy).sort()).toEqual([
+      "gateway-authenticated",
+      "production-logs-collected",
+      "production-resources-protected",
+    ]);
     expect(found.every((d) => d.level === analyzer.EnforcementLevel.MANDATORY)).toBe(true);
-    expect(found.find((d) => d.policy === "gateway-authenticated")?.message).toContain('AI Gateway "gateway" must set authentication: true');
+    expect(found.find((d) => d.policy === "gateway-authenticated")?.message).toContain(
+      'AI Gateway "gateway" must set authentication: true',
+    );
   });
 
   it("reads model lifecycles from the SDKs installed beside the pack: a retired model fails, a retiring one warns", async () => {
     // gpt-5-mini's shutdown date comes from the installed openai SDK; the pack runs from policy/, as under the CLI.
-    const routing = { models: { openai: ["gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] }, chat: { fallback: [], experiments: [] } };
+    const routing = {
+      models: { openai: ["gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] },
+      chat: { fallback: [], experiments: [] },
+    };
     const worker = { scriptName: "w", bindings: [{ name: "ROUTING", type: "json", json: JSON.stringify(routing) }] };
     const found = (await analyze("dev", TYPES.workersScript, "worker", worker, false)).filter((d) => d.policy.startsWith("models-"));
     const today = new Date();
     const gpt5MiniGone = today >= new Date("2026-12-11T00:00:00Z");
-    expect(found.find((d) => d.message.includes("llama-3.1-8b-instruct"))).toMatchObject({ policy: "models-not-retired", level: analyzer.EnforcementLevel.MANDATORY });
+    expect(found.find((d) => d.message.includes("llama-3.1-8b-instruct"))).toMatchObject({
+      policy: "models-not-retired",
+      level: analyzer.EnforcementLevel.MANDATORY,
+    });
     expect(found.find((d) => d.message.includes("gpt-5-mini"))).toMatchObject(
       gpt5MiniGone ? { policy: "models-not-retired" } : { policy: "models-not-retiring-soon", level: analyzer.EnforcementLevel.ADVISORY },
     );
@@ -102,4 +118,3 @@ describe("policy pack served to the engine", () => {
     expect(found.map((d) => d.policy)).toEqual(["gateway-rate-limited"]);
   });
 });
-

@@ -49,7 +49,9 @@ function main(): void {
     },
     (e: unknown) => {
       const err = e as NodeJS.ErrnoException;
-      console.error(err.code === "EADDRINUSE" ? `port ${values.port} on ${values.host} is already in use (choose another with --port)` : err.message);
+      console.error(
+        err.code === "EADDRINUSE" ? `port ${values.port} on ${values.host} is already in use (choose another with --port)` : err.message,
+      );
       process.exit(1);
     },
   );

@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { installedCatalog, isDead, modelStatus, type ModelCatalog } from "../../infra/models";
+import { installedCatalog, isDead, type ModelCatalog, modelStatus } from "../../infra/models";
 import {
   answer,
   anthropicJson,
@@ -21,15 +21,15 @@ import {
   openaiJson,
   openaiStream,
   PROVIDER_NAMES,
+  type Provider,
   providerError,
   retiredModelError,
+  type StreamParts,
   workersAiJson,
   workersAiStream,
-  type Provider,
-  type StreamParts,
 } from "./providers";
 
-export { answerText, toolArguments, tokens, PROVIDER_NAMES, type Provider } from "./providers";
+export { answerText, PROVIDER_NAMES, type Provider, tokens, toolArguments } from "./providers";
 
 /** How a provider misbehaves. Fields combine: latency first, then the first of drop / status / malformed / cut. */
 export interface Fault {
@@ -206,7 +206,15 @@ interface CacheEntry {
  * (https://developers.cloudflare.com/ai-gateway/features/guardrails/set-up-guardrail/, error handling).
  */
 export function gatewayError(status: number, code: number, message: string): string {
-  return JSON.stringify({ success: false, result: [], messages: [], error: [{ code, message }], name: "AiGatewayError", httpCode: status, internalCode: code });
+  return JSON.stringify({
+    success: false,
+    result: [],
+    messages: [],
+    error: [{ code, message }],
+    name: "AiGatewayError",
+    httpCode: status,
+    internalCode: code,
+  });
 }
 
 /**
@@ -325,11 +333,13 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     if (f.status !== undefined && (!Number.isInteger(f.status) || (f.status as number) < 400 || (f.status as number) > 599)) {
       throw new Error("fault.status must be a whole number from 400 to 599");
     }
-    if (f.latencyMs !== undefined && (typeof f.latencyMs !== "number" || f.latencyMs < 0)) throw new Error("fault.latencyMs must be a number ≥ 0");
+    if (f.latencyMs !== undefined && (typeof f.latencyMs !== "number" || f.latencyMs < 0))
+      throw new Error("fault.latencyMs must be a number ≥ 0");
     if (f.cut !== undefined && f.cut !== "before-first-token" && f.cut !== "after-first-token") {
       throw new Error('fault.cut must be "before-first-token" or "after-first-token"');
     }
-    if (f.times !== undefined && (!Number.isInteger(f.times) || (f.times as number) < 1)) throw new Error("fault.times must be a whole number ≥ 1");
+    if (f.times !== undefined && (!Number.isInteger(f.times) || (f.times as number) < 1))
+      throw new Error("fault.times must be a whole number ≥ 1");
     if (f.match !== undefined && typeof f.match !== "string") throw new Error("fault.match must be a string");
     if (f.retired !== undefined && typeof f.retired !== "boolean") throw new Error("fault.retired must be true or false");
     return { ...(f as Fault) };
@@ -341,11 +351,16 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       if (typeof x !== "object" || x === null || Array.isArray(x)) throw new Error(`gateway fault [${i}] must be an object`);
       const f = x as Record<string, unknown>;
       const known = ["kind", "provider", "model", "match", "times"];
-      for (const k of Object.keys(f)) if (!known.includes(k)) throw new Error(`unknown gateway fault field "${k}" (known: ${known.join(", ")})`);
-      if (!GATEWAY_FAULT_KINDS.includes(f.kind as GatewayFaultKind)) throw new Error(`gateway fault [${i}].kind must be one of: ${GATEWAY_FAULT_KINDS.join(", ")}`);
-      if (f.provider !== undefined && !PROVIDER_NAMES.includes(f.provider as Provider)) throw new Error(`gateway fault [${i}].provider must be one of: ${PROVIDER_NAMES.join(", ")}`);
-      for (const k of ["model", "match"]) if (f[k] !== undefined && typeof f[k] !== "string") throw new Error(`gateway fault [${i}].${k} must be a string`);
-      if (f.times !== undefined && (!Number.isInteger(f.times) || (f.times as number) < 1)) throw new Error(`gateway fault [${i}].times must be a whole number ≥ 1`);
+      for (const k of Object.keys(f))
+        if (!known.includes(k)) throw new Error(`unknown gateway fault field "${k}" (known: ${known.join(", ")})`);
+      if (!GATEWAY_FAULT_KINDS.includes(f.kind as GatewayFaultKind))
+        throw new Error(`gateway fault [${i}].kind must be one of: ${GATEWAY_FAULT_KINDS.join(", ")}`);
+      if (f.provider !== undefined && !PROVIDER_NAMES.includes(f.provider as Provider))
+        throw new Error(`gateway fault [${i}].provider must be one of: ${PROVIDER_NAMES.join(", ")}`);
+      for (const k of ["model", "match"])
+        if (f[k] !== undefined && typeof f[k] !== "string") throw new Error(`gateway fault [${i}].${k} must be a string`);
+      if (f.times !== undefined && (!Number.isInteger(f.times) || (f.times as number) < 1))
+        throw new Error(`gateway fault [${i}].times must be a whole number ≥ 1`);
       return { ...(f as unknown as GatewayFault) };
     });
   }
@@ -362,7 +377,12 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   }
 
   /** The first gateway fault of one of `kinds` that applies to this request, counted down like provider faults. */
-  function takeGatewayFault(kinds: readonly GatewayFaultKind[], provider: Provider, model: string | undefined, body: string): GatewayFault | undefined {
+  function takeGatewayFault(
+    kinds: readonly GatewayFaultKind[],
+    provider: Provider,
+    model: string | undefined,
+    body: string,
+  ): GatewayFault | undefined {
     const i = gatewayFaults.findIndex(
       (f) =>
         kinds.includes(f.kind) &&
@@ -506,7 +526,12 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       return reply(r.status, gatewayError(r.status, r.code, message), f.kind === "rate-limit" ? { "retry-after": "1" } : {});
     };
     const requested = requestedModel(provider, endpoint, body);
-    const before = takeGatewayFault(["rate-limit", "spend-limit", "prompt-blocked", "guardrails-credits", "guardrails-unavailable"], provider, requested, body);
+    const before = takeGatewayFault(
+      ["rate-limit", "spend-limit", "prompt-blocked", "guardrails-credits", "guardrails-unavailable"],
+      provider,
+      requested,
+      body,
+    );
     if (before) return refuse(before);
 
     const skip = h["cf-aig-skip-cache"] === "true";
@@ -666,7 +691,15 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
           const m = GATEWAY_PATH.exec(url);
           if (!m) {
             return Promise.resolve(
-              sendJson(res, 404, gatewayError(404, 2001, `not a gateway route: ${url.split("?")[0]} (expected /v1/{account}/{gateway}/{anthropic|openai|workers-ai}/…)`)),
+              sendJson(
+                res,
+                404,
+                gatewayError(
+                  404,
+                  2001,
+                  `not a gateway route: ${url.split("?")[0]} (expected /v1/{account}/{gateway}/{anthropic|openai|workers-ai}/…)`,
+                ),
+              ),
             );
           }
           return gateway(req, res, m);

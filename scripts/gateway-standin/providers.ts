@@ -134,7 +134,15 @@ export function answer(provider: Provider, model: string, body: Json): Answer {
   let out = answerText(provider, model, text);
   let stop: Answer["stop"] = "end";
   let stopSequence: string | null = null;
-  const stops = (Array.isArray(body.stop_sequences) ? body.stop_sequences : Array.isArray(body.stop) ? body.stop : typeof body.stop === "string" ? [body.stop] : []) as unknown[];
+  const stops = (
+    Array.isArray(body.stop_sequences)
+      ? body.stop_sequences
+      : Array.isArray(body.stop)
+        ? body.stop
+        : typeof body.stop === "string"
+          ? [body.stop]
+          : []
+  ) as unknown[];
   for (const s of stops) {
     if (typeof s !== "string" || s === "") continue;
     const at = out.indexOf(s);
@@ -144,7 +152,12 @@ export function answer(provider: Provider, model: string, body: Json): Answer {
       stopSequence = s;
     }
   }
-  const max = typeof body.max_tokens === "number" ? body.max_tokens : typeof body.max_completion_tokens === "number" ? body.max_completion_tokens : Infinity;
+  const max =
+    typeof body.max_tokens === "number"
+      ? body.max_tokens
+      : typeof body.max_completion_tokens === "number"
+        ? body.max_completion_tokens
+        : Infinity;
   const pieces = tokens(out);
   if (pieces.length > max) {
     out = pieces.slice(0, Math.max(0, max)).join("");
@@ -250,7 +263,9 @@ export function openaiJson(a: Answer): Json {
         role: "assistant",
         content: null,
         refusal: null,
-        tool_calls: [{ id: a.tool.id.replace("toolu_", "call_"), type: "function", function: { name: a.tool.name, arguments: a.tool.args } }],
+        tool_calls: [
+          { id: a.tool.id.replace("toolu_", "call_"), type: "function", function: { name: a.tool.name, arguments: a.tool.args } },
+        ],
       }
     : { role: "assistant", content: a.text, refusal: null };
   return {
@@ -279,7 +294,11 @@ export function openaiStream(a: Answer, includeUsage: boolean): StreamParts {
   const head = [
     chunk(
       a.tool
-        ? { role: "assistant", content: null, tool_calls: [{ index: 0, id: callId, type: "function", function: { name: a.tool.name, arguments: "" } }] }
+        ? {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ index: 0, id: callId, type: "function", function: { name: a.tool.name, arguments: "" } }],
+          }
         : { role: "assistant", content: "", refusal: null },
       null,
     ),
@@ -337,7 +356,10 @@ export function workersAiStream(a: Answer): StreamParts {
 
 export function providerError(provider: Provider, status: number, message: string): Json {
   if (provider === "anthropic") {
-    return { type: "error", error: { type: ANTHROPIC_ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error"), message } };
+    return {
+      type: "error",
+      error: { type: ANTHROPIC_ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error"), message },
+    };
   }
   if (provider === "openai") {
     const [type, code] = OPENAI_ERROR_TYPES[status] ?? [status >= 500 ? "server_error" : "invalid_request_error", null];
@@ -345,7 +367,6 @@ export function providerError(provider: Provider, status: number, message: strin
   }
   return { result: null, success: false, errors: [{ code: status === 429 ? 3040 : status >= 500 ? 3043 : 5006, message }], messages: [] };
 }
-
 
 /**
  * What each provider answers for a model past its end of life, through the gateway:

@@ -6,9 +6,9 @@
  */
 import { describeStatus, installedCatalog, type ModelCatalog, routedModels } from "../../infra/models";
 import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../../infra/permissions";
+import { routedModelsOf } from "../../infra/stack-schema";
 import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
 import type { PolicyResource } from "../../policy/rules";
-import { routedModelsOf } from "../../infra/stack-schema";
 import { type Budgets, limitsFor, parseBudgets, priceKey } from "../../worker/src/contract/budgets";
 import { parseClients } from "../../worker/src/contract/clients";
 import { parseRouting, type Routing } from "../../worker/src/contract/routing";
@@ -124,7 +124,12 @@ const target = (t: { provider: string; model: string }) => `${t.provider}/${t.mo
 
 const usdOrNull = (v: number | undefined) => (v === undefined ? null : v);
 
-function spendOf(worker: SnapshotResource | undefined, bindings: Record<string, unknown>[], routing: Routing | null, clientIds: string[] | null): SpendSummary | null {
+function spendOf(
+  worker: SnapshotResource | undefined,
+  bindings: Record<string, unknown>[],
+  routing: Routing | null,
+  clientIds: string[] | null,
+): SpendSummary | null {
   const b = bindings.find((x) => x.name === "BUDGETS");
   if (typeof b?.json !== "string") return null;
   const budgets = parseBudgets(JSON.parse(b.json));
@@ -147,7 +152,12 @@ function spendOf(worker: SnapshotResource | undefined, bindings: Record<string, 
     lease: { share: budgets.lease.share, ttlSeconds: budgets.lease.ttlSeconds, graceSeconds: budgets.lease.graceSeconds },
     overSpendPercent: [5, 10].map((n) => ({ isolates: n, percent: Math.round((1 - (1 - budgets.lease.share) ** n) * 1000) / 10 })),
     ledger: ledgerBinding
-      ? { binding: String(ledgerBinding.name), className, storage: sqlite ? "SQLite" : "not declared by the migrations", migrationTag: str(migrations.newTag) }
+      ? {
+          binding: String(ledgerBinding.name),
+          className,
+          storage: sqlite ? "SQLite" : "not declared by the migrations",
+          migrationTag: str(migrations.newTag),
+        }
       : null,
   };
 }
@@ -157,7 +167,9 @@ function nativeDestinations(snapshot: Snapshot, native: NativeAlertFact[]): Nati
   const hooks = of(snapshot, T.webhook);
   return native.map((n) => {
     const policy = snapshot.resources.find((r) => r.name === n.resource);
-    const ids = Array.isArray(rec(policy?.inputs.mechanisms).webhooks) ? (rec(policy?.inputs.mechanisms).webhooks as unknown[]).map((w) => String(rec(w).id)) : [];
+    const ids = Array.isArray(rec(policy?.inputs.mechanisms).webhooks)
+      ? (rec(policy?.inputs.mechanisms).webhooks as unknown[]).map((w) => String(rec(w).id))
+      : [];
     // Under the mock runtime a resource's id is "<name>-id"; a real preview shows the id as unknown.
     const named = ids.map((id) => {
       const hook = hooks.find((h) => `${h.name}-id` === id);
@@ -212,7 +224,9 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
   const limiter = bindings.find((b) => b.type === "ratelimit");
   const simple = rec(limiter?.simple);
   const obs = rec(worker?.inputs.observability);
-  const facts = alertFacts(snapshot.resources.map((r): PolicyResource => ({ type: r.type, name: r.name, props: r.inputs, protect: r.protect })));
+  const facts = alertFacts(
+    snapshot.resources.map((r): PolicyResource => ({ type: r.type, name: r.name, props: r.inputs, protect: r.protect })),
+  );
   const weights = routing?.chat.experiments.reduce((s, e) => s + e.weight, 0) ?? 0;
   const guard = rec(gateway.guardrails);
   const urls = snapshot.outputs.urls;
@@ -236,14 +250,23 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
       workerObservability: { enabled: obs.enabled === true, headSamplingRate: num(obs.headSamplingRate) },
     },
     rateLimits: {
-      perClient: typeof simple.limit === "number" && typeof simple.period === "number" ? { limit: simple.limit, periodSeconds: simple.period } : null,
+      perClient:
+        typeof simple.limit === "number" && typeof simple.period === "number"
+          ? { limit: simple.limit, periodSeconds: simple.period }
+          : null,
       gateway:
         typeof gateway.rateLimitingLimit === "number" && gateway.rateLimitingLimit > 0
-          ? { limit: gateway.rateLimitingLimit, intervalSeconds: Number(gateway.rateLimitingInterval), technique: str(gateway.rateLimitingTechnique) }
+          ? {
+              limit: gateway.rateLimitingLimit,
+              intervalSeconds: Number(gateway.rateLimitingInterval),
+              technique: str(gateway.rateLimitingTechnique),
+            }
           : null,
       spendLimits:
         rec(gateway.spendLimits).enabled === true && Array.isArray(rec(gateway.spendLimits).rules)
-          ? (rec(gateway.spendLimits).rules as unknown[]).map(rec).map((r) => ({ limitUsd: Number(r.limit), windowSeconds: Number(r.window), technique: str(r.technique) }))
+          ? (rec(gateway.spendLimits).rules as unknown[])
+              .map(rec)
+              .map((r) => ({ limitUsd: Number(r.limit), windowSeconds: Number(r.window), technique: str(r.technique) }))
           : [],
       maxRequestBytes: routing?.limits.maxRequestBytes ?? null,
     },
@@ -270,18 +293,32 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
         : [],
     },
     spend: spendOf(worker, bindings, routing, clientIdsOf(bindings)),
-    guardrails: Object.keys(guard).length > 0 ? { prompt: rec(guard.prompt) as Record<string, string>, response: rec(guard.response) as Record<string, string> } : null,
-    alerts: { computed: facts.alerts, schedules: facts.schedules, native: nativeDestinations(snapshot, facts.native), problems: facts.problems },
-    schedules: of(snapshot, T.cron).flatMap((r) => (Array.isArray(r.inputs.schedules) ? r.inputs.schedules.map((s) => String(rec(s).cron)) : [])),
+    guardrails:
+      Object.keys(guard).length > 0
+        ? { prompt: rec(guard.prompt) as Record<string, string>, response: rec(guard.response) as Record<string, string> }
+        : null,
+    alerts: {
+      computed: facts.alerts,
+      schedules: facts.schedules,
+      native: nativeDestinations(snapshot, facts.native),
+      problems: facts.problems,
+    },
+    schedules: of(snapshot, T.cron).flatMap((r) =>
+      Array.isArray(r.inputs.schedules) ? r.inputs.schedules.map((s) => String(rec(s).cron)) : [],
+    ),
     permissions: {
       deployToken: deployTokenPermissions(snapshot.resources).map((p) => ({ permission: describePermission(p), for: p.for })),
       gatewayToken: {
-        source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:GatewayToken::")) ? "mint" : "config",
+        source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:GatewayToken::"))
+          ? "mint"
+          : "config",
         permissions: routing ? gatewayTokenPermissions(routing).map(describePermission) : [],
       },
       analyticsToken: bindings.some((b) => b.name === "ALERTS_ANALYTICS_TOKEN")
         ? {
-            source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:Alerts::")) ? "mint" : "config",
+            source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:Alerts::"))
+              ? "mint"
+              : "config",
             permissions: ["Account › Account Analytics: Read"],
           }
         : null,

@@ -113,14 +113,23 @@ const yes = (b: boolean | null) => (b === null ? "not set" : b ? "yes" : "no");
 const usd = (n: number | null) => (n === null ? null : `$${n}`);
 
 function limitsText(l: { dailyUsd: number | null; monthlyUsd: number | null }): string {
-  const parts = [l.dailyUsd === null ? null : `${usd(l.dailyUsd)} per UTC day`, l.monthlyUsd === null ? null : `${usd(l.monthlyUsd)} per calendar month`];
+  const parts = [
+    l.dailyUsd === null ? null : `${usd(l.dailyUsd)} per UTC day`,
+    l.monthlyUsd === null ? null : `${usd(l.monthlyUsd)} per calendar month`,
+  ];
   return parts.filter((p) => p !== null).join(", ") || "no limit (metered only)";
 }
 
 function spendMarkdown(s: AuditSummary["spend"]): string[] {
-  if (!s) return ["- No budgets (no BUDGETS binding): the Worker does not meter or limit what clients spend; only the gateway's spend limits apply."];
+  if (!s)
+    return [
+      "- No budgets (no BUDGETS binding): the Worker does not meter or limit what clients spend; only the gateway's spend limits apply.",
+    ];
   const out: string[] = [];
-  const atLimit = s.action === "refuse" ? "refused with 429 `budget_exceeded`" : "let through and only reported (headers, ledger, `budget.over_limit` log)";
+  const atLimit =
+    s.action === "refuse"
+      ? "refused with 429 `budget_exceeded`"
+      : "let through and only reported (headers, ledger, `budget.over_limit` log)";
   out.push(`- At the limit a request is ${atLimit} (action ${code(s.action)}).`);
   for (const c of s.clients) {
     const from = c.from === "own" ? "own budget" : c.from === "default" ? "the default budget" : "no budget";
@@ -160,12 +169,16 @@ function auditMarkdown(a: AuditSummary): string[] {
   out.push("- Provider keys and the gateway URL stay in the Worker; callers never see them.");
 
   out.push("", "### What is cached, and for how long");
-  out.push(`- Gateway default cache TTL: ${seconds(a.cache.gatewayDefaultTtlSeconds)}; cleared when the gateway settings change: ${yes(a.cache.invalidateOnUpdate)}`);
+  out.push(
+    `- Gateway default cache TTL: ${seconds(a.cache.gatewayDefaultTtlSeconds)}; cleared when the gateway settings change: ${yes(a.cache.invalidateOnUpdate)}`,
+  );
   for (const [surface, ttl] of Object.entries(a.cache.perSurfaceTtlSeconds)) out.push(`- ${code(surface)} responses: ${seconds(ttl)}`);
 
   out.push("", "### What is logged, and kept");
   const l = a.logging;
-  out.push(`- Gateway request logs collected: ${yes(l.gatewayCollectsLogs)}; at most ${l.gatewayMaxStoredLogs ?? "default"} logs kept; when full: ${l.gatewayWhenFull ?? "not set"}`);
+  out.push(
+    `- Gateway request logs collected: ${yes(l.gatewayCollectsLogs)}; at most ${l.gatewayMaxStoredLogs ?? "default"} logs kept; when full: ${l.gatewayWhenFull ?? "not set"}`,
+  );
   out.push(`- Gateway Logpush: ${yes(l.gatewayLogpush)}`);
   out.push(
     `- Worker logs (observability): ${yes(l.workerObservability.enabled)}${l.workerObservability.headSamplingRate === null ? "" : `, sampling ${Math.round(l.workerObservability.headSamplingRate * 1000) / 10}% of requests`}`,
@@ -174,16 +187,26 @@ function auditMarkdown(a: AuditSummary): string[] {
   out.push("", "### Rate limits, at each layer");
   const r = a.rateLimits;
   out.push(`- Per client (Worker): ${r.perClient ? `${r.perClient.limit} requests per ${seconds(r.perClient.periodSeconds)}` : "none"}`);
-  out.push(`- Whole gateway: ${r.gateway ? `${r.gateway.limit} requests per ${seconds(r.gateway.intervalSeconds)} (${r.gateway.technique ?? "default"} window)` : "none"}`);
-  out.push(...list(r.spendLimits.map((s) => `Gateway spend limit: $${s.limitUsd} per ${seconds(s.windowSeconds)} (${s.technique ?? "default"})`), "Gateway spend limit: none"));
+  out.push(
+    `- Whole gateway: ${r.gateway ? `${r.gateway.limit} requests per ${seconds(r.gateway.intervalSeconds)} (${r.gateway.technique ?? "default"} window)` : "none"}`,
+  );
+  out.push(
+    ...list(
+      r.spendLimits.map((s) => `Gateway spend limit: $${s.limitUsd} per ${seconds(s.windowSeconds)} (${s.technique ?? "default"})`),
+      "Gateway spend limit: none",
+    ),
+  );
   out.push(`- Largest request body: ${r.maxRequestBytes ?? "not set"} bytes`);
 
   out.push("", "### Models, fallback chain and A/B splits");
-  for (const [provider, models] of Object.entries(a.routing.models)) out.push(`- Allowed ${provider} models: ${models.map(code).join(", ") || "none"}`);
+  for (const [provider, models] of Object.entries(a.routing.models))
+    out.push(`- Allowed ${provider} models: ${models.map(code).join(", ") || "none"}`);
   out.push(`- /api/chat fallback chain (in order): ${a.routing.fallback.map(code).join(" → ") || "none"}`);
   out.push(
     ...list(
-      a.routing.experiments.map((e) => `A/B variant ${code(e.name)}: ${e.percent}% of clients (weight ${e.weight}) try ${code(e.target)} first`),
+      a.routing.experiments.map(
+        (e) => `A/B variant ${code(e.name)}: ${e.percent}% of clients (weight ${e.weight}) try ${code(e.target)} first`,
+      ),
       "A/B split: none (every client uses the chain as declared)",
     ),
   );
@@ -193,12 +216,16 @@ function auditMarkdown(a: AuditSummary): string[] {
   if (a.routing.lifecycle.length > 0) {
     out.push("- Model lifecycle (end-of-life dates from the installed SDKs and `infra/model-lifecycle.ts`):");
     for (const m of a.routing.lifecycle) {
-      const flag = m.state === "retired" || m.state === "unsupported" ? " **(calls fail)**" : m.state === "unknown" ? " **(check the name)**" : "";
+      const flag =
+        m.state === "retired" || m.state === "unsupported" ? " **(calls fail)**" : m.state === "unknown" ? " **(check the name)**" : "";
       out.push(`  - ${code(m.target)}: ${m.status}${flag}`);
     }
   }
   if (a.guardrails) {
-    const g = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+    const g = (m: Record<string, string>) =>
+      Object.entries(m)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ") || "none";
     out.push(`- Guardrails: prompts ${g(a.guardrails.prompt)}; responses ${g(a.guardrails.response)}`);
   }
 
@@ -208,13 +235,18 @@ function auditMarkdown(a: AuditSummary): string[] {
   out.push("", "### Alerts");
   out.push(
     ...list(
-      a.alerts.computed.map((x) => `${x.kind} (${code(x.name)}): fires when ${x.threshold}, over ${x.window}; to ${x.destinations.join(", ") || "no destination"}`),
+      a.alerts.computed.map(
+        (x) =>
+          `${x.kind} (${code(x.name)}): fires when ${x.threshold}, over ${x.window}; to ${x.destinations.join(", ") || "no destination"}`,
+      ),
       "Computed alerts: none declared",
     ),
   );
   for (const s of a.alerts.schedules) out.push(`- Evaluated by the Worker on cron ${code(s.cron)}`);
   for (const n of a.alerts.native) {
-    out.push(`- Cloudflare notification ${code(n.alertType)}${n.enabled ? "" : " (disabled)"}: to ${n.destinations.join(", ") || "no destination"}`);
+    out.push(
+      `- Cloudflare notification ${code(n.alertType)}${n.enabled ? "" : " (disabled)"}: to ${n.destinations.join(", ") || "no destination"}`,
+    );
   }
   for (const p of a.alerts.problems) out.push(`- PROBLEM: ${p}`);
   out.push(`- Worker cron triggers: ${a.schedules.map(code).join(", ") || "none"}`);
@@ -245,7 +277,8 @@ const resultWord = (r: RuleResult) => (r.passed ? "pass" : r.enforcement === "ad
 
 function policyMarkdown(results: RuleResult[]): string[] {
   const out = ["| rule | result | what it requires |", "|---|---|---|"];
-  for (const r of results) out.push(`| ${code(r.rule)} | ${resultWord(r)} | ${r.enforcement === "advisory" ? "(advisory) " : ""}${r.description} |`);
+  for (const r of results)
+    out.push(`| ${code(r.rule)} | ${resultWord(r)} | ${r.enforcement === "advisory" ? "(advisory) " : ""}${r.description} |`);
   for (const r of results.filter((x) => !x.passed)) {
     out.push("", `${code(r.rule)} ${r.enforcement === "advisory" ? "warnings" : "violations"}:`);
     out.push(...r.violations.map((v) => `- ${v.message}`));

@@ -12,8 +12,8 @@ import {
   findProjectRoot,
   isSecretValue,
   loadStackConfig,
-  placeholderSecret,
   type ProgramResult,
+  placeholderSecret,
   reveal,
   runProgram,
 } from "../../infra/testing/harness";
@@ -110,10 +110,18 @@ const WORKER = "cloudflare:index/workersScript:WorkersScript";
  */
 export function placeholdersOf(stack: string, config?: Record<string, unknown>, root = findProjectRoot()): Placeholder[] {
   const { project, values } = loadStackConfig(root, stack, config);
-  const raw = Object.fromEntries(Object.entries(values).filter(([k]) => k.startsWith(`${project}:`)).map(([k, v]) => [k.slice(project.length + 1), v]));
+  const raw = Object.fromEntries(
+    Object.entries(values)
+      .filter(([k]) => k.startsWith(`${project}:`))
+      .map(([k, v]) => [k.slice(project.length + 1), v]),
+  );
   const settings = validateSettings(raw, project, stack);
   const alerts = raw.alerts === undefined ? undefined : parseAlertsConfig(raw.alerts, stack, project);
-  return findPlaceholders({ ...settings, corsOrigins: settings.routing.cors.allowOrigins, alerts: alerts && { webhooks: alerts.webhooks, emails: alerts.emails } });
+  return findPlaceholders({
+    ...settings,
+    corsOrigins: settings.routing.cors.allowOrigins,
+    alerts: alerts && { webhooks: alerts.webhooks, emails: alerts.emails },
+  });
 }
 
 export function snapshotOf(result: ProgramResult, placeholders: Placeholder[] = []): Snapshot {

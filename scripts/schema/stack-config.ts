@@ -5,10 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { type JsonSchema as ValibotJsonSchema, toJsonSchema } from "@valibot/to-json-schema";
+import { toJsonSchema, type JsonSchema as ValibotJsonSchema } from "@valibot/to-json-schema";
 import * as yaml from "js-yaml";
-import { CACHE_TTL_JSON_SCHEMA, CACHE_TTL_RULE } from "../../worker/src/contract";
 import { ALERT_SECRET_KEYS, SECRET_KEYS, stackEntries, stackSchema } from "../../infra/stack-schema";
+import { CACHE_TTL_JSON_SCHEMA, CACHE_TTL_RULE } from "../../worker/src/contract";
 
 export const SCHEMA_FILE = "schema/stack-config.schema.json";
 
@@ -23,7 +23,8 @@ function convert(schema: Parameters<typeof toJsonSchema>[0]): JsonSchema {
   // Cross-field rules and transformations have no JSON Schema form; the program checks them on every run.
   const out = toJsonSchema(schema, {
     errorMode: "ignore",
-    overrideAction: (c) => (c.valibotAction === CACHE_TTL_RULE ? (structuredClone(CACHE_TTL_JSON_SCHEMA) as unknown as ValibotJsonSchema) : undefined),
+    overrideAction: (c) =>
+      c.valibotAction === CACHE_TTL_RULE ? (structuredClone(CACHE_TTL_JSON_SCHEMA) as unknown as ValibotJsonSchema) : undefined,
   }) as JsonSchema;
   delete out.$schema;
   return out;
@@ -38,7 +39,8 @@ export function stackConfigJsonSchema(root: string): JsonSchema {
   const secretKeys = [...SECRET_KEYS, ...Object.values(ALERT_SECRET_KEYS)];
   const properties: Record<string, JsonSchema> = {};
   for (const [key, schema] of Object.entries(stackEntries)) properties[`${project}:${key}`] = convert(schema);
-  for (const key of secretKeys) properties[`${project}:${key}`] = { $ref: "#/definitions/secure", description: "secret: pulumi config set --secret" };
+  for (const key of secretKeys)
+    properties[`${project}:${key}`] = { $ref: "#/definitions/secure", description: "secret: pulumi config set --secret" };
   // Required as the program requires them: the schema's required keys and the secrets every stack needs.
   const required = [
     ...((convert(stackSchema("stack")).required as string[] | undefined) ?? []),

@@ -9,8 +9,8 @@ import Ajv from "ajv";
 import * as yaml from "js-yaml";
 import * as v from "valibot";
 import { describe, expect, test } from "vitest";
-import { findProjectRoot } from "../../infra/testing/harness";
 import { stackEntries } from "../../infra/stack-schema";
+import { findProjectRoot } from "../../infra/testing/harness";
 import { SCHEMA_FILE, schemaText } from "../schema/stack-config";
 
 const root = findProjectRoot();
@@ -41,10 +41,22 @@ describe("stack config JSON Schema", () => {
   });
 
   const broken: [string, (c: Record<string, any>) => void, string][] = [
-    ["a rate-limit technique the gateway lacks", (c) => (c["ai-gateway-stack:gateway"].rateLimit.technique = "burst"), "/config/ai-gateway-stack:gateway/rateLimit/technique"],
-    ["a cache TTL under the gateway's minimum", (c) => (c["ai-gateway-stack:routing"].cacheTtl.messages = 30), "/config/ai-gateway-stack:routing/cacheTtl/messages"],
+    [
+      "a rate-limit technique the gateway lacks",
+      (c) => (c["ai-gateway-stack:gateway"].rateLimit.technique = "burst"),
+      "/config/ai-gateway-stack:gateway/rateLimit/technique",
+    ],
+    [
+      "a cache TTL under the gateway's minimum",
+      (c) => (c["ai-gateway-stack:routing"].cacheTtl.messages = 30),
+      "/config/ai-gateway-stack:routing/cacheTtl/messages",
+    ],
     ["a misspelt gateway setting", (c) => (c["ai-gateway-stack:gateway"].cacheTTL = 60), "/config/ai-gateway-stack:gateway"],
-    ["a provider key in plain text", (c) => (c["ai-gateway-stack:anthropicApiKey"] = "sk-ant-plain"), "/config/ai-gateway-stack:anthropicApiKey"],
+    [
+      "a provider key in plain text",
+      (c) => (c["ai-gateway-stack:anthropicApiKey"] = "sk-ant-plain"),
+      "/config/ai-gateway-stack:anthropicApiKey",
+    ],
     ["a misspelt top-level key", (c) => (c["ai-gateway-stack:gatway"] = { cacheTtl: 60 }), "/config/ai-gateway-stack:gatway"],
     ["no account id", (c) => delete c["ai-gateway-stack:accountId"], "/config"],
   ];
@@ -68,7 +80,8 @@ describe("stack config JSON Schema", () => {
 
 describe("Pulumi.yaml", () => {
   test("documents for each declared key the default the stack schema applies", () => {
-    const declared = (yaml.load(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> }).config;
+    const declared = (yaml.load(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> })
+      .config;
     const withDefaults = Object.entries(declared).filter(([, d]) => "default" in d);
     expect(withDefaults.map(([k]) => k)).toEqual(expect.arrayContaining(["name", "protect", "gatewayTokenSource", "crons"]));
     for (const [key, d] of withDefaults) {

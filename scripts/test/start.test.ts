@@ -1,5 +1,5 @@
 // `npm start` as a user runs it: a real process with wrangler dev and the stand-in, on random free ports.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -67,7 +67,10 @@ describe("npm start", () => {
     const answer = await new Promise<string>((resolve, reject) =>
       execFile("bash", ["-c", curl!], { timeout: 30_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
     );
-    expect(JSON.parse(answer)).toMatchObject({ text: expect.stringContaining("heard: Hello from npm start"), provider: expect.any(String) });
+    expect(JSON.parse(answer)).toMatchObject({
+      text: expect.stringContaining("heard: Hello from npm start"),
+      provider: expect.any(String),
+    });
 
     run.child.kill("SIGTERM");
     expect(await run.exit).toBe(0);
@@ -79,7 +82,10 @@ describe("npm start", () => {
     const dir = mkdtempSync(join(tmpdir(), "start-test-"));
     const key = "start-test-client-key-0123";
     const devVars = join(dir, "dev.vars");
-    writeFileSync(devVars, `# key: ${key}\nAI_GATEWAY_TOKEN=t\nANTHROPIC_API_KEY=a\nOPENAI_API_KEY=o\nCLIENT_KEYS='{"dev":"${sha256Hex(key)}"}'\n`);
+    writeFileSync(
+      devVars,
+      `# key: ${key}\nAI_GATEWAY_TOKEN=t\nANTHROPIC_API_KEY=a\nOPENAI_API_KEY=o\nCLIENT_KEYS='{"dev":"${sha256Hex(key)}"}'\n`,
+    );
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
     const taken = (blocker.address() as { port: number }).port;
@@ -111,7 +117,7 @@ describe("npm start", () => {
     const ours = new Set([run.child.pid]);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const p of procs) if (ours.has(p.ppid) && !ours.has(p.pid)) (ours.add(p.pid), (grew = true));
+      for (const p of procs) if (ours.has(p.ppid) && !ours.has(p.pid)) ours.add(p.pid), (grew = true);
     }
     const wranglerPid = procs.find((p) => ours.has(p.pid) && p.args.includes("wrangler.js") && p.args.includes(" dev "))?.pid ?? 0;
     expect(wranglerPid).toBeGreaterThan(0);

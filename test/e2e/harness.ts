@@ -4,15 +4,16 @@
  * freshly generated secrets in a temp dir, never in the repo. Also a fetch that records every response the clients
  * receive, for the suite-wide leak scan.
  */
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
+
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readUntilBreak } from "../../scripts/gateway-standin/client";
-import { startStandin, type Standin, type StandinRecord } from "../../scripts/gateway-standin/index";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
 import { readJsonc } from "../../infra/wrangler-config";
+import { readUntilBreak } from "../../scripts/gateway-standin/client";
+import { type Standin, type StandinRecord, startStandin } from "../../scripts/gateway-standin/index";
 import { copyWranglerConfig, envFileText, freePort, sha256Hex, startWorker, type WorkerProcess } from "../../scripts/local-stack";
 
 export const ROOT = join(__dirname, "..", "..");
@@ -80,7 +81,13 @@ export const marker = (label: string) => `${label}-${rnd(4)}`;
 
 const WRANGLER_CONFIG = join(ROOT, "worker", "wrangler.jsonc");
 
-function writeInstance(dir: string, base: WranglerConfig, vars: Record<string, unknown>, limit: number, secrets: Record<string, string>): string {
+function writeInstance(
+  dir: string,
+  base: WranglerConfig,
+  vars: Record<string, unknown>,
+  limit: number,
+  secrets: Record<string, string>,
+): string {
   const config = join(dir, "wrangler.json");
   copyWranglerConfig(WRANGLER_CONFIG, config, {
     name: `${base.name}-e2e`,
@@ -175,7 +182,9 @@ export async function startStack(): Promise<Stack> {
     const res = await fetch(input, init);
     const what = `${init?.method ?? (input instanceof Request ? input.method : "GET")} ${input instanceof Request ? input.url : String(input)}`;
     const copy = res.clone();
-    pending.push(readUntilBreak(copy.body).then(({ text }) => ({ what, status: res.status, headers: [...res.headers.entries()], body: text })));
+    pending.push(
+      readUntilBreak(copy.body).then(({ text }) => ({ what, status: res.status, headers: [...res.headers.entries()], body: text })),
+    );
     return res;
   };
 

@@ -10,7 +10,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { answerText, type Fault } from "../../scripts/gateway-standin/index";
-import { ATTEMPT_MS, LIMIT_PERIOD, marker, ROOT, startStack, TINY_LIMIT, VARIANT, type Stack } from "./harness";
+import { ATTEMPT_MS, LIMIT_PERIOD, marker, ROOT, type Stack, startStack, TINY_LIMIT, VARIANT } from "./harness";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -94,8 +94,17 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
     expect(response.headers.get("x-request-id")).toMatch(/\S{8,}/);
 
     const [rec] = stack.recordsFor(m);
-    expect(rec).toMatchObject({ provider: "anthropic", endpoint: "/v1/messages", account: stack.secrets.account, gateway: stack.secrets.gateway });
-    expect(JSON.parse(rec!.body)).toMatchObject({ model: CLAUDE, system: `Be terse ${m}`, messages: [{ role: "user", content: `hello ${m}` }] });
+    expect(rec).toMatchObject({
+      provider: "anthropic",
+      endpoint: "/v1/messages",
+      account: stack.secrets.account,
+      gateway: stack.secrets.gateway,
+    });
+    expect(JSON.parse(rec!.body)).toMatchObject({
+      model: CLAUDE,
+      system: `Be terse ${m}`,
+      messages: [{ role: "user", content: `hello ${m}` }],
+    });
     expect(header(rec!, "cf-aig-authorization")).toBe(`Bearer ${stack.secrets.AI_GATEWAY_TOKEN}`);
     const key = stack.secrets.ANTHROPIC_API_KEY;
     expect(header(rec!, "x-api-key") === key || header(rec!, "authorization") === `Bearer ${key}`).toBe(true);
@@ -107,7 +116,9 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
 
   it("streams: the SDK assembles the Anthropic event sequence into the stand-in's answer", async () => {
     const m = marker("msg-stream");
-    const stream = stack.anthropic().messages.stream({ model: CLAUDE, max_tokens: 200, messages: [{ role: "user", content: `stream ${m} please` }] });
+    const stream = stack
+      .anthropic()
+      .messages.stream({ model: CLAUDE, max_tokens: 200, messages: [{ role: "user", content: `stream ${m} please` }] });
     const types: string[] = [];
     stream.on("streamEvent", (e) => types.push(e.type));
     const final = await stream.finalMessage();
@@ -121,10 +132,21 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
   it("passes tools, tool_choice, stop sequences and anthropic-beta through and returns the tool call", async () => {
     const m = marker("msg-tools");
     const tools: Anthropic.Tool[] = [
-      { name: "get_weather", description: "weather", input_schema: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } }, required: ["city"] } },
+      {
+        name: "get_weather",
+        description: "weather",
+        input_schema: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } }, required: ["city"] },
+      },
     ];
     const msg = await stack.anthropic().messages.create(
-      { model: CLAUDE, max_tokens: 200, tools, tool_choice: { type: "auto" }, stop_sequences: ["NEVER"], messages: [{ role: "user", content: `use get_weather ${m}` }] },
+      {
+        model: CLAUDE,
+        max_tokens: 200,
+        tools,
+        tool_choice: { type: "auto" },
+        stop_sequences: ["NEVER"],
+        messages: [{ role: "user", content: `use get_weather ${m}` }],
+      },
       { headers: { "anthropic-beta": "e2e-beta-2026-01-01" } },
     );
     expect(msg.stop_reason).toBe("tool_use");
@@ -136,7 +158,9 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
 
   it("returns a stop-sequence answer as the provider cut it", async () => {
     const m = marker("msg-stop");
-    const msg = await stack.anthropic().messages.create({ model: CLAUDE, max_tokens: 200, stop_sequences: ["heard"], messages: [{ role: "user", content: m }] });
+    const msg = await stack
+      .anthropic()
+      .messages.create({ model: CLAUDE, max_tokens: 200, stop_sequences: ["heard"], messages: [{ role: "user", content: m }] });
     expect(msg).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "heard" });
   });
 });
@@ -146,7 +170,13 @@ describe("POST /v1/chat/completions with the OpenAI SDK", () => {
     const m = marker("cc-json");
     const { data, response } = await stack
       .openai()
-      .chat.completions.create({ model: GPT, messages: [{ role: "system", content: `sys ${m}` }, { role: "user", content: `hi ${m}` }] })
+      .chat.completions.create({
+        model: GPT,
+        messages: [
+          { role: "system", content: `sys ${m}` },
+          { role: "user", content: `hi ${m}` },
+        ],
+      })
       .withResponse();
     expect(data.choices[0]!.message.content).toBe(answerText("openai", GPT, `hi ${m}`));
     expect(response.headers.get("x-ai-provider")).toBe("openai");
@@ -155,7 +185,12 @@ describe("POST /v1/chat/completions with the OpenAI SDK", () => {
     expect(response.headers.get("x-request-id")).toMatch(/\S{8,}/);
     const rec = stack.recordsFor(m)[0]!;
     expect(rec).toMatchObject({ provider: "openai", endpoint: "/chat/completions" });
-    expect(JSON.parse(rec.body)).toMatchObject({ messages: [{ role: "system", content: `sys ${m}` }, { role: "user", content: `hi ${m}` }] });
+    expect(JSON.parse(rec.body)).toMatchObject({
+      messages: [
+        { role: "system", content: `sys ${m}` },
+        { role: "user", content: `hi ${m}` },
+      ],
+    });
     expect(header(rec, "authorization")).toBe(`Bearer ${stack.secrets.OPENAI_API_KEY}`);
     expect(header(rec, "cf-aig-cache-ttl")).toBe(String(stack.routing.cacheTtl.chatCompletions));
   });
@@ -194,10 +229,22 @@ describe("POST /v1/chat/completions with the OpenAI SDK", () => {
 describe("POST /api/chat", () => {
   it("answers { text, provider, model, variant, cached, usage } from the first provider, system prompt passed on", async () => {
     const m = marker("chat-json");
-    const res = await chatFetch({ messages: [{ role: "system", content: `sys ${m}` }, { role: "user", content: `hey ${m}` }], feature: "e2e-feature" });
+    const res = await chatFetch({
+      messages: [
+        { role: "system", content: `sys ${m}` },
+        { role: "user", content: `hey ${m}` },
+      ],
+      feature: "e2e-feature",
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as ChatAnswer;
-    expect(body).toMatchObject({ text: answerText("anthropic", CLAUDE, `hey ${m}`), provider: "anthropic", model: CLAUDE, variant: VARIANT, cached: false });
+    expect(body).toMatchObject({
+      text: answerText("anthropic", CLAUDE, `hey ${m}`),
+      provider: "anthropic",
+      model: CLAUDE,
+      variant: VARIANT,
+      cached: false,
+    });
     expect(body.usage.outputTokens).toBeGreaterThan(0);
     expect(res.headers.get("x-ai-variant")).toBe(VARIANT);
     expect(res.headers.get("x-ai-provider")).toBe("anthropic");
@@ -212,7 +259,10 @@ describe("POST /api/chat", () => {
     const res = await chatFetch({ stream: true, messages: [{ role: "user", content: `stream ${m}` }] });
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const evs = sseEvents(await readAll(res));
-    const text = evs.filter((e) => e.event === "delta").map((e) => (e.data as { text: string }).text).join("");
+    const text = evs
+      .filter((e) => e.event === "delta")
+      .map((e) => (e.data as { text: string }).text)
+      .join("");
     expect(text).toBe(answerText("anthropic", CLAUDE, `stream ${m}`));
     expect(evs.at(-1)).toMatchObject({ event: "done", data: { provider: "anthropic", model: CLAUDE, variant: VARIANT, cached: false } });
   });
@@ -232,7 +282,11 @@ describe("gateway cache, seen from outside", () => {
   it("treats a reordered, re-spaced but identical request as the same entry", async () => {
     const m = marker("cache-canon");
     const send = (raw: string) =>
-      stack.fetch(`${stack.workerUrl}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${stack.keys.alice}`, "content-type": "application/json" }, body: raw });
+      stack.fetch(`${stack.workerUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${stack.keys.alice}`, "content-type": "application/json" },
+        body: raw,
+      });
     const first = await send(JSON.stringify({ model: GPT, messages: [{ role: "user", content: m }] }));
     const second = await send(`{ "messages": [ { "content": "${m}", "role": "user" } ],\n  "model": "${GPT}" }`);
     expect(first.headers.get("x-cache")).toBe("MISS");
@@ -244,7 +298,10 @@ describe("gateway cache, seen from outside", () => {
     const m = marker("cache-skip");
     const params = { model: GPT, messages: [{ role: "user" as const, content: m }] };
     await stack.openai().chat.completions.create(params);
-    const again = await stack.openai().chat.completions.create(params, { headers: { "cache-control": "no-cache" } }).withResponse();
+    const again = await stack
+      .openai()
+      .chat.completions.create(params, { headers: { "cache-control": "no-cache" } })
+      .withResponse();
     expect(again.response.headers.get("x-cache")).not.toBe("HIT");
     const recs = stack.recordsFor(m);
     expect(recs).toHaveLength(2);
@@ -377,7 +434,12 @@ describe("fallback when the primary provider fails", () => {
       const want = answerText("openai", GPT, `fallback ${m}`);
       if (stream) {
         const evs = sseEvents(await readAll(res));
-        expect(evs.filter((e) => e.event === "delta").map((e) => (e.data as { text: string }).text).join("")).toBe(want);
+        expect(
+          evs
+            .filter((e) => e.event === "delta")
+            .map((e) => (e.data as { text: string }).text)
+            .join(""),
+        ).toBe(want);
         expect(evs.at(-1)).toMatchObject({ event: "done", data: { provider: "openai", model: GPT } });
       } else {
         expect(await res.json()).toMatchObject({ text: want, provider: "openai", model: GPT });
@@ -433,7 +495,9 @@ describe("fallback when the primary provider fails", () => {
     const m = marker("cut-late-msg");
     stack.standin.setFault("anthropic", { cut: "after-first-token", match: m });
     try {
-      const stream = stack.anthropic().messages.stream({ model: CLAUDE, max_tokens: 200, messages: [{ role: "user", content: `many words to stream ${m}` }] });
+      const stream = stack
+        .anthropic()
+        .messages.stream({ model: CLAUDE, max_tokens: 200, messages: [{ role: "user", content: `many words to stream ${m}` }] });
       let text = "";
       stream.on("text", (t) => (text += t));
       await expect(stream.finalMessage()).rejects.toThrow();
@@ -447,7 +511,9 @@ describe("fallback when the primary provider fails", () => {
     const m = marker("cut-late-cc");
     stack.standin.setFault("openai", { cut: "after-first-token", match: m });
     try {
-      const stream = await stack.openai().chat.completions.create({ model: GPT, stream: true, messages: [{ role: "user", content: `many words to stream ${m}` }] });
+      const stream = await stack
+        .openai()
+        .chat.completions.create({ model: GPT, stream: true, messages: [{ role: "user", content: `many words to stream ${m}` }] });
       const read = async () => {
         let n = 0;
         for await (const c of stream) n += (c.choices[0]?.delta.content ?? "").length;
@@ -463,15 +529,23 @@ describe("fallback when the primary provider fails", () => {
 describe("client auth", () => {
   it("refuses a missing or wrong key on every surface with 401 in that surface's shape", async () => {
     const m = marker("auth");
-    await expect(stack.anthropic("wrong-key").messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: m }] })).rejects.toMatchObject({
+    await expect(
+      stack.anthropic("wrong-key").messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: m }] }),
+    ).rejects.toMatchObject({
       status: 401,
       error: { type: "error", error: { type: "authentication_error" } },
     });
-    await expect(stack.openai("wrong-key").chat.completions.create({ model: GPT, messages: [{ role: "user", content: m }] })).rejects.toMatchObject({
+    await expect(
+      stack.openai("wrong-key").chat.completions.create({ model: GPT, messages: [{ role: "user", content: m }] }),
+    ).rejects.toMatchObject({
       status: 401,
       error: { message: expect.any(String) },
     });
-    const none = await stack.fetch(`${stack.workerUrl}/api/chat`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content: m }] }) });
+    const none = await stack.fetch(`${stack.workerUrl}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: m }] }),
+    });
     expect(none.status).toBe(401);
     expect(await none.json()).toMatchObject({ error: { message: expect.any(String) } });
     expect(stack.recordsFor(m)).toEqual([]);
@@ -479,7 +553,9 @@ describe("client auth", () => {
 
   it("refuses with 401 a client whose key digest is in CLIENT_KEYS but who is not listed in CLIENTS", async () => {
     const m = marker("unlisted");
-    await expect(stack.anthropic(stack.keys.mallory).messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: m }] })).rejects.toMatchObject({
+    await expect(
+      stack.anthropic(stack.keys.mallory).messages.create({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: m }] }),
+    ).rejects.toMatchObject({
       status: 401,
       error: { type: "error", error: { type: "authentication_error" } },
     });
@@ -516,7 +592,10 @@ describe("per-client rate limit", () => {
     expect(statuses).toContain(429);
     expect(limited!.headers.get("retry-after")).toBe(String(LIMIT_PERIOD));
     expect(((await limited!.json()) as { error: { message: string } }).error.message).toMatch(/rate|limit|too many/i);
-    const other = await chatFetch({ messages: [{ role: "user", content: marker("rl-bob") }] }, { url: stack.limitedUrl, key: stack.keys.bob });
+    const other = await chatFetch(
+      { messages: [{ role: "user", content: marker("rl-bob") }] },
+      { url: stack.limitedUrl, key: stack.keys.bob },
+    );
     expect(other.status).toBe(200);
     await other.text();
   });
@@ -526,17 +605,59 @@ describe("bad input", () => {
   const big = "x".repeat(300 * 1024);
   const table: [string, string, string, number, RegExp, string | null][] = [
     ["malformed JSON", "POST", "/v1/messages", 400, /json/i, "{not json"],
-    ["max_tokens of the wrong type", "POST", "/v1/messages", 400, /max_tokens/, JSON.stringify({ model: CLAUDE, max_tokens: "ten", messages: [{ role: "user", content: "x" }] })],
+    [
+      "max_tokens of the wrong type",
+      "POST",
+      "/v1/messages",
+      400,
+      /max_tokens/,
+      JSON.stringify({ model: CLAUDE, max_tokens: "ten", messages: [{ role: "user", content: "x" }] }),
+    ],
     ["missing messages", "POST", "/v1/messages", 400, /messages/, JSON.stringify({ model: CLAUDE, max_tokens: 10 })],
-    ["a model ROUTING does not allow", "POST", "/v1/messages", 400, /model/i, JSON.stringify({ model: "claude-unlisted", max_tokens: 10, messages: [{ role: "user", content: "x" }] })],
+    [
+      "a model ROUTING does not allow",
+      "POST",
+      "/v1/messages",
+      400,
+      /model/i,
+      JSON.stringify({ model: "claude-unlisted", max_tokens: 10, messages: [{ role: "user", content: "x" }] }),
+    ],
     ["malformed JSON", "POST", "/v1/chat/completions", 400, /json/i, "{"],
     ["messages that are not a list", "POST", "/v1/chat/completions", 400, /messages/, JSON.stringify({ model: GPT, messages: "hi" })],
-    ["a model ROUTING does not allow", "POST", "/v1/chat/completions", 400, /model/i, JSON.stringify({ model: "gpt-unlisted", messages: [{ role: "user", content: "x" }] })],
+    [
+      "a model ROUTING does not allow",
+      "POST",
+      "/v1/chat/completions",
+      400,
+      /model/i,
+      JSON.stringify({ model: "gpt-unlisted", messages: [{ role: "user", content: "x" }] }),
+    ],
     ["missing messages", "POST", "/api/chat", 400, /messages/, JSON.stringify({})],
     ["an unknown role", "POST", "/api/chat", 400, /role/, JSON.stringify({ messages: [{ role: "robot", content: "x" }] })],
-    ["stream that is not a boolean", "POST", "/api/chat", 400, /stream/, JSON.stringify({ stream: "yes", messages: [{ role: "user", content: "x" }] })],
-    ["a body over the size limit", "POST", "/api/chat", 413, /larger|limit|size/i, JSON.stringify({ messages: [{ role: "user", content: big }] })],
-    ["a body over the size limit", "POST", "/v1/messages", 413, /larger|limit|size/i, JSON.stringify({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: big }] })],
+    [
+      "stream that is not a boolean",
+      "POST",
+      "/api/chat",
+      400,
+      /stream/,
+      JSON.stringify({ stream: "yes", messages: [{ role: "user", content: "x" }] }),
+    ],
+    [
+      "a body over the size limit",
+      "POST",
+      "/api/chat",
+      413,
+      /larger|limit|size/i,
+      JSON.stringify({ messages: [{ role: "user", content: big }] }),
+    ],
+    [
+      "a body over the size limit",
+      "POST",
+      "/v1/messages",
+      413,
+      /larger|limit|size/i,
+      JSON.stringify({ model: CLAUDE, max_tokens: 10, messages: [{ role: "user", content: big }] }),
+    ],
     ["an unknown route", "POST", "/v1/nothing-here", 404, /no route|not found/i, "{}"],
     ["the wrong method", "GET", "/api/chat", 405, /method/i, null],
     ["the wrong method", "PUT", "/v1/messages", 405, /method/i, "{}"],
@@ -559,8 +680,11 @@ describe("bad input", () => {
 describe("npm run smoke against the local stack", () => {
   const smoke = (args: string[]) =>
     new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), join(ROOT, "scripts/smoke.ts"), ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+      execFile(
+        process.execPath,
+        [join(ROOT, "node_modules/tsx/dist/cli.mjs"), join(ROOT, "scripts/smoke.ts"), ...args],
+        { cwd: ROOT, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
       );
     });
 
@@ -579,12 +703,22 @@ describe("npm run smoke against the local stack", () => {
 });
 
 describe("spend control per client", () => {
-  const budgetOf = (h: Headers) => ({ limit: Number(h.get("x-ai-budget-limit")), remaining: Number(h.get("x-ai-budget-remaining")), reset: h.get("x-ai-budget-reset") });
+  const budgetOf = (h: Headers) => ({
+    limit: Number(h.get("x-ai-budget-limit")),
+    remaining: Number(h.get("x-ai-budget-remaining")),
+    reset: h.get("x-ai-budget-reset"),
+  });
 
   it("reports a falling remaining budget to both SDKs, and the client's own ledger over GET /v1/usage", async () => {
     const m = marker("budget-falls");
-    const a1 = await stack.anthropic().messages.create({ model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: `${m} one` }] }).withResponse();
-    const a2 = await stack.openai().chat.completions.create({ model: GPT, messages: [{ role: "user", content: `${m} two` }] }).withResponse();
+    const a1 = await stack
+      .anthropic()
+      .messages.create({ model: CLAUDE, max_tokens: 50, messages: [{ role: "user", content: `${m} one` }] })
+      .withResponse();
+    const a2 = await stack
+      .openai()
+      .chat.completions.create({ model: GPT, messages: [{ role: "user", content: `${m} two` }] })
+      .withResponse();
     const b1 = budgetOf(a1.response.headers);
     const b2 = budgetOf(a2.response.headers);
     expect(b1.limit).toBe(5);
@@ -604,7 +738,9 @@ describe("spend control per client", () => {
     body = body!;
     expect(body.client).toBe("alice");
     expect(body.totalUsd).toBeGreaterThan(0);
-    expect(body.days.flatMap((d) => d.models.map((x) => x.model))).toEqual(expect.arrayContaining([`anthropic/${CLAUDE}`, `openai/${GPT}`]));
+    expect(body.days.flatMap((d) => d.models.map((x) => x.model))).toEqual(
+      expect.arrayContaining([`anthropic/${CLAUDE}`, `openai/${GPT}`]),
+    );
   });
 
   it("refuses a client past its budget with 429 budget_exceeded, which neither SDK retries", async () => {
@@ -616,7 +752,12 @@ describe("spend control per client", () => {
     for (let i = 0; i < 40 && !refused; i++) {
       const res = await stack.fetch(`${stack.workerUrl}/v1/messages`, {
         method: "POST",
-        headers: { "x-api-key": stack.keys.bob, "content-type": "application/json", "anthropic-version": "2023-06-01", "cache-control": "no-cache" },
+        headers: {
+          "x-api-key": stack.keys.bob,
+          "content-type": "application/json",
+          "anthropic-version": "2023-06-01",
+          "cache-control": "no-cache",
+        },
         body: JSON.stringify({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} ${i} ${long}` }] }),
       });
       await res.text();
@@ -632,7 +773,9 @@ describe("spend control per client", () => {
     const counting: typeof fetch = (input, init) => (calls++, fetch(input, init));
     const anthropic = new Anthropic({ baseURL: stack.workerUrl, apiKey: stack.keys.bob, maxRetries: 3, fetch: counting });
     // The same long question: what is left of the budget cannot cover its worst case (a short one might still fit).
-    const a = await anthropic.messages.create({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${long}` }] }).catch((e: unknown) => e);
+    const a = await anthropic.messages
+      .create({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${long}` }] })
+      .catch((e: unknown) => e);
     expect(a).toBeInstanceOf(Anthropic.RateLimitError);
     expect((a as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ error: { type: "budget_exceeded" } });
     const openai = new OpenAI({ baseURL: `${stack.workerUrl}/v1`, apiKey: stack.keys.bob, maxRetries: 3, fetch: counting });
@@ -653,7 +796,8 @@ describe("leak scan over the whole suite", () => {
     const leaks: string[] = [];
     for (const s of seen) {
       const text = `${s.headers.map(([k, v]) => `${k}: ${v}`).join("\n")}\n${s.body}`;
-      for (const [name, value] of Object.entries(stack.secrets)) if (text.includes(value)) leaks.push(`${name} in the response to ${s.what} (${s.status})`);
+      for (const [name, value] of Object.entries(stack.secrets))
+        if (text.includes(value)) leaks.push(`${name} in the response to ${s.what} (${s.status})`);
     }
     expect(leaks).toEqual([]);
   });
@@ -661,7 +805,9 @@ describe("leak scan over the whole suite", () => {
   it("never forwarded a client's key to the gateway", () => {
     const records = stack.standin.records();
     expect(records.length).toBeGreaterThan(20);
-    const forwarded = records.filter((r) => Object.values(stack.keys).some((k) => JSON.stringify(r.headers).includes(k) || r.body.includes(k)));
+    const forwarded = records.filter((r) =>
+      Object.values(stack.keys).some((k) => JSON.stringify(r.headers).includes(k) || r.body.includes(k)),
+    );
     expect(forwarded.map((r) => r.seq)).toEqual([]);
   });
 });

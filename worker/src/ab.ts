@@ -15,7 +15,11 @@ export const DEFAULT_VARIANT = "default";
  * variant names, so declaring a different experiment reshuffles clients, while changing weights only moves the
  * clients between the slice boundaries (a ramp from 10% to 20% keeps the first 10% where they were).
  */
-export async function chooseVariant(clientId: string, experiments: readonly Experiment[], unitHash: UnitHash): Promise<Experiment | undefined> {
+export async function chooseVariant(
+  clientId: string,
+  experiments: readonly Experiment[],
+  unitHash: UnitHash,
+): Promise<Experiment | undefined> {
   const total = experiments.reduce((sum, e) => sum + e.weight, 0);
   if (total === 0) return undefined;
   const salt = experiments.map((e) => e.name).join(",");

@@ -15,7 +15,14 @@ export interface ClientKey {
 }
 
 const DIGEST = /^[0-9a-fA-F]{64}$/;
-const REQUIRED_STRINGS = ["AI_GATEWAY_ACCOUNT_ID", "AI_GATEWAY_ID", "AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "STACK"] as const;
+const REQUIRED_STRINGS = [
+  "AI_GATEWAY_ACCOUNT_ID",
+  "AI_GATEWAY_ID",
+  "AI_GATEWAY_TOKEN",
+  "ANTHROPIC_API_KEY",
+  "OPENAI_API_KEY",
+  "STACK",
+] as const;
 
 /** The one shape of an operator mistake: a 500 with a fixed message; the detail goes to the log line only. */
 export function configError(detail: string): ApiError {

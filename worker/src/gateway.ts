@@ -3,8 +3,8 @@
  * metadata for its logs, and how to cache. Kept apart from the providers, which only add their own path and auth.
  */
 import { canonicalJson } from "./canonical";
-import { sha256Hex } from "./crypto";
 import type { ProviderName } from "./contract/routing";
+import { sha256Hex } from "./crypto";
 import { AIG, type CacheOutcome, type Surface } from "./wire";
 
 const DEFAULT_BASE = "https://gateway.ai.cloudflare.com/v1";

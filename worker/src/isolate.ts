@@ -4,12 +4,13 @@
  * values each provider call carries. A request compares the raw binding values with the ones the cached entry was
  * built from (a dozen identity checks) instead of re-reading and re-validating them.
  */
-import { clientKeysOf, configError, rateLimitPeriodOf, requireBindings, routingOf, type ClientKey } from "./config";
-import { gatewayUrl } from "./gateway";
-import { parseBudgets } from "./contract/budgets";
-import type { ProviderName, Routing } from "./contract/routing";
+
 import { LeaseClient } from "./budget/lease";
 import type { BudgetRuntime } from "./budget/meter";
+import { type ClientKey, clientKeysOf, configError, rateLimitPeriodOf, requireBindings, routingOf } from "./config";
+import { parseBudgets } from "./contract/budgets";
+import type { ProviderName, Routing } from "./contract/routing";
+import { gatewayUrl } from "./gateway";
 
 export interface Isolate {
   readonly routing: Routing;
@@ -53,7 +54,13 @@ function budgetRuntime(env: Env, now: () => number, warn: (detail: string) => vo
   const ns = env.BUDGET_LEDGER;
   // Fail closed: limits that no ledger can hold would be limits nobody enforces.
   if (typeof ns?.getByName !== "function") throw configError("BUDGETS is set but BUDGET_LEDGER (the ledger Durable Object) is not bound");
-  const leases = new LeaseClient({ budgets, ledger: (client) => ns.getByName(client), now, isolateId: (isolateId ??= crypto.randomUUID()), log: warn });
+  const leases = new LeaseClient({
+    budgets,
+    ledger: (client) => ns.getByName(client),
+    now,
+    isolateId: (isolateId ??= crypto.randomUUID()),
+    log: warn,
+  });
   return { budgets, leases };
 }
 

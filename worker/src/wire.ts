@@ -89,10 +89,11 @@ export type CacheOutcome = "HIT" | "MISS" | "BYPASS" | "COALESCED";
 export type Surface = "messages" | "chatCompletions" | "chat";
 
 /** The API paths and the surface each one is: the one list the app, the logs and the error shapes use. */
-export const API_PATHS = { "/v1/messages": "messages", "/v1/chat/completions": "chatCompletions", "/api/chat": "chat" } as const satisfies Record<
-  string,
-  Surface
->;
+export const API_PATHS = {
+  "/v1/messages": "messages",
+  "/v1/chat/completions": "chatCompletions",
+  "/api/chat": "chat",
+} as const satisfies Record<string, Surface>;
 export type ApiPath = keyof typeof API_PATHS;
 
 export const HEALTH_PATH = "/healthz";

@@ -1,8 +1,8 @@
 // A/B bucketing: deterministic and sticky per client, weights honoured, and the attempt order built from it.
 import { describe, expect, it } from "vitest";
 import { attemptOrder, chooseVariant } from "../src/ab";
-import { sha256Unit } from "../src/crypto";
 import type { Experiment } from "../src/contract/routing";
+import { sha256Unit } from "../src/crypto";
 
 const exp = (name: string, weight: number, provider: Experiment["target"]["provider"] = "anthropic", model = name): Experiment => ({
   name,
@@ -75,7 +75,11 @@ describe("attemptOrder", () => {
   ] as const;
 
   it("puts the variant's target first and does not repeat it", () => {
-    expect(attemptOrder({ provider: "openai", model: "gpt-4.1-mini" }, [...chain]).map((t) => t.provider)).toEqual(["openai", "anthropic", "workers-ai"]);
+    expect(attemptOrder({ provider: "openai", model: "gpt-4.1-mini" }, [...chain]).map((t) => t.provider)).toEqual([
+      "openai",
+      "anthropic",
+      "workers-ai",
+    ]);
   });
 
   it("keeps a same-provider target with another model as a separate step", () => {

@@ -5,21 +5,37 @@ import { anthropicAnswer, BATCH_KEY, denyAll, harness, json, post, WEB_KEY } fro
 
 const chat = { messages: [{ role: "user", content: "Hi" }] };
 const surfaces = [
-  { path: "/v1/messages", body: { model: "claude-haiku-4-5", max_tokens: 8, messages: chat.messages }, shape: (b: any) => b.type === "error" && typeof b.error.type === "string" },
-  { path: "/v1/chat/completions", body: { model: "gpt-4.1-mini", messages: chat.messages }, shape: (b: any) => typeof b.error.message === "string" && "code" in b.error },
+  {
+    path: "/v1/messages",
+    body: { model: "claude-haiku-4-5", max_tokens: 8, messages: chat.messages },
+    shape: (b: any) => b.type === "error" && typeof b.error.type === "string",
+  },
+  {
+    path: "/v1/chat/completions",
+    body: { model: "gpt-4.1-mini", messages: chat.messages },
+    shape: (b: any) => typeof b.error.message === "string" && "code" in b.error,
+  },
   { path: "/api/chat", body: chat, shape: (b: any) => Object.keys(b).join() === "error" && Object.keys(b.error).join() === "type,message" },
 ];
 
 describe("client auth", () => {
-  it.each(surfaces)("answers 401 in $path's error shape without a key, with a wrong key, or with a key's digest", async ({ path, body, shape }) => {
-    const h = harness();
-    const attempts: Record<string, string>[] = [{ "x-api-key": "" }, { "x-api-key": "wrong" }, { "x-api-key": TEST_CLIENT_DIGESTS.web }, { "x-api-key": "", authorization: "Basic abc" }];
-    for (const headers of attempts) {
-      const res = await h.fetch(path, post(body, headers));
-      expect(res.status).toBe(401);
-      expect(shape(await res.json())).toBe(true);
-    }
-  });
+  it.each(surfaces)(
+    "answers 401 in $path's error shape without a key, with a wrong key, or with a key's digest",
+    async ({ path, body, shape }) => {
+      const h = harness();
+      const attempts: Record<string, string>[] = [
+        { "x-api-key": "" },
+        { "x-api-key": "wrong" },
+        { "x-api-key": TEST_CLIENT_DIGESTS.web },
+        { "x-api-key": "", authorization: "Basic abc" },
+      ];
+      for (const headers of attempts) {
+        const res = await h.fetch(path, post(body, headers));
+        expect(res.status).toBe(401);
+        expect(shape(await res.json())).toBe(true);
+      }
+    },
+  );
 
   it("refuses with 401 a key whose digest is in CLIENT_KEYS when its client is not listed in CLIENTS, and warns once", async () => {
     // A CLIENTS value of its own, so this isolate's cached key list is rebuilt (and the warning given) in this test.
@@ -34,7 +50,9 @@ describe("client auth", () => {
     }
     expect((await h.fetch("/api/chat", post(chat, { "x-api-key": WEB_KEY }))).status).toBe(200);
     const warnings = h.logs.filter((l) => l.warning === "config");
-    expect(warnings).toEqual([{ level: "warn", warning: "config", detail: expect.stringContaining("not listed in CLIENTS, refused until listed: batch") }]);
+    expect(warnings).toEqual([
+      { level: "warn", warning: "config", detail: expect.stringContaining("not listed in CLIENTS, refused until listed: batch") },
+    ]);
     const logged = JSON.stringify(h.logs);
     for (const secret of [BATCH_KEY, TEST_CLIENT_DIGESTS.batch, TEST_CLIENT_DIGESTS.web]) expect(logged).not.toContain(secret);
     expect(h.logs.filter((l) => l.status === 401).map((l) => l.client)).toEqual([null, null, null]);
@@ -42,7 +60,11 @@ describe("client auth", () => {
 
   it("accepts the key in x-api-key or as Authorization: Bearer, and knows which client it is", async () => {
     const h = harness();
-    h.gateway.on("anthropic", () => json(anthropicAnswer("a")), () => json(anthropicAnswer("b")));
+    h.gateway.on(
+      "anthropic",
+      () => json(anthropicAnswer("a")),
+      () => json(anthropicAnswer("b")),
+    );
     expect((await h.fetch("/api/chat", post(chat, { "x-api-key": WEB_KEY }))).status).toBe(200);
     expect((await h.fetch("/api/chat", post(chat, { "x-api-key": "", authorization: `Bearer ${BATCH_KEY}` }))).status).toBe(200);
     expect(h.logs.map((l) => l.client)).toEqual(["web", "batch"]);
@@ -51,15 +73,18 @@ describe("client auth", () => {
 });
 
 describe("rate limit", () => {
-  it.each(surfaces)("answers 429 with Retry-After in $path's error shape when the client is over its limit", async ({ path, body, shape }) => {
-    const keys: string[] = [];
-    const h = harness({ env: { RATE_LIMITER: { limit: async ({ key }) => (keys.push(key), { success: false }) } } });
-    const res = await h.fetch(path, post(body));
-    expect(res.status).toBe(429);
-    expect(res.headers.get("retry-after")).toBe("60");
-    expect(shape(await res.json())).toBe(true);
-    expect(keys).toEqual(["web"]);
-  });
+  it.each(surfaces)(
+    "answers 429 with Retry-After in $path's error shape when the client is over its limit",
+    async ({ path, body, shape }) => {
+      const keys: string[] = [];
+      const h = harness({ env: { RATE_LIMITER: { limit: async ({ key }) => (keys.push(key), { success: false }) } } });
+      const res = await h.fetch(path, post(body));
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toBe("60");
+      expect(shape(await res.json())).toBe(true);
+      expect(keys).toEqual(["web"]);
+    },
+  );
 
   it("answers Retry-After 10 when the limiter's declared period (RATE_LIMIT_PERIOD) is 10 seconds", async () => {
     const h = harness({ env: { RATE_LIMITER: denyAll, RATE_LIMIT_PERIOD: "10" } });
@@ -87,7 +112,8 @@ describe("CORS", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
     const allowed = res.headers.get("access-control-allow-headers")!.split(",");
-    for (const hdr of ["x-api-key", "authorization", "anthropic-version", "anthropic-beta", "content-type", "cache-control"]) expect(allowed).toContain(hdr);
+    for (const hdr of ["x-api-key", "authorization", "anthropic-version", "anthropic-beta", "content-type", "cache-control"])
+      expect(allowed).toContain(hdr);
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
   });
 
@@ -133,7 +159,11 @@ describe("security headers", () => {
 describe("operator mistakes", () => {
   const cases: [string, Partial<Env>, RegExp][] = [
     ["CLIENT_KEYS that is not JSON", { CLIENT_KEYS: `{"web": ${TEST_SECRETS.OPENAI_API_KEY}` }, /CLIENT_KEYS is not valid JSON/],
-    ["CLIENT_KEYS holding a key instead of a digest", { CLIENT_KEYS: JSON.stringify({ web: WEB_KEY }) }, /CLIENT_KEYS\["web"\] must be a SHA-256 hex digest/],
+    [
+      "CLIENT_KEYS holding a key instead of a digest",
+      { CLIENT_KEYS: JSON.stringify({ web: WEB_KEY }) },
+      /CLIENT_KEYS\["web"\] must be a SHA-256 hex digest/,
+    ],
     ["ROUTING with a bad field", { ROUTING: { models: {} } as object }, /ROUTING\.models\.anthropic|ROUTING\.chat/],
     ["a missing gateway token", { AI_GATEWAY_TOKEN: "" }, /AI_GATEWAY_TOKEN is not set/],
     ["a missing CLIENTS allow-list", { CLIENTS: undefined }, /CLIENTS is not set/],
@@ -147,7 +177,9 @@ describe("operator mistakes", () => {
     const res = await h.fetch("/api/chat", post(chat));
     expect(res.status).toBe(500);
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ error: { type: "config_error", message: "The service is misconfigured; the operator has been told." } });
+    expect(JSON.parse(text)).toEqual({
+      error: { type: "config_error", message: "The service is misconfigured; the operator has been told." },
+    });
     expect(text).not.toContain(WEB_KEY);
     expect(h.logs[0]!.error).toBe("config_error");
     expect(String(h.logs[0]!.errorDetail)).toMatch(logged);

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { runScheduledAlerts, type AlertsEnv } from "../src/alerts";
+import { type AlertsEnv, runScheduledAlerts } from "../src/alerts";
 import { STATE_KEY } from "../src/alerts/state";
 
 const TOKEN = "workerd-analytics-token-5e1d";
@@ -93,7 +93,11 @@ describe("scheduled alerts in workerd", () => {
     await runScheduledAlerts({ cron: "*/5 * * * *", scheduledTime: at }, budgetsEnv, { fetch: w.fetch, log: (l) => logs.push(l) });
     const mismatch = w.posts.filter((p) => p.body.alert === "budget_ledger_mismatch");
     expect(mismatch).toHaveLength(1);
-    expect(mismatch[0]!.body).toMatchObject({ status: "firing", window: { start: "2026-11-29T00:00:00Z" }, detail: { ledgerUsd: 0, gatewayUsd: 1.5 } });
+    expect(mismatch[0]!.body).toMatchObject({
+      status: "firing",
+      window: { start: "2026-11-29T00:00:00Z" },
+      detail: { ledgerUsd: 0, gatewayUsd: 1.5 },
+    });
     expect(logs.map((l) => JSON.parse(l) as { event: string }).some((l) => l.event === "budgets.reconcile")).toBe(true);
 
     // The next run the same day compares nothing again.
@@ -104,7 +108,10 @@ describe("scheduled alerts in workerd", () => {
 
   it("ignores a cron that is not the alerts cron", async () => {
     const w = world(50);
-    const report = await runScheduledAlerts({ cron: "0 0 * * *", scheduledTime: Date.now() }, alertsEnv(), { fetch: w.fetch, log: () => {} });
+    const report = await runScheduledAlerts({ cron: "0 0 * * *", scheduledTime: Date.now() }, alertsEnv(), {
+      fetch: w.fetch,
+      log: () => {},
+    });
     expect(report).toBeUndefined();
     expect(w.queries).toHaveLength(0);
   });

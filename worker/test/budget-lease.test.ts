@@ -7,8 +7,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { toNanos, toUsd } from "../src/budget/cost";
+import { type Charge, LeaseClient, type LedgerApi, type Refusal, Reservation, type ReserveResult } from "../src/budget/lease";
 import type { BudgetLedger } from "../src/budget/ledger";
-import { type Charge, type LedgerApi, LeaseClient, type Refusal, Reservation, type ReserveResult } from "../src/budget/lease";
 import { parseBudgets } from "../src/contract/budgets";
 
 const T0 = Date.parse("2026-11-05T12:00:00Z");
@@ -130,7 +130,16 @@ describe("LeaseClient arithmetic", () => {
     await s.flushAll();
     expect(await s.spent("web")).toBe(USD(0.12));
     const rows = await s.stubOf("web").usage({ from: "2026-11-05", to: "2026-11-05" });
-    expect(rows).toEqual([{ day: "2026-11-05", model: MODEL, nanos: USD(0.12), usage: { input: 0, output: 24_000, cacheRead: 0, cacheWrite: 0 }, requests: 1, cached: 0 }]);
+    expect(rows).toEqual([
+      {
+        day: "2026-11-05",
+        model: MODEL,
+        nanos: USD(0.12),
+        usage: { input: 0, output: 24_000, cacheRead: 0, cacheWrite: 0 },
+        requests: 1,
+        cached: 0,
+      },
+    ]);
   });
 
   test("a gateway cache hit costs nothing but is counted", async () => {
@@ -404,7 +413,9 @@ describe("over-spend bound with several isolates", () => {
     // One wait per isolate for its first lease (its other callers wait for that same call).
     expect(waited).toBeLessThanOrEqual(isolates.length * CALLERS_PER_ISOLATE);
     expect(inBackground).toBeLessThan(100);
-    console.log(`5 isolates x 4 callers x 50 requests, $100/day: ${waited} reservations waited for the ledger, ${inBackground} ledger calls before the final reports`);
+    console.log(
+      `5 isolates x 4 callers x 50 requests, $100/day: ${waited} reservations waited for the ledger, ${inBackground} ledger calls before the final reports`,
+    );
   });
 
   test("never spends past the budget when answers cost less than their worst case", async () => {

@@ -3,8 +3,9 @@
  * lease grants and their sizes, spend moving from leases into the ledger, the limit invariant, windows and rollover,
  * lease expiry and grace, and spend by day and model.
  */
-import { env } from "cloudflare:workers";
+
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { toNanos } from "../src/budget/cost";
 import type { BudgetLedger, LeaseTerms, SpendLine, SyncRequest } from "../src/budget/ledger";
@@ -33,7 +34,8 @@ async function committed(stub: DurableObjectStub<BudgetLedger>, at: number): Pro
   return runInDurableObject(stub, (_obj: BudgetLedger, state) => {
     const day = new Date(at).toISOString().slice(0, 10);
     const spent = state.storage.sql.exec<{ s: number | null }>("SELECT SUM(nanos) AS s FROM spend WHERE day = ?", day).one().s ?? 0;
-    const held = state.storage.sql.exec<{ s: number | null }>("SELECT SUM(held) AS s FROM leases WHERE day = ? AND void_at > ?", day, at).one().s ?? 0;
+    const held =
+      state.storage.sql.exec<{ s: number | null }>("SELECT SUM(held) AS s FROM leases WHERE day = ? AND void_at > ?", day, at).one().s ?? 0;
     return spent + held;
   });
 }
@@ -45,7 +47,9 @@ describe("BudgetLedger leases", () => {
     expect(a.heldNanos).toBe(USD(1)); // 10% of $10
     expect(a.day).toBe("2026-11-05");
     expect(a.expiresAt).toBe(T0 + 60_000);
-    expect(a.windows).toEqual([{ window: "day", limitNanos: USD(10), spentNanos: 0, heldByOthersNanos: 0, resetAt: Date.parse("2026-11-06T00:00:00Z") }]);
+    expect(a.windows).toEqual([
+      { window: "day", limitNanos: USD(10), spentNanos: 0, heldByOthersNanos: 0, resetAt: Date.parse("2026-11-06T00:00:00Z") },
+    ]);
     const b = await stub.acquireLease(req("iso-b", T0));
     expect(b.heldNanos).toBe(USD(0.9)); // 10% of $9
     expect(b.windows[0]?.heldByOthersNanos).toBe(USD(1));
@@ -104,7 +108,10 @@ describe("BudgetLedger leases", () => {
       // Report some of what the isolate holds as spent (never more: its requests were covered by the lease).
       const spend = Math.floor((held[iso] ?? 0) * next());
       const g = await stub.acquireLease(
-        req(iso, T0 + i, { needNanos: Math.floor(next() * USD(0.5)), spend: spend > 0 ? [{ ...line("2026-11-05", "m/x", 0), nanos: spend }] : [] }),
+        req(iso, T0 + i, {
+          needNanos: Math.floor(next() * USD(0.5)),
+          spend: spend > 0 ? [{ ...line("2026-11-05", "m/x", 0), nanos: spend }] : [],
+        }),
       );
       held[iso] = g.heldNanos;
       expect(await committed(stub, T0 + i)).toBeLessThanOrEqual(USD(10));
@@ -172,8 +179,22 @@ describe("BudgetLedger spend", () => {
     });
     await stub.settle({ ...req("iso-b", T0), spend: [line("2026-11-05", "anthropic/claude-haiku-4-5", 0.3)] });
     expect(await stub.usage({ from: "2026-11-05", to: "2026-11-30" })).toEqual([
-      { day: "2026-11-05", model: "anthropic/claude-haiku-4-5", nanos: USD(0.5), usage: { input: 200, output: 100, cacheRead: 20, cacheWrite: 10 }, requests: 2, cached: 0 },
-      { day: "2026-11-05", model: "openai/gpt-4.1-mini", nanos: USD(0.05), usage: { input: 100, output: 50, cacheRead: 10, cacheWrite: 5 }, requests: 3, cached: 1 },
+      {
+        day: "2026-11-05",
+        model: "anthropic/claude-haiku-4-5",
+        nanos: USD(0.5),
+        usage: { input: 200, output: 100, cacheRead: 20, cacheWrite: 10 },
+        requests: 2,
+        cached: 0,
+      },
+      {
+        day: "2026-11-05",
+        model: "openai/gpt-4.1-mini",
+        nanos: USD(0.05),
+        usage: { input: 100, output: 50, cacheRead: 10, cacheWrite: 5 },
+        requests: 3,
+        cached: 1,
+      },
     ]);
     expect(await stub.usage({ from: "2026-11-01", to: "2026-11-04" })).toHaveLength(1);
   });
@@ -192,7 +213,9 @@ describe("BudgetLedger spend", () => {
     await evictDurableObject(stub);
     const again = env.BUDGET_LEDGER.getByName(name);
     expect((await again.usage({ from: "2026-11-05", to: "2026-11-05" })).map((r) => r.nanos)).toEqual([USD(1.5)]);
-    const rows = await runInDurableObject(again, (_obj: BudgetLedger, state) => state.storage.sql.exec("SELECT day, model, nanos FROM spend").toArray());
+    const rows = await runInDurableObject(again, (_obj: BudgetLedger, state) =>
+      state.storage.sql.exec("SELECT day, model, nanos FROM spend").toArray(),
+    );
     expect(rows).toEqual([{ day: "2026-11-05", model: "m/x", nanos: USD(1.5) }]);
   });
 });

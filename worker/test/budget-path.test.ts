@@ -1,13 +1,24 @@
 // Budgets through the real app: headers on every answer, the refusal at the limit (not retried by the SDK), a stream
 // cut at the limit, cache hits free, a client's own ledger over GET /v1/usage, and failing closed without a ledger.
-import Anthropic from "@anthropic-ai/sdk";
+
 import { env as testEnv } from "cloudflare:workers";
+import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
 import { anthropicAnswer, anthropicFrames, harness, json, post, readSse, sse, WEB_KEY } from "./support";
 
 const PRICE = { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 };
-const MODELS = ["anthropic/claude-haiku-4-5", "anthropic/claude-sonnet-4-6", "openai/gpt-4.1-mini", "openai/gpt-5-mini", "workers-ai/@cf/meta/llama-3.1-8b-instruct"];
-const budgets = (dailyUsd: number) => ({ prices: Object.fromEntries(MODELS.map((m) => [m, PRICE])), clients: { web: { dailyUsd } }, action: "refuse" });
+const MODELS = [
+  "anthropic/claude-haiku-4-5",
+  "anthropic/claude-sonnet-4-6",
+  "openai/gpt-4.1-mini",
+  "openai/gpt-5-mini",
+  "workers-ai/@cf/meta/llama-3.1-8b-instruct",
+];
+const budgets = (dailyUsd: number) => ({
+  prices: Object.fromEntries(MODELS.map((m) => [m, PRICE])),
+  clients: { web: { dailyUsd } },
+  action: "refuse",
+});
 
 /** The real ledger Durable Object, under names of this test's own, so tests do not share a client's spend. */
 function ledgers(prefix: string) {
@@ -56,7 +67,12 @@ describe("budgets on the request path", () => {
 
     const calls = h.gateway.calls.length;
     let workerCalls = 0;
-    const sdk = new Anthropic({ baseURL: "https://worker.test", apiKey: WEB_KEY, maxRetries: 3, fetch: (i, init) => (workerCalls++, h.sdkFetch(i, init)) });
+    const sdk = new Anthropic({
+      baseURL: "https://worker.test",
+      apiKey: WEB_KEY,
+      maxRetries: 3,
+      fetch: (i, init) => (workerCalls++, h.sdkFetch(i, init)),
+    });
     const err = await sdk.messages.create(ask).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
     expect(workerCalls).toBe(1);
@@ -66,7 +82,10 @@ describe("budgets on the request path", () => {
   it("ends a stream whose running cost passes the budget with an error event, and charges what was streamed", async () => {
     const h = harness({ env: { BUDGETS: budgets(0.004), BUDGET_LEDGER: ledgers("stream") } as never });
     // 400 deltas of 20 bytes: 8,000 bytes of text, far past what $0.004 buys at $5 per million output tokens.
-    const frames = anthropicFrames(Array.from({ length: 400 }, () => "twenty bytes of text"), { output: 2000 });
+    const frames = anthropicFrames(
+      Array.from({ length: 400 }, () => "twenty bytes of text"),
+      { output: 2000 },
+    );
     h.gateway.on("anthropic", () => sse(frames));
     const res = await h.fetch("/v1/messages", post({ ...ask, stream: true }));
     const events = await readSse(res);
@@ -88,7 +107,9 @@ describe("budgets on the request path", () => {
 
   it("charges nothing for a gateway cache hit", async () => {
     const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("hit") } as never });
-    h.gateway.on("anthropic", answer, () => json(anthropicAnswer("ok", { input_tokens: 10, output_tokens: 64 }), 200, { "cf-aig-cache-status": "HIT" }));
+    h.gateway.on("anthropic", answer, () =>
+      json(anthropicAnswer("ok", { input_tokens: 10, output_tokens: 64 }), 200, { "cf-aig-cache-status": "HIT" }),
+    );
     const miss = await h.fetch("/v1/messages", post(ask));
     const hit = await h.fetch("/v1/messages", post(ask));
     expect(hit.headers.get("x-cache")).toBe("HIT");

@@ -22,9 +22,9 @@ import {
 } from "../src/budget/cost";
 import { BUDGET_HEADERS, budgetHeaders, formatUsd, refusalError, refusalHeaders } from "../src/budget/http";
 import { checkBudgets, limitsFor, parseBudgets } from "../src/contract/budgets";
+import { PROVIDERS, parseRouting } from "../src/contract/routing";
 import { ContractError } from "../src/contract/schema";
 import { errorBody } from "../src/errors";
-import { PROVIDERS, parseRouting } from "../src/contract/routing";
 
 const HAIKU = { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 };
 
@@ -55,18 +55,27 @@ describe("parseBudgets", () => {
 
   test("prices cache tokens as plain input when a price leaves them out", () => {
     const b = parseBudgets({ prices: { "workers-ai/@cf/meta/llama-3.1-8b-instruct": { inputPerMTok: 0.282, outputPerMTok: 0.827 } } });
-    expect(b.prices["workers-ai/@cf/meta/llama-3.1-8b-instruct"]).toEqual({ inputPerMTok: 0.282, outputPerMTok: 0.827, cacheReadPerMTok: 0.282, cacheWritePerMTok: 0.282 });
+    expect(b.prices["workers-ai/@cf/meta/llama-3.1-8b-instruct"]).toEqual({
+      inputPerMTok: 0.282,
+      outputPerMTok: 0.827,
+      cacheReadPerMTok: 0.282,
+      cacheWritePerMTok: 0.282,
+    });
   });
 
   test("names the bad field by its path, bracketing price keys", () => {
     expect(problem({ prices: { "anthropic/claude-haiku-4-5": { ...HAIKU, outputPerMTok: -1 } } })).toBe(
       'BUDGETS.prices["anthropic/claude-haiku-4-5"].outputPerMTok must be >=0 (got -1)',
     );
-    expect(problem({ prices: { "anthropic/claude-haiku-4-5": { inputPerMTok: 1 } } })).toBe('BUDGETS.prices["anthropic/claude-haiku-4-5"].outputPerMTok is required (got nothing)');
+    expect(problem({ prices: { "anthropic/claude-haiku-4-5": { inputPerMTok: 1 } } })).toBe(
+      'BUDGETS.prices["anthropic/claude-haiku-4-5"].outputPerMTok is required (got nothing)',
+    );
     expect(problem({ ...MINIMAL, lease: { shares: 0.1 } })).toBe("BUDGETS.lease.shares is not a known field");
     expect(problem({ ...MINIMAL, action: "block" })).toBe('BUDGETS.action must be ("refuse" | "report") (got "block")');
     expect(problem({ ...MINIMAL, clients: { web: { dailyUsd: "5" } } })).toBe('BUDGETS.clients.web.dailyUsd must be number (got "5")');
-    expect(problem({ prices: { "claude-haiku-4-5": HAIKU } })).toBe('BUDGETS.prices["claude-haiku-4-5"] must be "<provider>/<model>" (got "claude-haiku-4-5")');
+    expect(problem({ prices: { "claude-haiku-4-5": HAIKU } })).toBe(
+      'BUDGETS.prices["claude-haiku-4-5"] must be "<provider>/<model>" (got "claude-haiku-4-5")',
+    );
     expect(problem({})).toBe("BUDGETS.prices is required (got nothing)");
     expect(problem({ ...MINIMAL, lease: { share: 0 } })).toBe("BUDGETS.lease.share must be >0 (got 0)");
   });
@@ -95,7 +104,10 @@ describe("checkBudgets", () => {
   });
 
   test("finds nothing wrong when every routed model is priced and every budget names a listed client", () => {
-    const b = parseBudgets({ prices: { "anthropic/claude-haiku-4-5": HAIKU, "openai/gpt-4.1-mini": { inputPerMTok: 0.4, outputPerMTok: 1.6 } }, clients: { web: { dailyUsd: 1 } } });
+    const b = parseBudgets({
+      prices: { "anthropic/claude-haiku-4-5": HAIKU, "openai/gpt-4.1-mini": { inputPerMTok: 0.4, outputPerMTok: 1.6 } },
+      clients: { web: { dailyUsd: 1 } },
+    });
     expect(checkBudgets(b, { clients: ["web"], routedModels: routed })).toEqual([]);
   });
 
@@ -132,7 +144,11 @@ describe("pricing", () => {
 
   test("the worst case of a real answer's request is above what that answer cost", () => {
     const estimate = parseBudgets(MINIMAL).estimate;
-    const body = { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user", content: "Write a haiku about budgets that hold." }] };
+    const body = {
+      model: "claude-haiku-4-5",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "Write a haiku about budgets that hold." }],
+    };
     const bytes = new TextEncoder().encode(JSON.stringify(body)).length;
     // A plausible answer: 20 input tokens (the prompt is 38 characters), all 64 output tokens used.
     const actual = costNanos(HAIKU, { input: 20, output: 64, cacheRead: 0, cacheWrite: 0 });
@@ -142,10 +158,27 @@ describe("pricing", () => {
   test("counts image and document parts on both surfaces, not the data inside them", () => {
     const anthropic = {
       messages: [
-        { role: "user", content: [{ type: "text", text: "see" }, { type: "image", source: { type: "base64", data: "iVBOR" } }, { type: "document", source: { type: "base64" } }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "see" },
+            { type: "image", source: { type: "base64", data: "iVBOR" } },
+            { type: "document", source: { type: "base64" } },
+          ],
+        },
       ],
     };
-    const openai = { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }, { type: "text", text: "image" }] }] };
+    const openai = {
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+            { type: "text", text: "image" },
+          ],
+        },
+      ],
+    };
     expect(countAttachments(anthropic)).toBe(2);
     expect(countAttachments(openai)).toBe(1);
     expect(countAttachments({ messages: [{ role: "user", content: "an image, please" }] })).toBe(0);
@@ -159,7 +192,9 @@ describe("pricing", () => {
   });
 
   test("reads each provider's usage into one shape, cache tokens included", () => {
-    expect(anthropicUsage({ input_tokens: 12, output_tokens: 30, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200 })).toEqual({
+    expect(
+      anthropicUsage({ input_tokens: 12, output_tokens: 30, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200 }),
+    ).toEqual({
       input: 12,
       output: 30,
       cacheRead: 1000,
@@ -212,7 +247,11 @@ describe("budget on the wire", () => {
   };
 
   test("reports limit, remaining and reset in USD and RFC 3339", () => {
-    expect(budgetHeaders(refusal.budget)).toEqual({ "x-ai-budget-limit": "5", "x-ai-budget-remaining": "0.000125", "x-ai-budget-reset": "2026-11-06T00:00:00Z" });
+    expect(budgetHeaders(refusal.budget)).toEqual({
+      "x-ai-budget-limit": "5",
+      "x-ai-budget-remaining": "0.000125",
+      "x-ai-budget-reset": "2026-11-06T00:00:00Z",
+    });
     expect(budgetHeaders(null)).toEqual({});
     expect(formatUsd(-0.5)).toBe("0");
     expect(formatUsd(4.99875)).toBe("4.99875");
@@ -228,8 +267,14 @@ describe("budget on the wire", () => {
   test("a refusal is a 429 of type budget_exceeded in every surface's error shape", () => {
     const err = refusalError(refusal);
     expect(err.status).toBe(429);
-    expect(errorBody("messages", err, "req-1")).toEqual({ type: "error", error: { type: "budget_exceeded", message: refusal.message }, request_id: "req-1" });
-    expect(errorBody("chatCompletions", err, "req-1")).toEqual({ error: { message: refusal.message, type: "budget_exceeded", param: null, code: "budget_exceeded" } });
+    expect(errorBody("messages", err, "req-1")).toEqual({
+      type: "error",
+      error: { type: "budget_exceeded", message: refusal.message },
+      request_id: "req-1",
+    });
+    expect(errorBody("chatCompletions", err, "req-1")).toEqual({
+      error: { message: refusal.message, type: "budget_exceeded", param: null, code: "budget_exceeded" },
+    });
     expect(errorBody("chat", err, "req-1")).toEqual({ error: { type: "budget_exceeded", message: refusal.message } });
   });
 });

@@ -13,7 +13,14 @@ const NOW = Date.parse("2026-11-05T12:00:00Z");
 const TERMS = { share: 0.1, ttlMs: 60_000, graceMs: 300_000 };
 
 function line(day: string, model: string, usd: number, requests = 1, cached = 0): SpendLine {
-  return { day, model, nanos: toNanos(usd), usage: { input: 10 * requests, output: 5 * requests, cacheRead: 0, cacheWrite: 0 }, requests, cached };
+  return {
+    day,
+    model,
+    nanos: toNanos(usd),
+    usage: { input: 10 * requests, output: 5 * requests, cacheRead: 0, cacheWrite: 0 },
+    requests,
+    cached,
+  };
 }
 
 async function seeded() {
@@ -31,7 +38,13 @@ async function seeded() {
       line("2026-11-05", "anthropic/claude-haiku-4-5", 0.05),
     ],
   });
-  await ledgerOf("batch").settle({ isolateId: "iso", at: NOW, limits: {}, terms: TERMS, spend: [line("2026-11-05", "openai/gpt-4.1-mini", 7)] });
+  await ledgerOf("batch").settle({
+    isolateId: "iso",
+    at: NOW,
+    limits: {},
+    terms: TERMS,
+    spend: [line("2026-11-05", "openai/gpt-4.1-mini", 7)],
+  });
   return ledgerOf;
 }
 
@@ -64,11 +77,35 @@ describe("GET /v1/usage", () => {
           day: "2026-11-02",
           usd: 0.3,
           models: [
-            { model: "anthropic/claude-haiku-4-5", usd: 0.1, requests: 2, cachedRequests: 0, tokens: { input: 20, output: 10, cacheRead: 0, cacheWrite: 0 } },
-            { model: "openai/gpt-4.1-mini", usd: 0.2, requests: 3, cachedRequests: 1, tokens: { input: 30, output: 15, cacheRead: 0, cacheWrite: 0 } },
+            {
+              model: "anthropic/claude-haiku-4-5",
+              usd: 0.1,
+              requests: 2,
+              cachedRequests: 0,
+              tokens: { input: 20, output: 10, cacheRead: 0, cacheWrite: 0 },
+            },
+            {
+              model: "openai/gpt-4.1-mini",
+              usd: 0.2,
+              requests: 3,
+              cachedRequests: 1,
+              tokens: { input: 30, output: 15, cacheRead: 0, cacheWrite: 0 },
+            },
           ],
         },
-        { day: "2026-11-05", usd: 0.05, models: [{ model: "anthropic/claude-haiku-4-5", usd: 0.05, requests: 1, cachedRequests: 0, tokens: { input: 10, output: 5, cacheRead: 0, cacheWrite: 0 } }] },
+        {
+          day: "2026-11-05",
+          usd: 0.05,
+          models: [
+            {
+              model: "anthropic/claude-haiku-4-5",
+              usd: 0.05,
+              requests: 1,
+              cachedRequests: 0,
+              tokens: { input: 10, output: 5, cacheRead: 0, cacheWrite: 0 },
+            },
+          ],
+        },
       ],
       budget: status,
     });
@@ -86,9 +123,15 @@ describe("GET /v1/usage", () => {
   test("names the bad query parameter with a 400", async () => {
     const ledgerOf = await seeded();
     const ask = (q: Record<string, string>) => apiError(usageResponse("web", ledgerOf("web"), new URLSearchParams(q), NOW, null));
-    expect(await ask({ from: "2026-02-30" })).toMatchObject({ status: 400, type: "invalid_request", message: 'query parameter from must be a UTC day like 2026-11-05 (got "2026-02-30")' });
+    expect(await ask({ from: "2026-02-30" })).toMatchObject({
+      status: 400,
+      type: "invalid_request",
+      message: 'query parameter from must be a UTC day like 2026-11-05 (got "2026-02-30")',
+    });
     expect((await ask({ to: "yesterday" })).message).toContain("query parameter to must be a UTC day");
-    expect((await ask({ from: "2026-11-05", to: "2026-11-01" })).message).toBe("query parameter from (2026-11-05) must not be after to (2026-11-01)");
+    expect((await ask({ from: "2026-11-05", to: "2026-11-01" })).message).toBe(
+      "query parameter from (2026-11-05) must not be after to (2026-11-01)",
+    );
     expect((await ask({ from: "2026-01-01", to: "2026-11-01" })).message).toContain("ask for at most 92");
   });
 
@@ -98,6 +141,9 @@ describe("GET /v1/usage", () => {
         throw new Error("Durable Object is unreachable (test)");
       },
     };
-    expect(await apiError(usageResponse("web", down, new URLSearchParams(), NOW, null))).toMatchObject({ status: 503, type: "budget_unavailable" });
+    expect(await apiError(usageResponse("web", down, new URLSearchParams(), NOW, null))).toMatchObject({
+      status: 503,
+      type: "budget_unavailable",
+    });
   });
 });

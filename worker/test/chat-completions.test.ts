@@ -34,7 +34,13 @@ describe("POST /v1/chat/completions", () => {
     expect(call!.headers.get("authorization")).toBe(`Bearer ${TEST_SECRETS.OPENAI_API_KEY}`);
     expect(call!.headers.get("cf-aig-authorization")).toBe(`Bearer ${TEST_SECRETS.AI_GATEWAY_TOKEN}`);
     for (const [, value] of call!.headers) expect(value).not.toContain(WEB_KEY);
-    expect(h.logs[0]).toMatchObject({ surface: "chatCompletions", provider: "openai", status: 200, cache: "HIT", usage: { input: 13, output: 5 } });
+    expect(h.logs[0]).toMatchObject({
+      surface: "chatCompletions",
+      provider: "openai",
+      status: 200,
+      cache: "HIT",
+      usage: { input: 13, output: 5 },
+    });
   });
 
   it("streams SSE through unchanged, including the include_usage chunk", async () => {
@@ -60,7 +66,11 @@ describe("POST /v1/chat/completions", () => {
     const h = harness();
     h.gateway.on(
       "openai",
-      () => json({ error: { message: "Invalid value for 'temperature'", type: "invalid_request_error", param: "temperature", code: null } }, 400),
+      () =>
+        json(
+          { error: { message: "Invalid value for 'temperature'", type: "invalid_request_error", param: "temperature", code: null } },
+          400,
+        ),
       () => json({ error: { message: "busy", type: "server_error" } }, 503),
     );
     const bad = await h.fetch("/v1/chat/completions", post(request));
@@ -104,7 +114,11 @@ describe("POST /v1/chat/completions", () => {
     const h = harness();
     h.gateway.on("openai", () => sse(openaiFrames(["partial"], { end: false }), "error"));
     const client = new OpenAI({ baseURL: "https://worker.test/v1", apiKey: WEB_KEY, fetch: h.sdkFetch, maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "hi" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "gpt-4.1-mini",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+    });
     await expect(
       (async () => {
         for await (const _ of stream) {
@@ -117,7 +131,9 @@ describe("POST /v1/chat/completions", () => {
   it("gives the OpenAI SDK a 401 AuthenticationError for a wrong key", async () => {
     const h = harness();
     const client = new OpenAI({ baseURL: "https://worker.test/v1", apiKey: "not-a-client-key", fetch: h.sdkFetch, maxRetries: 0 });
-    const err = await client.chat.completions.create({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
   });
 });

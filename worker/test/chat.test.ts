@@ -18,7 +18,13 @@ import {
   workersAiFrames,
 } from "./support";
 
-const ask = { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }], feature: "support-chat" };
+const ask = {
+  messages: [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: "Hi" },
+  ],
+  feature: "support-chat",
+};
 const fast = (r: Routing) => (r.timeouts = { attemptMs: 150, totalMs: 2000 });
 
 describe("POST /api/chat (JSON)", () => {
@@ -47,7 +53,12 @@ describe("POST /api/chat (JSON)", () => {
     h.gateway.on("anthropic", () => json({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }, 529));
     h.gateway.on("openai", () => json(openaiAnswer("from openai")));
     const res = await h.fetch("/api/chat", post(ask));
-    expect(await res.json()).toMatchObject({ text: "from openai", provider: "openai", model: "gpt-4.1-mini", usage: { inputTokens: 13, outputTokens: 5 } });
+    expect(await res.json()).toMatchObject({
+      text: "from openai",
+      provider: "openai",
+      model: "gpt-4.1-mini",
+      usage: { inputTokens: 13, outputTokens: 5 },
+    });
     expect(h.gateway.calls.map((c) => c.provider)).toEqual(["anthropic", "openai"]);
     expect(h.gateway.calls[1]!.body).toMatchObject({ model: "gpt-4.1-mini", max_completion_tokens: 512, messages: ask.messages });
     expect(h.logs[0]).toMatchObject({ attempts: 2, tried: ["anthropic:529", "openai:200"], provider: "openai", status: 200 });
@@ -59,7 +70,12 @@ describe("POST /api/chat (JSON)", () => {
     h.gateway.on("openai", () => json({}, 500));
     h.gateway.on("workers-ai", () => json(workersAiAnswer("from llama")));
     const res = await h.fetch("/api/chat", post(ask));
-    expect(await res.json()).toMatchObject({ text: "from llama", provider: "workers-ai", model: "@cf/meta/llama-3.1-8b-instruct", usage: { inputTokens: 9, outputTokens: 4 } });
+    expect(await res.json()).toMatchObject({
+      text: "from llama",
+      provider: "workers-ai",
+      model: "@cf/meta/llama-3.1-8b-instruct",
+      usage: { inputTokens: 9, outputTokens: 4 },
+    });
     const wai = h.gateway.calls[2]!;
     expect(wai.path).toBe("/workers-ai/@cf/meta/llama-3.1-8b-instruct");
     expect(wai.body).toEqual({ messages: ask.messages, max_tokens: 512 });
@@ -78,7 +94,9 @@ describe("POST /api/chat (JSON)", () => {
 
   it("does not fall back on an upstream 400: the conversation itself was refused (422, no upstream detail)", async () => {
     const h = harness();
-    h.gateway.on("anthropic", () => json({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 250000 tokens" } }, 400));
+    h.gateway.on("anthropic", () =>
+      json({ type: "error", error: { type: "invalid_request_error", message: "prompt is too long: 250000 tokens" } }, 400),
+    );
     const res = await h.fetch("/api/chat", post(ask));
     expect(res.status).toBe(422);
     const body = (await res.json()) as { error: { type: string; message: string } };
@@ -151,7 +169,8 @@ describe("POST /api/chat (A/B)", () => {
     const h = harness({ routing: split });
     h.gateway.always("anthropic", () => json(anthropicAnswer("a"))).always("openai", () => json(openaiAnswer("b")));
     const variants: string[] = [];
-    for (let i = 0; i < 6; i++) variants.push((await h.fetch("/api/chat", post(ask, { "x-api-key": BATCH_KEY }))).headers.get("x-ai-variant")!);
+    for (let i = 0; i < 6; i++)
+      variants.push((await h.fetch("/api/chat", post(ask, { "x-api-key": BATCH_KEY }))).headers.get("x-ai-variant")!);
     expect(new Set(variants).size).toBe(1);
     expect(["a", "b"]).toContain(variants[0]);
   });
@@ -162,7 +181,9 @@ describe("POST /api/chat (stream)", () => {
 
   it("streams delta events ending with done carrying provider, model, variant, cached and usage", async () => {
     const h = harness();
-    h.gateway.on("anthropic", () => sse(anthropicFrames(["Hel", "lo"], { input: 20, output: 3 }), "close", { "cf-aig-cache-status": "MISS" }));
+    h.gateway.on("anthropic", () =>
+      sse(anthropicFrames(["Hel", "lo"], { input: 20, output: 3 }), "close", { "cf-aig-cache-status": "MISS" }),
+    );
     const res = await h.fetch("/api/chat", post(streamAsk));
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     expect(res.headers.get("x-ai-provider")).toBe("anthropic");
@@ -172,7 +193,13 @@ describe("POST /api/chat (stream)", () => {
       { event: "delta", data: JSON.stringify({ text: "lo" }) },
       {
         event: "done",
-        data: JSON.stringify({ provider: "anthropic", model: "claude-haiku-4-5", variant: "default", cached: false, usage: { inputTokens: 20, outputTokens: 3 } }),
+        data: JSON.stringify({
+          provider: "anthropic",
+          model: "claude-haiku-4-5",
+          variant: "default",
+          cached: false,
+          usage: { inputTokens: 20, outputTokens: 3 },
+        }),
       },
     ]);
     expect(h.gateway.calls[0]!.body.stream).toBe(true);
@@ -185,7 +212,12 @@ describe("POST /api/chat (stream)", () => {
     h.gateway.on("anthropic", () => sse(anthropicFrames([], { end: false }), "error"));
     h.gateway.on("openai", () => sse(openaiFrames(["from ", "openai"])));
     const events = await readSse(await h.fetch("/api/chat", post(streamAsk)));
-    expect(events.filter((e) => e.event === "delta").map((e) => JSON.parse(e.data).text).join("")).toBe("from openai");
+    expect(
+      events
+        .filter((e) => e.event === "delta")
+        .map((e) => JSON.parse(e.data).text)
+        .join(""),
+    ).toBe("from openai");
     expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ provider: "openai", usage: { inputTokens: 13, outputTokens: 5 } });
     expect(h.gateway.calls[1]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
@@ -224,7 +256,9 @@ describe("POST /api/chat (stream)", () => {
   });
 
   it("ends with an error event when the stream closes without its end marker after the first token", async () => {
-    const h = harness({ routing: routing((r) => (r.chat.fallback = [{ provider: "workers-ai", model: "@cf/meta/llama-3.1-8b-instruct" }])) });
+    const h = harness({
+      routing: routing((r) => (r.chat.fallback = [{ provider: "workers-ai", model: "@cf/meta/llama-3.1-8b-instruct" }])),
+    });
     h.gateway.on("workers-ai", () => sse(workersAiFrames(["Par"], false), "close"));
     expect((await readSse(await h.fetch("/api/chat", post(streamAsk)))).map((e) => e.event)).toEqual(["delta", "error"]);
     await h.settled();

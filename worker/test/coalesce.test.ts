@@ -37,7 +37,18 @@ describe("collapsing identical requests in flight", () => {
       expect(await r.text()).toBe(upstream);
     }
     const logged = h.logs.map((l) => l.cache).sort();
-    expect(logged).toEqual(["COALESCED", "COALESCED", "COALESCED", "COALESCED", "COALESCED", "COALESCED", "COALESCED", "COALESCED", "COALESCED", "MISS"]);
+    expect(logged).toEqual([
+      "COALESCED",
+      "COALESCED",
+      "COALESCED",
+      "COALESCED",
+      "COALESCED",
+      "COALESCED",
+      "COALESCED",
+      "COALESCED",
+      "COALESCED",
+      "MISS",
+    ]);
   });
 
   it("gives a request that joins a stream late the whole stream from its first event", async () => {
@@ -100,7 +111,11 @@ describe("collapsing identical requests in flight", () => {
 
   it("starts a new call once the first has finished (the gateway cache answers repeats from then on)", async () => {
     const h = harness();
-    h.gateway.on("anthropic", () => json(anthropicAnswer("1")), () => json(anthropicAnswer("2"), 200, { "cf-aig-cache-status": "HIT" }));
+    h.gateway.on(
+      "anthropic",
+      () => json(anthropicAnswer("1")),
+      () => json(anthropicAnswer("2"), 200, { "cf-aig-cache-status": "HIT" }),
+    );
     expect((await h.fetch("/v1/messages", post(ask))).headers.get("x-cache")).toBe("MISS");
     expect((await h.fetch("/v1/messages", post(ask))).headers.get("x-cache")).toBe("HIT");
     expect(h.gateway.calls).toHaveLength(2);

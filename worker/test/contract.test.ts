@@ -27,11 +27,13 @@ const routing = (change: (r: Record<string, any>) => void) => {
 
 describe("ROUTING", () => {
   it("fills in the defaults the schema declares: no experiments, 1024 max tokens, no CORS origins", () => {
-    const r = parseRouting(routing((x) => {
-      delete x.chat.experiments;
-      delete x.chat.maxTokens;
-      delete x.cors;
-    }));
+    const r = parseRouting(
+      routing((x) => {
+        delete x.chat.experiments;
+        delete x.chat.maxTokens;
+        delete x.cors;
+      }),
+    );
     expect(r.chat.experiments).toEqual([]);
     expect(r.chat.maxTokens).toBe(1024);
     expect(r.cors).toEqual({ allowOrigins: [] });
@@ -54,10 +56,14 @@ describe("ROUTING", () => {
   });
 
   it("reports a misspelt key as unknown, not as the key it replaced", () => {
-    const e = problem(() => parseRouting(routing((x) => {
-      x.timeouts.totalMS = x.timeouts.totalMs;
-      delete x.timeouts.totalMs;
-    })));
+    const e = problem(() =>
+      parseRouting(
+        routing((x) => {
+          x.timeouts.totalMS = x.timeouts.totalMs;
+          delete x.timeouts.totalMs;
+        }),
+      ),
+    );
     expect(e.path).toBe("timeouts.totalMS");
     expect(e.problem).toBe("is not a known field (expected one of: attemptMs, totalMs)");
     expect(e.received).toBeUndefined();
@@ -75,7 +81,7 @@ describe("CLIENTS", () => {
   });
 
   it.each([
-    ["web", "CLIENTS must be a list of client ids, e.g. [\"web\", \"batch\"]"],
+    ["web", 'CLIENTS must be a list of client ids, e.g. ["web", "batch"]'],
     [[], "CLIENTS must list at least one client id (an empty list lets nobody call)"],
     [["web", "a b"], "CLIENTS[1] must be a client id of 1-64 letters, digits, '_', '.', ':' or '-'"],
     [["web", "batch", "web"], 'CLIENTS[2] lists client "web" twice'],
@@ -102,9 +108,26 @@ describe("ALERTS", () => {
   it.each([
     [{ ...alerts, cron: "every 5 minutes" }, 'cron must be a five-field cron expression like "*/5 * * * *"'],
     [{ ...alerts, rules: {} }, "rules must declare at least one of costPerDay, errorRate, usageSpike"],
-    [{ ...alerts, destinations: { webhooks: [{ name: "a", url: "https://h.example.com" }, { name: "a", url: "https://i.example.com" }] } }, "destinations.webhooks names a webhook twice"],
-    [{ ...alerts, destinations: { webhooks: [{ name: "a", url: "ftp://h.example.com" }] } }, "destinations.webhooks[0].url must be an http(s) URL"],
-    [{ ...alerts, rules: { usageSpike: { factor: 2, windowMinutes: 1440, baselineWindows: 40 } } }, "rules.usageSpike.baselineWindows reaches back more than 31 days, past the analytics retention"],
+    [
+      {
+        ...alerts,
+        destinations: {
+          webhooks: [
+            { name: "a", url: "https://h.example.com" },
+            { name: "a", url: "https://i.example.com" },
+          ],
+        },
+      },
+      "destinations.webhooks names a webhook twice",
+    ],
+    [
+      { ...alerts, destinations: { webhooks: [{ name: "a", url: "ftp://h.example.com" }] } },
+      "destinations.webhooks[0].url must be an http(s) URL",
+    ],
+    [
+      { ...alerts, rules: { usageSpike: { factor: 2, windowMinutes: 1440, baselineWindows: 40 } } },
+      "rules.usageSpike.baselineWindows reaches back more than 31 days, past the analytics retention",
+    ],
   ])("refuses %j", (input, message) => {
     expect(problem(() => parseAlertsBinding(input)).message).toBe(message);
   });

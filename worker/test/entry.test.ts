@@ -38,8 +38,31 @@ describe("the deployed entry point", () => {
     await vi.waitFor(() => expect(lines).toHaveLength(1));
     // One JSON line, which Workers Logs indexes field by field.
     const log = JSON.parse(lines[0] as string) as Record<string, unknown>;
-    expect(Object.keys(log)).toEqual(expect.arrayContaining(["requestId", "client", "surface", "provider", "model", "variant", "attempts", "status", "cache", "usage", "durationMs"]));
-    expect(log).toMatchObject({ requestId, client: "web", surface: "chat", provider: "anthropic", attempts: 1, status: 200, cache: "MISS", usage: { input: 11, output: 7 } });
+    expect(Object.keys(log)).toEqual(
+      expect.arrayContaining([
+        "requestId",
+        "client",
+        "surface",
+        "provider",
+        "model",
+        "variant",
+        "attempts",
+        "status",
+        "cache",
+        "usage",
+        "durationMs",
+      ]),
+    );
+    expect(log).toMatchObject({
+      requestId,
+      client: "web",
+      surface: "chat",
+      provider: "anthropic",
+      attempts: 1,
+      status: 200,
+      cache: "MISS",
+      usage: { input: 11, output: 7 },
+    });
   });
 
   it("answers 502 without naming the gateway when the gateway is unreachable", async () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../src/canonical";
 import { TEST_SECRETS } from "./fixtures";
-import { anthropicAnswer, BATCH_KEY, harness, json, openaiAnswer, post, routing, workersAiAnswer, type Harness } from "./support";
+import { anthropicAnswer, BATCH_KEY, type Harness, harness, json, openaiAnswer, post, routing, workersAiAnswer } from "./support";
 
 const messages = { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user", content: "Hi" }] };
 
@@ -23,7 +23,11 @@ describe("cf-aig-cache-key", () => {
   it("is the same for the same request whatever the key order and whitespace", async () => {
     const h = harness();
     const a = await keyOf(h, "/v1/messages", messages);
-    const b = await keyOf(h, "/v1/messages", `{\n  "messages": [ { "content": "Hi", "role": "user" } ],\n  "max_tokens": 64, "model": "claude-haiku-4-5"\n}`);
+    const b = await keyOf(
+      h,
+      "/v1/messages",
+      `{\n  "messages": [ { "content": "Hi", "role": "user" } ],\n  "max_tokens": 64, "model": "claude-haiku-4-5"\n}`,
+    );
     expect(a).toMatch(/^[0-9a-f]{64}$/);
     expect(b).toBe(a);
   });
@@ -44,14 +48,20 @@ describe("cf-aig-cache-key", () => {
     const h = harness();
     expect(await keyOf(h, "/v1/messages", { ...messages, metadata: { user_id: "u-1" } })).toBe(await keyOf(h, "/v1/messages", messages));
     const chat = { model: "gpt-4.1-mini", messages: [{ role: "user", content: "Hi" }] };
-    expect(await keyOf(h, "/v1/chat/completions", { ...chat, user: "u-1", metadata: { a: "b" }, store: true })).toBe(await keyOf(h, "/v1/chat/completions", chat));
+    expect(await keyOf(h, "/v1/chat/completions", { ...chat, user: "u-1", metadata: { a: "b" }, store: true })).toBe(
+      await keyOf(h, "/v1/chat/completions", chat),
+    );
   });
 });
 
 describe("cache TTL and skip", () => {
   it("sends each surface's TTL from ROUTING.cacheTtl", async () => {
     const h = harness();
-    h.gateway.on("anthropic", () => json(anthropicAnswer("x")), () => json(anthropicAnswer("x")));
+    h.gateway.on(
+      "anthropic",
+      () => json(anthropicAnswer("x")),
+      () => json(anthropicAnswer("x")),
+    );
     h.gateway.on("openai", () => json(openaiAnswer("x")));
     await h.fetch("/v1/messages", post(messages));
     await h.fetch("/v1/chat/completions", post({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "Hi" }] }));
@@ -60,16 +70,19 @@ describe("cache TTL and skip", () => {
     expect(h.gateway.calls.map((c) => c.headers.get("cf-aig-skip-cache"))).toEqual([null, null, null]);
   });
 
-  it.each(["no-cache", "no-store", "max-age=0, no-store"])("skips the gateway cache for Cache-Control: %s and reports x-cache BYPASS", async (cc) => {
-    const h = harness();
-    h.gateway.on("anthropic", () => json(anthropicAnswer("x"), 200, { "cf-aig-cache-status": "MISS" }));
-    const res = await h.fetch("/v1/messages", post(messages, { "cache-control": cc }));
-    const call = h.gateway.calls[0]!;
-    expect(call.headers.get("cf-aig-skip-cache")).toBe("true");
-    expect(call.headers.get("cf-aig-cache-key")).toBeNull();
-    expect(call.headers.get("cf-aig-cache-ttl")).toBeNull();
-    expect(res.headers.get("x-cache")).toBe("BYPASS");
-  });
+  it.each(["no-cache", "no-store", "max-age=0, no-store"])(
+    "skips the gateway cache for Cache-Control: %s and reports x-cache BYPASS",
+    async (cc) => {
+      const h = harness();
+      h.gateway.on("anthropic", () => json(anthropicAnswer("x"), 200, { "cf-aig-cache-status": "MISS" }));
+      const res = await h.fetch("/v1/messages", post(messages, { "cache-control": cc }));
+      const call = h.gateway.calls[0]!;
+      expect(call.headers.get("cf-aig-skip-cache")).toBe("true");
+      expect(call.headers.get("cf-aig-cache-key")).toBeNull();
+      expect(call.headers.get("cf-aig-cache-ttl")).toBeNull();
+      expect(res.headers.get("x-cache")).toBe("BYPASS");
+    },
+  );
 
   it("does not skip for other Cache-Control values", async () => {
     const h = harness();
@@ -90,7 +103,11 @@ describe("cache TTL and skip", () => {
 
   it("reports x-cache HIT only when the gateway says so", async () => {
     const h = harness();
-    h.gateway.on("anthropic", () => json(anthropicAnswer("x"), 200, { "cf-aig-cache-status": "HIT" }), () => json(anthropicAnswer("x")));
+    h.gateway.on(
+      "anthropic",
+      () => json(anthropicAnswer("x"), 200, { "cf-aig-cache-status": "HIT" }),
+      () => json(anthropicAnswer("x")),
+    );
     expect((await h.fetch("/v1/messages", post(messages))).headers.get("x-cache")).toBe("HIT");
     expect((await h.fetch("/v1/messages", post(messages))).headers.get("x-cache")).toBe("MISS");
   });
@@ -103,7 +120,13 @@ describe("metadata, auth and timeout headers", () => {
     const res = await h.fetch("/v1/messages", post(messages, { "x-ai-feature": "summaries" }));
     const call = h.gateway.calls[0]!;
     const meta = JSON.parse(call.headers.get("cf-aig-metadata")!) as Record<string, unknown>;
-    expect(meta).toEqual({ client: "web", feature: "summaries", variant: "none", stack: "test", requestId: res.headers.get("x-request-id") });
+    expect(meta).toEqual({
+      client: "web",
+      feature: "summaries",
+      variant: "none",
+      stack: "test",
+      requestId: res.headers.get("x-request-id"),
+    });
     expect(Object.values(meta).every((v) => ["string", "number", "boolean"].includes(typeof v))).toBe(true);
     expect(call.headers.get("cf-aig-event-id")).toBe(res.headers.get("x-request-id"));
     expect(call.headers.get("cf-aig-request-timeout")).toBe("300");

@@ -36,7 +36,8 @@ describe("the gateway's own decisions", () => {
 
   it("answers the spend limit when every step is refused by it", async () => {
     const h = harness();
-    for (const p of ["anthropic", "openai", "workers-ai"] as const) h.gateway.on(p, () => json(envelope(2028, "Spend limit exceeded"), 429));
+    for (const p of ["anthropic", "openai", "workers-ai"] as const)
+      h.gateway.on(p, () => json(envelope(2028, "Spend limit exceeded"), 429));
     const res = await h.fetch("/api/chat", post(ask));
     expect(res.status).toBe(429);
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe("gateway_limited");
@@ -87,7 +88,19 @@ describe("retired models", () => {
   it("moves /api/chat past each provider's 'model is gone' answer and warns naming the setting to change", async () => {
     const h = harness();
     h.gateway.on("anthropic", () => json({ type: "error", error: { type: "not_found_error", message: "model: claude-haiku-4-5" } }, 404));
-    h.gateway.on("openai", () => json({ error: { message: "The model `gpt-4.1-mini` does not exist", type: "invalid_request_error", param: null, code: "model_not_found" } }, 404));
+    h.gateway.on("openai", () =>
+      json(
+        {
+          error: {
+            message: "The model `gpt-4.1-mini` does not exist",
+            type: "invalid_request_error",
+            param: null,
+            code: "model_not_found",
+          },
+        },
+        404,
+      ),
+    );
     h.gateway.on("workers-ai", () => json(workersAiAnswer("still here")));
     const res = await h.fetch("/api/chat", post(ask));
     expect(res.status).toBe(200);
@@ -106,7 +119,10 @@ describe("retired models", () => {
     h.gateway.on("workers-ai", () => json({ success: false, errors: [{ code: 5028, message: "This model was deprecated" }] }, 400));
     const res = await h.fetch("/api/chat", post(ask));
     expect(res.status).toBe(502);
-    expect(h.logs.find((l) => l.warning === "model_retired")).toMatchObject({ provider: "workers-ai", model: "@cf/meta/llama-3.1-8b-instruct" });
+    expect(h.logs.find((l) => l.warning === "model_retired")).toMatchObject({
+      provider: "workers-ai",
+      model: "@cf/meta/llama-3.1-8b-instruct",
+    });
     expect(h.logs.find((l) => l.surface === "chat")!.tried).toEqual(["anthropic:500", "openai:500", "workers-ai:400:model_retired"]);
   });
 });
@@ -141,7 +157,12 @@ describe("streams buffered by response guardrails", () => {
     const h = harness();
     h.gateway.on("openai", () => json(openaiAnswer("buffered too")));
     const sdk = new OpenAI({ baseURL: "https://worker.test/v1", apiKey: WEB_KEY, fetch: h.sdkFetch, maxRetries: 0 });
-    const stream = await sdk.chat.completions.create({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "hi" }], stream: true, stream_options: { include_usage: true } });
+    const stream = await sdk.chat.completions.create({
+      model: "gpt-4.1-mini",
+      messages: [{ role: "user", content: "hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let finish: string | null | undefined;
     let usage: unknown;
@@ -160,7 +181,9 @@ describe("the gateway's address stays out of logs", () => {
   it("redacts a gateway path an upstream error quotes, even with a short gateway id", async () => {
     const h = harness({ env: { AI_GATEWAY_ID: "gw" } });
     const path = `/v1/${TEST_ACCOUNT_ID}/gw/anthropic/v1/messages`;
-    h.gateway.on("anthropic", () => json({ type: "error", error: { type: "invalid_request_error", message: `bad request to ${path} (gateway gw)` } }, 400));
+    h.gateway.on("anthropic", () =>
+      json({ type: "error", error: { type: "invalid_request_error", message: `bad request to ${path} (gateway gw)` } }, 400),
+    );
     const res = await h.fetch("/v1/messages", post(messages));
     expect(res.status).toBe(400);
     const text = await res.text();

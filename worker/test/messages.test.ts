@@ -9,7 +9,13 @@ const request = {
   max_tokens: 256,
   system: [{ type: "text", text: "Be brief." }],
   messages: [
-    { role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } }, { type: "text", text: "What is this?" }] },
+    {
+      role: "user",
+      content: [
+        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+        { type: "text", text: "What is this?" },
+      ],
+    },
   ],
   tools: [{ name: "lookup", description: "Look a thing up", input_schema: { type: "object", properties: { q: { type: "string" } } } }],
   stop_sequences: ["\n\nHuman:"],
@@ -20,7 +26,10 @@ describe("POST /v1/messages", () => {
   it("passes the JSON answer through byte for byte with provider, model, variant and cache headers", async () => {
     const h = harness();
     const upstreamText = JSON.stringify(anthropicAnswer("Hello there")) + "\n";
-    h.gateway.on("anthropic", () => new Response(upstreamText, { headers: { "content-type": "application/json", "cf-aig-cache-status": "MISS" } }));
+    h.gateway.on(
+      "anthropic",
+      () => new Response(upstreamText, { headers: { "content-type": "application/json", "cf-aig-cache-status": "MISS" } }),
+    );
     const res = await h.fetch("/v1/messages", post(request));
     expect(res.status).toBe(200);
     expect(await res.text()).toBe(upstreamText);
@@ -89,7 +98,13 @@ describe("POST /v1/messages", () => {
   it("passes the provider's own 4xx type and message through, with secrets scrubbed", async () => {
     const h = harness();
     h.gateway.on("anthropic", () =>
-      json({ type: "error", error: { type: "invalid_request_error", message: `messages.0: bad role (key ${TEST_SECRETS.ANTHROPIC_API_KEY})` } }, 400),
+      json(
+        {
+          type: "error",
+          error: { type: "invalid_request_error", message: `messages.0: bad role (key ${TEST_SECRETS.ANTHROPIC_API_KEY})` },
+        },
+        400,
+      ),
     );
     const res = await h.fetch("/v1/messages", post(request));
     expect(res.status).toBe(400);
@@ -107,7 +122,9 @@ describe("POST /v1/messages", () => {
     [401, 502, "api_error"],
   ])("maps an upstream %i to %i %s without retrying", async (upstream, status, type) => {
     const h = harness();
-    h.gateway.on("anthropic", () => json({ type: "error", error: { type: "whatever", message: "upstream says no" } }, upstream, { "retry-after": "7" }));
+    h.gateway.on("anthropic", () =>
+      json({ type: "error", error: { type: "whatever", message: "upstream says no" } }, upstream, { "retry-after": "7" }),
+    );
     const res = await h.fetch("/v1/messages", post(request));
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe(type);
@@ -142,7 +159,11 @@ describe("POST /v1/messages", () => {
       () => sse(anthropicFrames(["str", "eamed"])),
     );
     const client = new Anthropic({ baseURL: "https://worker.test", apiKey: WEB_KEY, fetch: h.sdkFetch, maxRetries: 0 });
-    const message = await client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 64, messages: [{ role: "user", content: "hi" }] });
+    const message = await client.messages.create({
+      model: "claude-sonnet-4-6",
+      max_tokens: 64,
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(message.content[0]).toMatchObject({ type: "text", text: "Hi from the SDK" });
 
     const stream = client.messages.stream({ model: "claude-sonnet-4-6", max_tokens: 64, messages: [{ role: "user", content: "hi" }] });
@@ -163,7 +184,9 @@ describe("POST /v1/messages", () => {
   it("gives the Anthropic SDK a typed error for a client mistake", async () => {
     const h = harness();
     const client = new Anthropic({ baseURL: "https://worker.test", apiKey: WEB_KEY, fetch: h.sdkFetch, maxRetries: 0 });
-    const err = await client.messages.create({ model: "claude-unknown", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    const err = await client.messages
+      .create({ model: "claude-unknown", max_tokens: 8, messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
     expect((err as InstanceType<typeof Anthropic.BadRequestError>).message).toContain("claude-unknown");
   });

@@ -3,12 +3,12 @@
  * and FAILS the test on any request nobody expected, canned provider answers (JSON and SSE, including streams that
  * stall or break), and helpers to call the app and read SSE.
  */
-import { createExecutionContext, env as baseEnv, waitOnExecutionContext } from "cloudflare:test";
+import { env as baseEnv, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { expect, onTestFinished } from "vitest";
 import { createApp } from "../src/app";
 import type { Deps } from "../src/context";
-import { sha256Unit } from "../src/crypto";
 import type { Routing } from "../src/contract/routing";
+import { sha256Unit } from "../src/crypto";
 import { TEST_ACCOUNT_ID, TEST_CLIENTS, TEST_GATEWAY_BASE, TEST_GATEWAY_ID } from "./fixtures";
 
 export { TEST_CLIENTS };
@@ -70,7 +70,9 @@ export class FakeGateway {
   /** Every queued answer was used and nothing unexpected arrived. */
   verify(): void {
     expect(this.unexpected, "requests the fake gateway did not expect").toEqual([]);
-    const left = Object.entries(this.queues).filter(([, q]) => q.length > 0).map(([p, q]) => `${p}: ${q.length}`);
+    const left = Object.entries(this.queues)
+      .filter(([, q]) => q.length > 0)
+      .map(([p, q]) => `${p}: ${q.length}`);
     expect(left, "queued gateway answers never requested").toEqual([]);
   }
 }
@@ -130,7 +132,13 @@ export function harness(opts: { env?: Partial<Env>; routing?: Routing; deps?: Pa
     ...opts.deps,
   });
   // No budgets unless a test declares them: the test routing's models have no prices in the local config.
-  const env = { ...baseEnv, ROUTING: opts.routing ?? TEST_ROUTING, RATE_LIMITER: allowAll, BUDGETS: undefined, ...opts.env } as unknown as Env;
+  const env = {
+    ...baseEnv,
+    ROUTING: opts.routing ?? TEST_ROUTING,
+    RATE_LIMITER: allowAll,
+    BUDGETS: undefined,
+    ...opts.env,
+  } as unknown as Env;
   const pending: Promise<void>[] = [];
   onTestFinished(() => gateway.verify());
   const call = async (req: Request) => {
@@ -208,7 +216,10 @@ export const anthropicAnswer = (text: string, usage = { input_tokens: 11, output
 export function anthropicFrames(texts: string[], opts: { input?: number; output?: number; end?: boolean } = {}): string[] {
   const ev = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
   const frames = [
-    ev("message_start", { type: "message_start", message: { ...anthropicAnswer(""), content: [], usage: { input_tokens: opts.input ?? 11, output_tokens: 1 } } }),
+    ev("message_start", {
+      type: "message_start",
+      message: { ...anthropicAnswer(""), content: [], usage: { input_tokens: opts.input ?? 11, output_tokens: 1 } },
+    }),
     ev("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
     ev("ping", { type: "ping" }),
     ...texts.map((t) => ev("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: t } })),
@@ -216,7 +227,11 @@ export function anthropicFrames(texts: string[], opts: { input?: number; output?
   if (opts.end !== false) {
     frames.push(
       ev("content_block_stop", { type: "content_block_stop", index: 0 }),
-      ev("message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: opts.output ?? 7 } }),
+      ev("message_delta", {
+        type: "message_delta",
+        delta: { stop_reason: "end_turn", stop_sequence: null },
+        usage: { output_tokens: opts.output ?? 7 },
+      }),
       ev("message_stop", { type: "message_stop" }),
     );
   }
@@ -244,11 +259,17 @@ export function openaiFrames(texts: string[], opts: { usage?: boolean; end?: boo
   return frames;
 }
 
-export const workersAiAnswer = (text: string) => ({ result: { response: text, usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 } }, success: true, errors: [], messages: [] });
+export const workersAiAnswer = (text: string) => ({
+  result: { response: text, usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 } },
+  success: true,
+  errors: [],
+  messages: [],
+});
 
 export function workersAiFrames(texts: string[], end = true): string[] {
   const frames = texts.map((t) => `data: ${JSON.stringify({ response: t, p: "x" })}\n\n`);
-  if (end) frames.push(`data: ${JSON.stringify({ response: "", usage: { prompt_tokens: 9, completion_tokens: 4 } })}\n\n`, "data: [DONE]\n\n");
+  if (end)
+    frames.push(`data: ${JSON.stringify({ response: "", usage: { prompt_tokens: 9, completion_tokens: 4 } })}\n\n`, "data: [DONE]\n\n");
   return frames;
 }
 

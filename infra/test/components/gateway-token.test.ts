@@ -1,6 +1,6 @@
 /** The minted token's permissions: looked up by name, scoped to the account, never silently weaker. */
 import { expect, test } from "vitest";
-import { permissionGroupIds, tokenPolicy, TOKEN_PERMISSION_GROUPS } from "../../components/gateway-token";
+import { permissionGroupIds, TOKEN_PERMISSION_GROUPS, tokenPolicy } from "../../components/gateway-token";
 
 const groups = [
   { id: "g-read", name: "AI Gateway Read" },
@@ -13,7 +13,9 @@ test("picks the AI Gateway Run and Workers AI Read group ids by name", () => {
 });
 
 test("fails rather than mint a token without a permission the Worker needs", () => {
-  expect(() => permissionGroupIds(groups.slice(0, 2), TOKEN_PERMISSION_GROUPS)).toThrow('permission group "Workers AI Read" is not offered');
+  expect(() => permissionGroupIds(groups.slice(0, 2), TOKEN_PERMISSION_GROUPS)).toThrow(
+    'permission group "Workers AI Read" is not offered',
+  );
 });
 
 test("scopes the policy to the one account", () => {

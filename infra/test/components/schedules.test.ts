@@ -3,9 +3,9 @@
  * stack with nothing to schedule still declares.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { type ProgramResult, runProgram } from "../../testing/harness";
 import { parseAlertsBinding } from "../../../worker/src/contract/alerts";
 import { mergeCrons } from "../../components/schedules";
+import { type ProgramResult, runProgram } from "../../testing/harness";
 
 describe("mergeCrons", () => {
   test("declares one schedule written two ways (extra or tab spacing) once, spelt with single spaces", () => {

@@ -1,16 +1,16 @@
 /** The Worker's binding list (derived from worker/src/contract/bindings.ts by kind) and the bundle's determinism. */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, describe, expect, test } from "vitest";
-import { BINDINGS, BINDING_NAMES, type BindingSpec } from "../../../worker/src/contract/bindings";
-import { readWorkerBuild } from "../../wrangler-config";
+import { BINDING_NAMES, BINDINGS, type BindingSpec } from "../../../worker/src/contract/bindings";
 import { BUDGET_LEDGER_MIGRATIONS } from "../../budget-ledger";
 import { buildWorkerBundle, checkMigrations, withDerivedBindings, workerBindings } from "../../components/worker";
+import { readWorkerBuild } from "../../wrangler-config";
 
 const SPECS: Record<string, BindingSpec> = {
   PLAIN: { kind: "plain_text", required: true },
@@ -46,7 +46,9 @@ describe("checkMigrations", () => {
     const list = workerBindings(LEDGER, { LEDGER: { className: "BudgetLedger" } });
     expect(() => checkMigrations(list, undefined)).toThrow("binding LEDGER: class BudgetLedger is not created by the script's migrations");
     expect(() => checkMigrations(list, { newTag: "v1", newSqliteClasses: ["Other"] })).toThrow("class BudgetLedger is not created");
-    expect(() => checkMigrations([], BUDGET_LEDGER_MIGRATIONS)).toThrow("migrations create class BudgetLedger but no durable_object_namespace binding names it");
+    expect(() => checkMigrations([], BUDGET_LEDGER_MIGRATIONS)).toThrow(
+      "migrations create class BudgetLedger but no durable_object_namespace binding names it",
+    );
   });
 });
 
@@ -87,7 +89,9 @@ describe("workerBindings", () => {
   });
 
   test("refuses a rate-limit period the binding does not support", () => {
-    expect(() => workerBindings(SPECS, { ...VALUES, LIMITER: { namespaceId: "1", simple: { limit: 1, period: 30 } } })).toThrow("period must be 10 or 60");
+    expect(() => workerBindings(SPECS, { ...VALUES, LIMITER: { namespaceId: "1", simple: { limit: 1, period: 30 } } })).toThrow(
+      "period must be 10 or 60",
+    );
   });
 
   test("declares every name in bindings.ts when every value is supplied", () => {
@@ -108,7 +112,11 @@ describe("withDerivedBindings", () => {
   test("binds RATE_LIMITER's period as RATE_LIMIT_PERIOD, so the Worker's Retry-After follows the declared period", () => {
     for (const period of [10, 60]) {
       const limiter = { namespaceId: "1001", simple: { limit: 5, period } };
-      expect(withDerivedBindings({ STACK: "x", RATE_LIMITER: limiter })).toEqual({ STACK: "x", RATE_LIMITER: limiter, RATE_LIMIT_PERIOD: String(period) });
+      expect(withDerivedBindings({ STACK: "x", RATE_LIMITER: limiter })).toEqual({
+        STACK: "x",
+        RATE_LIMITER: limiter,
+        RATE_LIMIT_PERIOD: String(period),
+      });
     }
   });
 
@@ -161,7 +169,10 @@ describe("buildWorkerBundle", () => {
       mkdirSync(path.join(dir, "node_modules", "heavy"), { recursive: true });
       writeFileSync(path.join(dir, "node_modules", "heavy", "index.js"), 'export const tag = "THE-REAL-HEAVY-MODULE";\n');
       writeFileSync(path.join(dir, "src", "light.ts"), 'export const tag = "the-light-stand-in";\n');
-      writeFileSync(path.join(dir, "src", "index.ts"), 'import { tag } from "heavy";\nexport default { fetch: () => new Response(tag) };\n');
+      writeFileSync(
+        path.join(dir, "src", "index.ts"),
+        'import { tag } from "heavy";\nexport default { fetch: () => new Response(tag) };\n',
+      );
       return dir;
     };
     const plain = buildWorkerBundle("src/index.ts", withAlias());

@@ -2,8 +2,8 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { answerText, GATEWAY_REFUSALS, startStandin, type GatewayFaultKind, type Standin } from "../../gateway-standin/index";
 import { readUntilBreak, standinControl } from "../../gateway-standin/client";
+import { answerText, GATEWAY_REFUSALS, type GatewayFaultKind, type Standin, startStandin } from "../../gateway-standin/index";
 
 const TOKEN = "gw-token-for-tests";
 let s: Standin;
@@ -187,7 +187,9 @@ describe("Anthropic Messages", () => {
     const ev = events(await res.text());
     const names = ev.map(([e]) => e);
     const want = answerText("anthropic", "claude-haiku-4-5", "one two three");
-    const deltas = ev.filter(([e]) => e === "content_block_delta").map(([, d]) => (JSON.parse(d) as { delta: { text: string } }).delta.text);
+    const deltas = ev
+      .filter(([e]) => e === "content_block_delta")
+      .map(([, d]) => (JSON.parse(d) as { delta: { text: string } }).delta.text);
     expect(names).toEqual([
       "message_start",
       "content_block_start",
@@ -204,7 +206,11 @@ describe("Anthropic Messages", () => {
 
   it("calls a tool the last user message names, with arguments from its schema", async () => {
     const tools = [
-      { name: "get_weather", description: "w", input_schema: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } } } },
+      {
+        name: "get_weather",
+        description: "w",
+        input_schema: { type: "object", properties: { city: { type: "string" }, days: { type: "integer" } } },
+      },
     ];
     const res = await post("/anthropic/v1/messages", msg("please get_weather now", { tools }), anthropicHeaders);
     const j = (await res.json()) as Anthropic.Message;
@@ -219,10 +225,14 @@ describe("Anthropic Messages", () => {
   });
 
   it("stops at a stop sequence and at max_tokens", async () => {
-    const stopped = (await (await post("/anthropic/v1/messages", msg("alpha beta gamma", { stop_sequences: ["beta"] }), anthropicHeaders)).json()) as Anthropic.Message;
+    const stopped = (await (
+      await post("/anthropic/v1/messages", msg("alpha beta gamma", { stop_sequences: ["beta"] }), anthropicHeaders)
+    ).json()) as Anthropic.Message;
     expect(stopped).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "beta" });
     expect((stopped.content[0] as Anthropic.TextBlock).text).not.toContain("beta");
-    const short = (await (await post("/anthropic/v1/messages", msg("alpha beta gamma", { max_tokens: 2 }), anthropicHeaders)).json()) as Anthropic.Message;
+    const short = (await (
+      await post("/anthropic/v1/messages", msg("alpha beta gamma", { max_tokens: 2 }), anthropicHeaders)
+    ).json()) as Anthropic.Message;
     expect(short.stop_reason).toBe("max_tokens");
     expect((short.content[0] as Anthropic.TextBlock).text.trim().split(/\s+/)).toHaveLength(2);
   });
@@ -239,7 +249,10 @@ describe("Anthropic Messages", () => {
   it("answers 400 in Anthropic's shape when max_tokens is missing", async () => {
     const res = await post("/anthropic/v1/messages", { model: "m", messages: [{ role: "user", content: "x" }] }, anthropicHeaders);
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") } });
+    expect(await res.json()).toMatchObject({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") },
+    });
   });
 });
 
@@ -253,7 +266,9 @@ describe("OpenAI Chat Completions", () => {
   });
 
   it("streams chunks ending in [DONE], with a usage chunk only when include_usage is asked", async () => {
-    const plain = events(await (await post("/openai/chat/completions", chat("a b", { stream: true }), openaiHeaders)).text()).map(([, d]) => d);
+    const plain = events(await (await post("/openai/chat/completions", chat("a b", { stream: true }), openaiHeaders)).text()).map(
+      ([, d]) => d,
+    );
     expect(plain.at(-1)).toBe("[DONE]");
     const chunks = plain.slice(0, -1).map((d) => JSON.parse(d) as OpenAI.ChatCompletionChunk);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe(answerText("openai", "gpt-5.4-mini", "a b"));
@@ -261,7 +276,9 @@ describe("OpenAI Chat Completions", () => {
     expect(chunks.every((c) => c.usage === undefined)).toBe(true);
 
     const withUsage = events(
-      await (await post("/openai/chat/completions", chat("a b", { stream: true, stream_options: { include_usage: true } }), openaiHeaders)).text(),
+      await (
+        await post("/openai/chat/completions", chat("a b", { stream: true, stream_options: { include_usage: true } }), openaiHeaders)
+      ).text(),
     ).map(([, d]) => d);
     const last = JSON.parse(withUsage.at(-2)!) as OpenAI.ChatCompletionChunk;
     expect(last.choices).toEqual([]);
@@ -269,8 +286,12 @@ describe("OpenAI Chat Completions", () => {
   });
 
   it("answers a tool call when a named function is given", async () => {
-    const tools = [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } }];
-    const j = (await (await post("/openai/chat/completions", chat("use lookup", { tools }), openaiHeaders)).json()) as OpenAI.ChatCompletion;
+    const tools = [
+      { type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } } } } },
+    ];
+    const j = (await (
+      await post("/openai/chat/completions", chat("use lookup", { tools }), openaiHeaders)
+    ).json()) as OpenAI.ChatCompletion;
     expect(j.choices[0]!.finish_reason).toBe("tool_calls");
     const call = j.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(call.function.name).toBe("lookup");
@@ -279,7 +300,10 @@ describe("OpenAI Chat Completions", () => {
 
   it("is understood by the official OpenAI SDK when streaming", async () => {
     const client = new OpenAI({ baseURL: `${base}/openai`, apiKey: "sk-oai-test", defaultHeaders: auth, maxRetries: 0 });
-    const stream = await client.chat.completions.create({ ...chat("sdk stream"), stream: true } as OpenAI.ChatCompletionCreateParamsStreaming);
+    const stream = await client.chat.completions.create({
+      ...chat("sdk stream"),
+      stream: true,
+    } as OpenAI.ChatCompletionCreateParamsStreaming);
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe(answerText("openai", "gpt-5.4-mini", "sdk stream"));
@@ -301,7 +325,10 @@ describe("Workers AI", () => {
     const res = await post(`/workers-ai/${model}`, { messages: [{ role: "user", content: "x y" }], stream: true }, auth);
     const data = events(await res.text()).map(([, d]) => d);
     expect(data.at(-1)).toBe("[DONE]");
-    const text = data.slice(0, -1).map((d) => (JSON.parse(d) as { response: string }).response).join("");
+    const text = data
+      .slice(0, -1)
+      .map((d) => (JSON.parse(d) as { response: string }).response)
+      .join("");
     expect(text).toBe(answerText("workers-ai", model, "x y"));
   });
 });
@@ -422,7 +449,10 @@ describe("records and the HTTP control routes", () => {
   });
 
   it("rejects an unknown fault field over HTTP with 400 naming it", async () => {
-    const res = await fetch(`${s.url}/__standin/faults`, { method: "POST", body: JSON.stringify({ provider: "openai", fault: { stauts: 500 } }) });
+    const res = await fetch(`${s.url}/__standin/faults`, {
+      method: "POST",
+      body: JSON.stringify({ provider: "openai", fault: { stauts: 500 } }),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toContain('"stauts"');
   });
@@ -488,7 +518,11 @@ describe("the gateway's own refusals, in Cloudflare's envelope", () => {
   it("blocks a response only once the request itself was valid, and counts down `times`", async () => {
     s.setGatewayFaults([{ kind: "response-blocked", times: 1 }]);
     // An invalid request is still the provider's 400, not a Guardrails block.
-    const bad = await post("/anthropic/v1/messages", { model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }] }, anthropicHeaders);
+    const bad = await post(
+      "/anthropic/v1/messages",
+      { model: "claude-haiku-4-5", messages: [{ role: "user", content: "x" }] },
+      anthropicHeaders,
+    );
     expect(bad.status).toBe(400);
     expect((await post("/anthropic/v1/messages", msg("blocked answer"), anthropicHeaders)).status).toBe(424);
     expect((await post("/anthropic/v1/messages", msg("blocked answer"), anthropicHeaders)).status).toBe(200);
@@ -517,7 +551,8 @@ describe("models past their end of life", () => {
     oldBase = `${old.baseUrl}/a/g`;
   });
   afterAll(() => old.close());
-  const send = (path: string, body: unknown) => fetch(`${oldBase}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const send = (path: string, body: unknown) =>
+    fetch(`${oldBase}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
   it("answers a retired Workers AI model with 400, code 5028 and the date it was deprecated", async () => {
     const res = await send("/workers-ai/@cf/meta/llama-3.1-8b-instruct", { messages: [{ role: "user", content: "old" }] });
@@ -533,13 +568,18 @@ describe("models past their end of life", () => {
 
   it("answers a retired OpenAI model with 404 model_not_found, seen by the OpenAI SDK as NotFoundError", async () => {
     const client = new OpenAI({ baseURL: `${oldBase}/openai`, apiKey: "k", maxRetries: 0 });
-    const err = await client.chat.completions.create({ model: "gpt-5-mini", messages: [{ role: "user", content: "old" }] }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: "gpt-5-mini", messages: [{ role: "user", content: "old" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     expect(err).toMatchObject({ status: 404, code: "model_not_found", type: "invalid_request_error" });
     // The same model the day before its shutdown still answers.
     const before = await startStandin({ now: () => new Date("2026-12-10T09:00:00Z") });
     try {
-      const res = await fetch(`${before.baseUrl}/a/g/openai/chat/completions`, { method: "POST", body: JSON.stringify({ ...chat("still here"), model: "gpt-5-mini" }) });
+      const res = await fetch(`${before.baseUrl}/a/g/openai/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ ...chat("still here"), model: "gpt-5-mini" }),
+      });
       expect(res.status).toBe(200);
     } finally {
       await before.close();
@@ -550,9 +590,14 @@ describe("models past their end of life", () => {
     const client = new Anthropic({ baseURL: `${oldBase}/anthropic`, apiKey: "k", maxRetries: 0 });
     // The SDK itself warns about the model's end of life before sending; the answer is what is under test.
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    const err = await client.messages.create({ ...msg("old"), model: "claude-sonnet-4-5" } as Anthropic.MessageCreateParamsNonStreaming).catch((e: unknown) => e);
+    const err = await client.messages
+      .create({ ...msg("old"), model: "claude-sonnet-4-5" } as Anthropic.MessageCreateParamsNonStreaming)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.NotFoundError);
-    expect((err as { error: unknown }).error).toEqual({ type: "error", error: { type: "not_found_error", message: "model: claude-sonnet-4-5" } });
+    expect((err as { error: unknown }).error).toEqual({
+      type: "error",
+      error: { type: "not_found_error", message: "model: claude-sonnet-4-5" },
+    });
   });
 
   it("answers a live model retired when told to, per provider, and not at all with retireModels off", async () => {
@@ -579,16 +624,26 @@ describe("response Guardrails on", () => {
     const a = await post("/anthropic/v1/messages", msg("buffered please", { stream: true }), anthropicHeaders);
     expect(a.headers.get("content-type")).toBe("application/json");
     const m = (await a.json()) as Anthropic.Message;
-    expect(m).toMatchObject({ type: "message", stop_reason: "end_turn", content: [{ type: "text", text: answerText("anthropic", "claude-haiku-4-5", "buffered please") }] });
-    const o = (await (await post("/openai/chat/completions", chat("buffered too", { stream: true }), openaiHeaders)).json()) as OpenAI.ChatCompletion;
+    expect(m).toMatchObject({
+      type: "message",
+      stop_reason: "end_turn",
+      content: [{ type: "text", text: answerText("anthropic", "claude-haiku-4-5", "buffered please") }],
+    });
+    const o = (await (
+      await post("/openai/chat/completions", chat("buffered too", { stream: true }), openaiHeaders)
+    ).json()) as OpenAI.ChatCompletion;
     expect(o.object).toBe("chat.completion");
     expect(s.records().at(-1)!.fault).toBe("response-guardrails");
   });
 
   it("streams again once switched off over HTTP", async () => {
     await standinControl(s.url).setMode({ responseGuardrails: true });
-    expect((await post("/openai/chat/completions", chat("mode", { stream: true }), openaiHeaders)).headers.get("content-type")).toBe("application/json");
+    expect((await post("/openai/chat/completions", chat("mode", { stream: true }), openaiHeaders)).headers.get("content-type")).toBe(
+      "application/json",
+    );
     await standinControl(s.url).setMode({ responseGuardrails: false });
-    expect((await post("/openai/chat/completions", chat("mode", { stream: true }), openaiHeaders)).headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect((await post("/openai/chat/completions", chat("mode", { stream: true }), openaiHeaders)).headers.get("content-type")).toMatch(
+      /^text\/event-stream/,
+    );
   });
 });

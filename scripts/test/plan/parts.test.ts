@@ -112,7 +112,13 @@ function snapshot(crons: string[], routing?: unknown, spend?: { budgets: unknown
           ...(spend?.ledger ? { migrations: { newTag: "budget-ledger-v1", newSqliteClasses: ["BudgetLedger"] } } : {}),
         },
       },
-      { type: "cloudflare:index/workersCronTrigger:WorkersCronTrigger", name: "schedules", custom: true, protect: true, inputs: { scriptName: "ai-gateway-prod", schedules: crons.map((cron) => ({ cron })) } },
+      {
+        type: "cloudflare:index/workersCronTrigger:WorkersCronTrigger",
+        name: "schedules",
+        custom: true,
+        protect: true,
+        inputs: { scriptName: "ai-gateway-prod", schedules: crons.map((cron) => ({ cron })) },
+      },
       {
         type: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
         name: "alerts-webhook-ops",
@@ -125,7 +131,12 @@ function snapshot(crons: string[], routing?: unknown, spend?: { budgets: unknown
         name: "alerts-incidents",
         custom: true,
         protect: true,
-        inputs: { accountId: ACCOUNT, alertType: "incident_alert", enabled: true, mechanisms: { webhooks: [{ id: "alerts-webhook-ops-id" }], emails: [{ id: "oncall@example.com" }] } },
+        inputs: {
+          accountId: ACCOUNT,
+          alertType: "incident_alert",
+          enabled: true,
+          mechanisms: { webhooks: [{ id: "alerts-webhook-ops-id" }], emails: [{ id: "oncall@example.com" }] },
+        },
       },
     ],
   };
@@ -141,20 +152,33 @@ describe("audit summary", () => {
     ]);
     expect(a.alerts.computed[0]!.destinations).toEqual(["webhook ops (hooks.example.com)", "PagerDuty"]);
     expect(a.alerts.native).toEqual([
-      { resource: "alerts-incidents", alertType: "incident_alert", enabled: true, destinations: ["webhook ai-gateway-prod-ops (hooks.example.com)", "email oncall@example.com"] },
+      {
+        resource: "alerts-incidents",
+        alertType: "incident_alert",
+        enabled: true,
+        destinations: ["webhook ai-gateway-prod-ops (hooks.example.com)", "email oncall@example.com"],
+      },
     ]);
     expect(a.alerts.problems).toEqual([]);
-    expect(a.secrets).toEqual(["Worker binding ALERTS_WEBHOOK_SECRETS", "Worker binding CLIENT_KEYS", "NotificationPolicyWebhooks alerts-webhook-ops: secret"]);
+    expect(a.secrets).toEqual([
+      "Worker binding ALERTS_WEBHOOK_SECRETS",
+      "Worker binding CLIENT_KEYS",
+      "NotificationPolicyWebhooks alerts-webhook-ops: secret",
+    ]);
     expect(a.callers.clientIds).toEqual(["acme", "beta"]);
   });
 
   it("renders alerts, client ids and a failing rule in the Markdown, and never a webhook URL's path", () => {
     const plan = buildPlan(snapshot(["0 * * * *"]), new Date("2026-11-29T00:00:00Z"));
     const md = renderMarkdown(plan);
-    expect(md).toContain("- cost (`cost_per_day`): fires when estimated spend reaches $40, over the calendar day so far (UTC); to webhook ops (hooks.example.com), PagerDuty");
+    expect(md).toContain(
+      "- cost (`cost_per_day`): fires when estimated spend reaches $40, over the calendar day so far (UTC); to webhook ops (hooks.example.com), PagerDuty",
+    );
     expect(md).toContain("Client ids allowed (`clients` config, the CLIENTS binding): `acme`, `beta`. Each presents a key");
     expect(md).toContain("| `alerts-cost-error-usage` | **FAIL** |");
-    expect(md).toContain('- Worker "worker" evaluates alerts on cron "*/10 * * * *" but no cron trigger of the script has that schedule; the alerts would never run');
+    expect(md).toContain(
+      '- Worker "worker" evaluates alerts on cron "*/10 * * * *" but no cron trigger of the script has that schedule; the alerts would never run',
+    );
     expect(md.split("## Resources")[0]).not.toContain("with-token");
   });
 
@@ -163,9 +187,19 @@ describe("audit summary", () => {
     const plan = buildPlan(snapshot(["*/10 * * * *"], routing), new Date("2026-12-01T00:00:00Z"));
     expect(plan.audit.routing.lifecycle).toEqual([
       { target: "anthropic/claude-haiku-4-5", state: "live", status: "live", source: expect.stringMatching(/^@anthropic-ai\/sdk /) },
-      { target: "openai/gpt-5-mini", state: "retiring", status: "retiring on 2026-12-11", source: expect.stringMatching(/^openai .* deprecation notes$/) },
+      {
+        target: "openai/gpt-5-mini",
+        state: "retiring",
+        status: "retiring on 2026-12-11",
+        source: expect.stringMatching(/^openai .* deprecation notes$/),
+      },
       { target: "openai/gpt-5.4-mini", state: "live", status: "live", source: expect.stringMatching(/^openai /) },
-      { target: "workers-ai/@cf/meta/llama-3.1-8b-instruct", state: "retired", status: "retired since 2026-05-30", source: expect.stringContaining("developers.cloudflare.com") },
+      {
+        target: "workers-ai/@cf/meta/llama-3.1-8b-instruct",
+        state: "retired",
+        status: "retired since 2026-05-30",
+        source: expect.stringContaining("developers.cloudflare.com"),
+      },
     ]);
     const md = renderMarkdown(plan);
     expect(md).toContain("  - `openai/gpt-5-mini`: retiring on 2026-12-11\n");
@@ -210,7 +244,9 @@ describe("audit summary", () => {
       ["openai/gpt-5.4-mini", 0.75],
       ["workers-ai/@cf/meta/llama-3.1-8b-instruct-fast", null],
     ]);
-    const md = renderMarkdown(buildPlan(snapshot(["*/10 * * * *"], routing, { budgets, ledger: false }), now)).split("### Spend\n")[1]!.split("\n### ")[0]!;
+    const md = renderMarkdown(buildPlan(snapshot(["*/10 * * * *"], routing, { budgets, ledger: false }), now))
+      .split("### Spend\n")[1]!
+      .split("\n### ")[0]!;
     expect(md).toContain("- At the limit a request is let through and only reported");
     expect(md).toContain("- Client `acme`: $5 per UTC day (own budget)");
     expect(md).toContain("- Client `beta`: $20 per calendar month (the default budget)");

@@ -84,7 +84,10 @@ describe("stack plans", () => {
     for (const stack of STACKS) {
       const { secretKeys, values } = loadStackConfig(ROOT, stack);
       expect(secretKeys.length).toBeGreaterThan(0);
-      const files = [...Object.values(planOf(stack).files), ...["md", "json"].map((ext) => readFileSync(path.join(ROOT, "plans", `${stack}.${ext}`), "utf8"))];
+      const files = [
+        ...Object.values(planOf(stack).files),
+        ...["md", "json"].map((ext) => readFileSync(path.join(ROOT, "plans", `${stack}.${ext}`), "utf8")),
+      ];
       for (const text of files) {
         for (const key of secretKeys) expect(text).not.toContain(String(values[key]));
         expect(text).not.toMatch(/placeholder-secret:|minted-token-/);
@@ -100,18 +103,28 @@ describe("stack plans", () => {
   it.each(["dev", "prod"])("audit summary of %s says what its yaml says", (stack) => {
     const y = stackYaml(stack);
     const a = planOf(stack).plan.audit;
-    expect(a.rateLimits.gateway).toEqual({ limit: y.gateway.rateLimit.limit, intervalSeconds: y.gateway.rateLimit.interval, technique: y.gateway.rateLimit.technique });
+    expect(a.rateLimits.gateway).toEqual({
+      limit: y.gateway.rateLimit.limit,
+      intervalSeconds: y.gateway.rateLimit.interval,
+      technique: y.gateway.rateLimit.technique,
+    });
     expect(a.rateLimits.perClient).toEqual({ limit: y.worker.rateLimit.limit, periodSeconds: y.worker.rateLimit.period });
     expect(a.rateLimits.maxRequestBytes).toBe(y.routing.limits.maxRequestBytes);
     expect(a.cache.gatewayDefaultTtlSeconds).toBe(y.gateway.cacheTtl);
     expect(a.cache.perSurfaceTtlSeconds).toEqual(y.routing.cacheTtl);
-    expect(a.logging).toMatchObject({ gatewayCollectsLogs: y.gateway.logs.collect, gatewayMaxStoredLogs: y.gateway.logs.maxStored, gatewayWhenFull: y.gateway.logs.strategy });
+    expect(a.logging).toMatchObject({
+      gatewayCollectsLogs: y.gateway.logs.collect,
+      gatewayMaxStoredLogs: y.gateway.logs.maxStored,
+      gatewayWhenFull: y.gateway.logs.strategy,
+    });
     expect(a.logging.workerObservability).toEqual(y.worker.observability);
     expect(a.routing.fallback).toEqual(y.routing.chat.fallback.map((t: Yaml) => `${t.provider}/${t.model}`));
     expect(a.routing.experiments.map((e) => [e.name, e.weight])).toEqual(y.routing.chat.experiments.map((e: Yaml) => [e.name, e.weight]));
     expect(a.callers.corsOrigins).toEqual(y.routing.cors.allowOrigins);
     expect(a.callers.clientIds).toEqual(y.clients);
-    expect(planOf(stack).files[`${stack}.md`]).toContain(`Client ids allowed (\`clients\` config, the CLIENTS binding): ${y.clients.map((c: string) => `\`${c}\``).join(", ")}.`);
+    expect(planOf(stack).files[`${stack}.md`]).toContain(
+      `Client ids allowed (\`clients\` config, the CLIENTS binding): ${y.clients.map((c: string) => `\`${c}\``).join(", ")}.`,
+    );
     expect(a.rateLimits.spendLimits.map((s) => s.limitUsd)).toEqual((y.gateway.spendLimits?.rules ?? []).map((r: Yaml) => r.limit));
     if (y.alerts) {
       const r = y.alerts.rules;
@@ -135,15 +148,26 @@ describe("stack plans", () => {
     for (const c of spend.clients) {
       const own = y.budgets.clients?.[c.client];
       const want = own ?? y.budgets.default;
-      expect([c.dailyUsd, c.monthlyUsd, c.from], c.client).toEqual([want?.dailyUsd ?? null, want?.monthlyUsd ?? null, own ? "own" : "default"]);
+      expect([c.dailyUsd, c.monthlyUsd, c.from], c.client).toEqual([
+        want?.dailyUsd ?? null,
+        want?.monthlyUsd ?? null,
+        own ? "own" : "default",
+      ]);
     }
     expect(spend.clients.map((c) => c.client)).toEqual(y.clients);
     const routed = Object.entries(y.routing.models as Record<string, string[]>).flatMap(([p, ms]) => ms.map((m) => `${p}/${m}`));
     expect(spend.prices.map((p) => p.target).sort()).toEqual([...new Set(routed)].sort());
     for (const p of spend.prices) expect(p.price?.outputPerMTok, p.target).toBe(y.budgets.prices[p.target].outputPerMTok);
-    expect(spend.ledger).toEqual({ binding: "BUDGET_LEDGER", className: "BudgetLedger", storage: "SQLite", migrationTag: "budget-ledger-v1" });
+    expect(spend.ledger).toEqual({
+      binding: "BUDGET_LEDGER",
+      className: "BudgetLedger",
+      storage: "SQLite",
+      migrationTag: "budget-ledger-v1",
+    });
     const md = planOf(stack).files[`${stack}.md`]!.split("### Spend\n")[1]!.split("\n### ")[0]!;
-    expect(md).toContain("Durable Object `BudgetLedger` (one per client, SQLite storage, binding `BUDGET_LEDGER`), created by the script's migration `budget-ledger-v1`");
+    expect(md).toContain(
+      "Durable Object `BudgetLedger` (one per client, SQLite storage, binding `BUDGET_LEDGER`), created by the script's migration `budget-ledger-v1`",
+    );
     for (const c of y.clients as string[]) expect(md).toContain(`- Client \`${c}\`: `);
     // The migration travels with the script upload: no permission beyond Workers Scripts Edit.
     const deploy = planOf(stack).plan.audit.permissions.deployToken.map((p) => p.permission);
@@ -169,7 +193,9 @@ describe("stack plans", () => {
     expect(names(prod)).toEqual(expect.arrayContaining(["Zone › DNS: Edit", "Zone › Workers Routes: Edit", "Zone › Zone: Read"]));
     expect(dev.gatewayToken).toEqual({ source: "mint", permissions: ["Account › AI Gateway: Run", "Account › Workers AI: Read"] });
     expect(prod.gatewayToken.source).toBe("config");
-    expect(planOf("prod").files["prod.md"]).toContain("The gateway token is supplied (secret `gatewayToken`); create it with: Account › AI Gateway: Run, Account › Workers AI: Read.");
+    expect(planOf("prod").files["prod.md"]).toContain(
+      "The gateway token is supplied (secret `gatewayToken`); create it with: Account › AI Gateway: Run, Account › Workers AI: Read.",
+    );
   });
 
   it("changes with the config: another gateway limit and A/B split show in the summary and the Markdown", () => {
@@ -197,10 +223,17 @@ describe("stack plans", () => {
       expect(plan.outputs.bundleSha256).toBe(plan.bundle?.sha256);
       const md = files[`${stack}.md`]!;
       for (const b of plan.bindings) expect(md).toContain(`| ${b.name} | ${b.kind} |`);
-      const json = JSON.parse(files[`${stack}.json`]!) as { resources: { type: string; name: string; custom: boolean; protect: boolean }[] };
+      const json = JSON.parse(files[`${stack}.json`]!) as {
+        resources: { type: string; name: string; custom: boolean; protect: boolean }[];
+      };
       expect(json.resources.length).toBe(plan.resources.length);
-      for (const r of json.resources) expect(md).toContain(`### \`${r.type}\` ${r.name}\n\n${r.custom ? "custom resource" : "component"} · protect: ${r.protect}`);
+      for (const r of json.resources)
+        expect(md).toContain(`### \`${r.type}\` ${r.name}\n\n${r.custom ? "custom resource" : "component"} · protect: ${r.protect}`);
     }
-    expect(planOf("prod").plan.resources.filter((r) => r.custom).every((r) => r.protect)).toBe(true);
+    expect(
+      planOf("prod")
+        .plan.resources.filter((r) => r.custom)
+        .every((r) => r.protect),
+    ).toBe(true);
   });
 });

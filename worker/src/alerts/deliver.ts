@@ -3,8 +3,9 @@
  * Cloudflare's own notifications send in `cf-webhook-auth`, plus an HMAC signature of the body so a receiver can check
  * integrity and freshness), and optionally PagerDuty Events v2. Results carry status codes only, never a secret.
  */
-import type { FetchFn } from "./analytics";
+
 import type { AlertsBinding } from "../contract/alerts";
+import type { FetchFn } from "./analytics";
 
 export const HEADERS = {
   auth: "cf-webhook-auth",
@@ -58,21 +59,40 @@ export async function signature(secret: string, timestamp: string, body: string)
 
 async function post(fetch: FetchFn, destination: string, url: string, headers: Record<string, string>, body: string): Promise<Delivery> {
   try {
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
     await res.body?.cancel();
-    return res.ok ? { destination, ok: true, status: res.status } : { destination, ok: false, status: res.status, reason: `HTTP ${res.status}` };
+    return res.ok
+      ? { destination, ok: true, status: res.status }
+      : { destination, ok: false, status: res.status, reason: `HTTP ${res.status}` };
   } catch (err) {
     return { destination, ok: false, reason: err instanceof Error ? err.name : "error" };
   }
 }
 
-async function toWebhook(fetch: FetchFn, hook: { name: string; url: string }, secret: string | undefined, msg: AlertMessage, now: Date): Promise<Delivery> {
+async function toWebhook(
+  fetch: FetchFn,
+  hook: { name: string; url: string },
+  secret: string | undefined,
+  msg: AlertMessage,
+  now: Date,
+): Promise<Delivery> {
   const destination = `webhook:${hook.name}`;
   // Posting unauthenticated would teach the receiver to accept forgeries.
   if (!secret) return { destination, ok: false, reason: "no secret for this webhook in ALERTS_WEBHOOK_SECRETS" };
   const body = JSON.stringify({ source: "ai-gateway-stack", ...msg });
   const timestamp = String(Math.floor(now.getTime() / 1000));
-  return post(fetch, destination, hook.url, { [HEADERS.auth]: secret, [HEADERS.timestamp]: timestamp, [HEADERS.signature]: await signature(secret, timestamp, body) }, body);
+  return post(
+    fetch,
+    destination,
+    hook.url,
+    { [HEADERS.auth]: secret, [HEADERS.timestamp]: timestamp, [HEADERS.signature]: await signature(secret, timestamp, body) },
+    body,
+  );
 }
 
 async function toPagerDuty(fetch: FetchFn, url: string, routingKey: string | undefined, msg: AlertMessage): Promise<Delivery> {
@@ -92,7 +112,14 @@ async function toPagerDuty(fetch: FetchFn, url: string, routingKey: string | und
             severity: msg.severity,
             timestamp: msg.at,
             component: "ai-gateway",
-            custom_details: { alert: msg.alert, value: msg.value, threshold: msg.threshold, unit: msg.unit, window: msg.window, ...msg.detail },
+            custom_details: {
+              alert: msg.alert,
+              value: msg.value,
+              threshold: msg.threshold,
+              unit: msg.unit,
+              window: msg.window,
+              ...msg.detail,
+            },
           },
         }
       : { routing_key: routingKey, event_action: "resolve", dedup_key: dedupKey };

@@ -7,11 +7,12 @@
  * reported once ("analytics_unavailable"), and a recovery note follows the first clean run.
  * A transition counts as sent when at least one destination accepted it; if none did, the next run tries again.
  */
-import { readGroups, iso, type FetchFn } from "./analytics";
+
 import type { AlertsBinding, RuleId } from "../contract/alerts";
-import { deliver, type AlertMessage, type Delivery, type Secrets } from "./deliver";
+import { type FetchFn, iso, readGroups } from "./analytics";
+import { type AlertMessage, type Delivery, deliver, type Secrets } from "./deliver";
 import { plans, type Verdict } from "./rules";
-import { loadState, saveState, type AlertsState, type StateStore } from "./state";
+import { type AlertsState, loadState, type StateStore, saveState } from "./state";
 
 export interface AlertsInput {
   config: AlertsBinding;
@@ -118,7 +119,15 @@ export async function evaluateAlerts(input: AlertsInput, deps: AlertsDeps): Prom
       });
     }
   } else {
-    const recovered = !a.reported || (await send({ ...base, alert: ANALYTICS_ALERT, status: "resolved", severity: "info", summary: `gateway analytics readable again (failing since ${a.since ?? "?"})` }));
+    const recovered =
+      !a.reported ||
+      (await send({
+        ...base,
+        alert: ANALYTICS_ALERT,
+        status: "resolved",
+        severity: "info",
+        summary: `gateway analytics readable again (failing since ${a.since ?? "?"})`,
+      }));
     state.analytics = recovered ? { failures: 0, reported: false } : { ...a, failures: 0 };
   }
 
@@ -130,7 +139,11 @@ export async function evaluateAlerts(input: AlertsInput, deps: AlertsDeps): Prom
     stack,
     gateway: gatewayId,
     at,
-    verdicts: verdicts.map((v) => (v.status === "no_data" ? { rule: v.rule, status: v.status } : { rule: v.rule, status: v.status, value: v.value, threshold: v.threshold })),
+    verdicts: verdicts.map((v) =>
+      v.status === "no_data"
+        ? { rule: v.rule, status: v.status }
+        : { rule: v.rule, status: v.status, value: v.value, threshold: v.threshold },
+    ),
     failures,
     analytics: { failedRuns: state.analytics.failures, reported: state.analytics.reported },
     sent,

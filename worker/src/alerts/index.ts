@@ -3,19 +3,20 @@
  * calls `runScheduledAlerts(controller, env)`; tests pass their own fetch, clock and log sink. A stack without an
  * ALERTS binding, or a cron that is not the alerts cron, is a no-op.
  */
+
+import { utcDay } from "../budget/cost";
+import { type ReconcileReport, reconcileAlert, reconcileDay } from "../budget/reconcile";
+import type { UsageLedger } from "../budget/usage";
+import { type AlertsBinding, parseAlertsBinding } from "../contract/alerts";
 import { parseBudgets } from "../contract/budgets";
 import { parseClients } from "../contract/clients";
-import { utcDay } from "../budget/cost";
-import { reconcileAlert, reconcileDay, type ReconcileReport } from "../budget/reconcile";
-import type { UsageLedger } from "../budget/usage";
 import { type FetchFn, readGroups, total } from "./analytics";
 import { deliver } from "./deliver";
-import { type AlertsBinding, parseAlertsBinding } from "../contract/alerts";
 import { evaluateAlerts, type RunReport } from "./evaluator";
 import type { StateStore } from "./state";
 
-export { parseAlertsBinding, type AlertsBinding } from "../contract/alerts";
-export { evaluateAlerts, ANALYTICS_ALERT, type AlertsInput, type AlertsDeps, type RunReport } from "./evaluator";
+export { type AlertsBinding, parseAlertsBinding } from "../contract/alerts";
+export { type AlertsDeps, type AlertsInput, ANALYTICS_ALERT, evaluateAlerts, type RunReport } from "./evaluator";
 export { MemoryStateStore, type StateStore } from "./state";
 
 /** The bindings the alerts read; every ALERTS_* one is optional because a stack may run without alerts. */
@@ -66,7 +67,13 @@ async function reconcileYesterday(
   const mark = `reconciled:${day}`;
   if ((await env.ALERTS_STATE.get(mark)) !== null) return undefined;
   const ledgers = env.BUDGET_LEDGER;
-  const analytics = { url: config.endpoints.analytics, token: env.ALERTS_ANALYTICS_TOKEN ?? "", accountId: env.AI_GATEWAY_ACCOUNT_ID, gatewayId: env.AI_GATEWAY_ID, fetch: fetchFn };
+  const analytics = {
+    url: config.endpoints.analytics,
+    token: env.ALERTS_ANALYTICS_TOKEN ?? "",
+    accountId: env.AI_GATEWAY_ACCOUNT_ID,
+    gatewayId: env.AI_GATEWAY_ID,
+    fetch: fetchFn,
+  };
   const report = await reconcileDay({
     day,
     clients,
@@ -82,7 +89,13 @@ async function reconcileYesterday(
   if (report.outcome === "unavailable") return report;
   const msg = reconcileAlert(report, { stack: env.STACK, gateway: env.AI_GATEWAY_ID, at, maxShareDiff: budgets.reconcile.maxShareDiff });
   if (msg) {
-    await deliver(fetchFn, config, { webhooks: webhookSecrets(env.ALERTS_WEBHOOK_SECRETS), pagerdutyRoutingKey: env.ALERTS_PAGERDUTY_ROUTING_KEY || undefined }, msg, at);
+    await deliver(
+      fetchFn,
+      config,
+      { webhooks: webhookSecrets(env.ALERTS_WEBHOOK_SECRETS), pagerdutyRoutingKey: env.ALERTS_PAGERDUTY_ROUTING_KEY || undefined },
+      msg,
+      at,
+    );
   }
   await env.ALERTS_STATE.put(mark, report.outcome);
   return report;
@@ -100,7 +113,14 @@ export async function runScheduledAlerts(
   try {
     config = parseAlertsBinding(typeof env.ALERTS === "string" ? JSON.parse(env.ALERTS) : env.ALERTS);
   } catch (err) {
-    log(JSON.stringify({ event: "alerts.run", level: "error", stack: env.STACK, reason: `ALERTS binding invalid: ${err instanceof Error ? err.message : "?"}` }));
+    log(
+      JSON.stringify({
+        event: "alerts.run",
+        level: "error",
+        stack: env.STACK,
+        reason: `ALERTS binding invalid: ${err instanceof Error ? err.message : "?"}`,
+      }),
+    );
     return undefined;
   }
   if (controller.cron !== config.cron) return undefined;
@@ -115,7 +135,14 @@ export async function runScheduledAlerts(
     await reconcileYesterday(env, config, now, fetchFn, log);
   } catch (err) {
     // Reconciliation never holds up the alerts themselves.
-    log(JSON.stringify({ event: "budgets.reconcile", level: "error", stack: env.STACK, reason: err instanceof Error ? err.message : String(err) }));
+    log(
+      JSON.stringify({
+        event: "budgets.reconcile",
+        level: "error",
+        stack: env.STACK,
+        reason: err instanceof Error ? err.message : String(err),
+      }),
+    );
   }
   return evaluateAlerts(
     {

@@ -3,8 +3,17 @@
  * on what came back. No I/O here. A rule whose data is missing says "no_data" (neither firing nor resolved), so
  * a gap in the analytics can never raise or clear an alert on its own.
  */
+
+import {
+  type AlertsBinding,
+  type CostPerDayRule,
+  type ErrorRateRule,
+  MAX_GROUPS,
+  type RuleId,
+  spikeSpanMinutes,
+  type UsageSpikeRule,
+} from "../contract/alerts";
 import type { Bucket, Bucketing, Totals } from "./analytics";
-import { MAX_GROUPS, spikeSpanMinutes, type AlertsBinding, type CostPerDayRule, type ErrorRateRule, type RuleId, type UsageSpikeRule } from "../contract/alerts";
 import { total } from "./analytics";
 
 const MINUTE = 60_000;

@@ -51,7 +51,9 @@ export interface RequestShape {
 
 /** Input tokens a request can be billed for at most, by the estimate settings (see schema.ts for the bound). */
 export function worstInputTokens(shape: RequestShape, estimate: EstimateSettings): number {
-  return Math.ceil(shape.bodyBytes / estimate.bytesPerToken) + estimate.overheadTokens + (shape.attachments ?? 0) * estimate.attachmentTokens;
+  return (
+    Math.ceil(shape.bodyBytes / estimate.bytesPerToken) + estimate.overheadTokens + (shape.attachments ?? 0) * estimate.attachmentTokens
+  );
 }
 
 /**
@@ -61,12 +63,15 @@ export function worstInputTokens(shape: RequestShape, estimate: EstimateSettings
 export function worstCaseNanos(price: Price, shape: RequestShape, estimate: EstimateSettings): Nanos {
   const inputRate = Math.max(price.inputPerMTok, price.cacheWritePerMTok, price.cacheReadPerMTok);
   const output = shape.maxTokens ?? estimate.defaultMaxOutputTokens;
-  return costNanos({ inputPerMTok: inputRate, outputPerMTok: price.outputPerMTok, cacheReadPerMTok: 0, cacheWritePerMTok: 0 }, {
-    input: worstInputTokens(shape, estimate),
-    output,
-    cacheRead: 0,
-    cacheWrite: 0,
-  });
+  return costNanos(
+    { inputPerMTok: inputRate, outputPerMTok: price.outputPerMTok, cacheReadPerMTok: 0, cacheWritePerMTok: 0 },
+    {
+      input: worstInputTokens(shape, estimate),
+      output,
+      cacheRead: 0,
+      cacheWrite: 0,
+    },
+  );
 }
 
 /** An upper bound on output tokens already streamed: no token is shorter than a byte. */

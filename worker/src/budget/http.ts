@@ -16,7 +16,6 @@ export const BUDGET_HEADERS = {
   retryAfter: OUT.retryAfter,
 } as const;
 
-
 /** USD with at most six decimals and no trailing zeros: "5", "4.99875", "0.000125". */
 export function formatUsd(usd: number): string {
   const fixed = Math.max(0, usd).toFixed(6);

@@ -12,9 +12,10 @@
  * A reservation takes from `free`; a settle moves its actual cost to `unreported` and frees the rest; a report moves
  * `unreported` into the ledger's `spent`. Time, ids and the ledger are injected.
  */
-import { type Nanos, rfc3339, secondsUntil, toNanos, toUsd, type Usage, utcDay, type WindowName, costNanos } from "./cost";
-import type { LeaseGrant, LeaseTerms, LedgerLimits, SpendLine, SyncRequest, WindowState } from "./ledger";
+
 import { type Budgets, limitsFor } from "../contract/budgets";
+import { costNanos, type Nanos, rfc3339, secondsUntil, toNanos, toUsd, type Usage, utcDay, type WindowName } from "./cost";
+import type { LeaseGrant, LeaseTerms, LedgerLimits, SpendLine, SyncRequest, WindowState } from "./ledger";
 
 /** The ledger's RPC methods as the isolate calls them (a DurableObjectStub<BudgetLedger> satisfies it). */
 export interface LedgerApi {
@@ -146,7 +147,12 @@ export class LeaseClient {
 
   private get terms(): LeaseTerms {
     const l = this.deps.budgets.lease;
-    return { share: l.share, maxNanos: l.maxUsd === undefined ? undefined : toNanos(l.maxUsd), ttlMs: l.ttlSeconds * 1000, graceMs: l.graceSeconds * 1000 };
+    return {
+      share: l.share,
+      maxNanos: l.maxUsd === undefined ? undefined : toNanos(l.maxUsd),
+      ttlMs: l.ttlSeconds * 1000,
+      graceMs: l.graceSeconds * 1000,
+    };
   }
 
   private limits(client: string): LedgerLimits | null {
@@ -224,7 +230,14 @@ export class LeaseClient {
         lease = this.usable(s, this.deps.now());
         if (lease && this.free(s, lease) >= worstNanos) return take(lease);
         if (!asked) continue;
-        this.log(JSON.stringify({ event: "budget.ledger_unreachable", level: "error", client, reason: err instanceof Error ? err.message : String(err) }));
+        this.log(
+          JSON.stringify({
+            event: "budget.ledger_unreachable",
+            level: "error",
+            client,
+            reason: err instanceof Error ? err.message : String(err),
+          }),
+        );
         return this.unavailable(client);
       }
       lease = this.usable(s, this.deps.now());
@@ -301,7 +314,14 @@ export class LeaseClient {
       const nanos = this.costOf(c, reservation.heldNanos);
       total += nanos;
       const key = `${reservation.day} ${c.model}`;
-      const line = s.pending.get(key) ?? { day: reservation.day, model: c.model, nanos: 0, usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, requests: 0, cached: 0 };
+      const line = s.pending.get(key) ?? {
+        day: reservation.day,
+        model: c.model,
+        nanos: 0,
+        usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+        requests: 0,
+        cached: 0,
+      };
       line.nanos += nanos;
       line.usage.input += c.cached ? 0 : c.usage.input;
       line.usage.output += c.cached ? 0 : c.usage.output;
@@ -355,7 +375,13 @@ export class LeaseClient {
     const low = this.free(s, lease) < this.deps.budgets.lease.renewAtShare * lease.lastGrant;
     const ageing = now >= lease.grantedAt + (lease.expiresAt - lease.grantedAt) / 2;
     if (!low && !ageing) return;
-    ctx.waitUntil(this.sync(client, s, 0).catch((err) => this.log(JSON.stringify({ event: "budget.renew_failed", level: "warn", client, reason: err instanceof Error ? err.message : String(err) }))));
+    ctx.waitUntil(
+      this.sync(client, s, 0).catch((err) =>
+        this.log(
+          JSON.stringify({ event: "budget.renew_failed", level: "warn", client, reason: err instanceof Error ? err.message : String(err) }),
+        ),
+      ),
+    );
   }
 
   private scheduleFlush(client: string, s: ClientState, ctx: Background): void {
@@ -367,10 +393,19 @@ export class LeaseClient {
       if (s.syncing) await s.syncing.catch(() => {});
       if (s.pending.size > 0) await this.sync(client, s, 0);
     };
-    ctx.waitUntil(run().catch((err) => {
-      s.flushing = false;
-      this.log(JSON.stringify({ event: "budget.report_failed", level: "warn", client, reason: err instanceof Error ? err.message : String(err) }));
-    }));
+    ctx.waitUntil(
+      run().catch((err) => {
+        s.flushing = false;
+        this.log(
+          JSON.stringify({
+            event: "budget.report_failed",
+            level: "warn",
+            client,
+            reason: err instanceof Error ? err.message : String(err),
+          }),
+        );
+      }),
+    );
   }
 
   /** One ledger call: report what is pending and ask for `extraNanos` beyond what is reserved. One at a time per client. */

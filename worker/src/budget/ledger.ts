@@ -16,7 +16,7 @@
  * Time comes with each call (`at`), from the isolate's injected clock, so the windows follow one clock in tests.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type Nanos, type Usage, monthDays, utcDay, type WindowName, windowReset } from "./cost";
+import { monthDays, type Nanos, type Usage, utcDay, type WindowName, windowReset } from "./cost";
 
 /** One line of settled spend: a model's cost and tokens on one UTC day. */
 export interface SpendLine {
@@ -156,7 +156,17 @@ export class BudgetLedger extends DurableObject {
   usage(range: { from: string; to: string }): UsageRow[] {
     if (!DAY.test(range?.from) || !DAY.test(range?.to)) return [];
     return this.sql
-      .exec<{ day: string; model: string; nanos: number; input: number; output: number; cache_read: number; cache_write: number; requests: number; cached: number }>(
+      .exec<{
+        day: string;
+        model: string;
+        nanos: number;
+        input: number;
+        output: number;
+        cache_read: number;
+        cache_write: number;
+        requests: number;
+        cached: number;
+      }>(
         "SELECT day, model, nanos, input, output, cache_read, cache_write, requests, cached FROM spend WHERE day >= ? AND day <= ? ORDER BY day, model",
         range.from,
         range.to,
@@ -175,7 +185,11 @@ export class BudgetLedger extends DurableObject {
   /** Leases the ledger counts at `at`: what each isolate holds. For operators and tests. */
   leases(at: number): { isolateId: string; heldNanos: Nanos; day: string }[] {
     return this.sql
-      .exec<{ isolate: string; held: number; day: string }>("SELECT isolate, held, day FROM leases WHERE day = ? AND void_at > ? ORDER BY isolate", utcDay(at), at)
+      .exec<{ isolate: string; held: number; day: string }>(
+        "SELECT isolate, held, day FROM leases WHERE day = ? AND void_at > ? ORDER BY isolate",
+        utcDay(at),
+        at,
+      )
       .toArray()
       .map((r) => ({ isolateId: r.isolate, heldNanos: r.held, day: r.day }));
   }
@@ -216,7 +230,8 @@ export class BudgetLedger extends DurableObject {
 
     let next: number;
     if (req.release) next = 0;
-    else if (windows.length === 0) next = 0; // metered only: nothing to hold
+    else if (windows.length === 0)
+      next = 0; // metered only: nothing to hold
     else if (!mayGrow) next = Math.min(held, cap);
     else {
       const slice = Math.floor(req.terms.share * cap);
@@ -246,9 +261,15 @@ export class BudgetLedger extends DurableObject {
   }
 
   private windows(req: SyncRequest, at: number, today: string): WindowState[] {
-    const others = this.sql
-      .exec<{ s: number | null }>("SELECT SUM(held) AS s FROM leases WHERE isolate <> ? AND day = ? AND void_at > ?", req.isolateId, today, at)
-      .one().s ?? 0;
+    const others =
+      this.sql
+        .exec<{ s: number | null }>(
+          "SELECT SUM(held) AS s FROM leases WHERE isolate <> ? AND day = ? AND void_at > ?",
+          req.isolateId,
+          today,
+          at,
+        )
+        .one().s ?? 0;
     const out: WindowState[] = [];
     const daily = req.limits.dailyNanos;
     if (daily !== undefined) {
@@ -258,7 +279,8 @@ export class BudgetLedger extends DurableObject {
     const monthly = req.limits.monthlyNanos;
     if (monthly !== undefined) {
       const { first, last } = monthDays(at);
-      const spent = this.sql.exec<{ s: number | null }>("SELECT SUM(nanos) AS s FROM spend WHERE day >= ? AND day <= ?", first, last).one().s ?? 0;
+      const spent =
+        this.sql.exec<{ s: number | null }>("SELECT SUM(nanos) AS s FROM spend WHERE day >= ? AND day <= ?", first, last).one().s ?? 0;
       out.push({ window: "month", limitNanos: monthly, spentNanos: spent, heldByOthersNanos: others, resetAt: windowReset("month", at) });
     }
     return out;

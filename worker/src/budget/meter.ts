@@ -6,11 +6,21 @@
  * with the surface's error event once the budget cannot cover it. All of it is in memory on the common request
  * (lease.ts); a client without BUDGETS on its stack is not metered.
  */
-import { ApiError } from "../errors";
+
 import type { Lifetime } from "../context";
+import { type Budgets, type Price, priceKey } from "../contract/budgets";
+import { ApiError } from "../errors";
 import type { Provider } from "../providers/provider";
-import { priceKey, type Budgets, type Price } from "../contract/budgets";
-import { costNanos, countAttachments, foldUsage, NO_USAGE, requestedMaxTokens, streamedOutputNanos, worstCaseNanos, type Usage } from "./cost";
+import {
+  costNanos,
+  countAttachments,
+  foldUsage,
+  NO_USAGE,
+  requestedMaxTokens,
+  streamedOutputNanos,
+  type Usage,
+  worstCaseNanos,
+} from "./cost";
 import { refusalError } from "./http";
 import { type LeaseClient, Reservation } from "./lease";
 
@@ -72,7 +82,10 @@ export async function hold(
   const key = priceKey(o.provider.name, o.model);
   const price = budget.budgets.prices[key];
   // Validation gives every routed model a price; a model without one cannot be metered, so it is not served.
-  if (!price) throw new ApiError(500, "config_error", "The service is misconfigured; the operator has been told.", { detail: `BUDGETS has no price for ${key}` });
+  if (!price)
+    throw new ApiError(500, "config_error", "The service is misconfigured; the operator has been told.", {
+      detail: `BUDGETS has no price for ${key}`,
+    });
   const worst = worstCaseNanos(
     price,
     { bodyBytes: o.bodyBytes, maxTokens: requestedMaxTokens(o.body) ?? o.sentMaxTokens, attachments: countAttachments(o.body) },

@@ -6,9 +6,9 @@
  * Missing analytics never reads as agreement: it is reported as unavailable.
  */
 import type { AlertMessage } from "../alerts/deliver";
+import type { Budgets } from "../contract/budgets";
 import { type Nanos, toUsd } from "./cost";
 import type { UsageLedger } from "./usage";
-import type { Budgets } from "../contract/budgets";
 
 export type AnalyticsCost = (start: Date, end: Date) => Promise<{ ok: true; value: number } | { ok: false; reason: string }>;
 
@@ -24,7 +24,15 @@ export interface ReconcileInput {
 }
 
 export type ReconcileReport =
-  | { day: string; outcome: "agree" | "differ"; ledgerUsd: number; gatewayUsd: number; diffUsd: number; share: number; byClient: Record<string, number> }
+  | {
+      day: string;
+      outcome: "agree" | "differ";
+      ledgerUsd: number;
+      gatewayUsd: number;
+      diffUsd: number;
+      share: number;
+      byClient: Record<string, number>;
+    }
   | { day: string; outcome: "unavailable"; reason: string };
 
 /** Compares one day; never throws (an unreachable ledger or analytics is an "unavailable" report). */
@@ -54,7 +62,10 @@ export async function reconcileDay(input: ReconcileInput): Promise<ReconcileRepo
 }
 
 /** The alert for a day whose totals differ, in the computed alerts' message shape (alerts/deliver.ts). */
-export function reconcileAlert(report: ReconcileReport, ctx: { stack: string; gateway: string; at: Date; maxShareDiff: number }): AlertMessage | null {
+export function reconcileAlert(
+  report: ReconcileReport,
+  ctx: { stack: string; gateway: string; at: Date; maxShareDiff: number },
+): AlertMessage | null {
   if (report.outcome !== "differ") return null;
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   return {
@@ -65,10 +76,17 @@ export function reconcileAlert(report: ReconcileReport, ctx: { stack: string; ga
     summary: `Budget ledger and gateway analytics disagree for ${report.day}: ledger $${report.ledgerUsd.toFixed(4)}, gateway $${report.gatewayUsd.toFixed(4)} (${pct(report.share)} apart, allowed ${pct(ctx.maxShareDiff)})`,
     at: ctx.at.toISOString(),
     severity: "warning",
-    window: { start: `${report.day}T00:00:00Z`, end: new Date(Date.parse(`${report.day}T00:00:00Z`) + 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z") },
+    window: {
+      start: `${report.day}T00:00:00Z`,
+      end: new Date(Date.parse(`${report.day}T00:00:00Z`) + 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    },
     value: report.share,
     threshold: ctx.maxShareDiff,
     unit: "share",
-    detail: { ledgerUsd: report.ledgerUsd, gatewayUsd: report.gatewayUsd, ...Object.fromEntries(Object.entries(report.byClient).map(([c, v]) => [`client:${c}`, v])) },
+    detail: {
+      ledgerUsd: report.ledgerUsd,
+      gatewayUsd: report.gatewayUsd,
+      ...Object.fromEntries(Object.entries(report.byClient).map(([c, v]) => [`client:${c}`, v])),
+    },
   };
 }

@@ -7,8 +7,8 @@
 import { ApiError } from "../errors";
 import { monthDays, type Nanos, toUsd, utcDay } from "./cost";
 import { budgetHeaders } from "./http";
-import type { UsageRow } from "./ledger";
 import type { BudgetStatus } from "./lease";
+import type { UsageRow } from "./ledger";
 
 export interface UsageLedger {
   usage(range: { from: string; to: string }): Promise<UsageRow[]>;
@@ -22,7 +22,11 @@ function day(query: URLSearchParams, name: "from" | "to", fallback: string): str
   if (raw === null || raw === "") return fallback;
   const t = Date.parse(`${raw}T00:00:00Z`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(t) || utcDay(t) !== raw) {
-    throw new ApiError(400, "invalid_request", `query parameter ${name} must be a UTC day like 2026-11-05 (got ${JSON.stringify(raw.slice(0, 40))})`);
+    throw new ApiError(
+      400,
+      "invalid_request",
+      `query parameter ${name} must be a UTC day like 2026-11-05 (got ${JSON.stringify(raw.slice(0, 40))})`,
+    );
   }
   return raw;
 }
@@ -33,12 +37,19 @@ function usd(nanos: Nanos): number {
 }
 
 /** The JSON answer for GET /v1/usage. Throws ApiError for a bad query (400) or an unreachable ledger (503). */
-export async function usageResponse(client: string, ledger: UsageLedger, query: URLSearchParams, now: number, status: BudgetStatus | null): Promise<Response> {
+export async function usageResponse(
+  client: string,
+  ledger: UsageLedger,
+  query: URLSearchParams,
+  now: number,
+  status: BudgetStatus | null,
+): Promise<Response> {
   const to = day(query, "to", utcDay(now));
   const from = day(query, "from", monthDays(Date.parse(`${to}T00:00:00Z`)).first);
   const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
   if (span < 1) throw new ApiError(400, "invalid_request", `query parameter from (${from}) must not be after to (${to})`);
-  if (span > MAX_DAYS) throw new ApiError(400, "invalid_request", `the range from ${from} to ${to} is ${span} days; ask for at most ${MAX_DAYS}`);
+  if (span > MAX_DAYS)
+    throw new ApiError(400, "invalid_request", `the range from ${from} to ${to} is ${span} days; ask for at most ${MAX_DAYS}`);
 
   let rows: UsageRow[];
   try {

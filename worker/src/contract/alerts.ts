@@ -40,7 +40,11 @@ function isCron(s: string): boolean {
 }
 
 /** The one cron check (the ALERTS cron and the stack's own crons): a five-field expression, normalized. */
-export const CronSchema = v.pipe(text(), v.check(isCron, 'must be a five-field cron expression like "*/5 * * * *"'), v.transform(normalizeCron));
+export const CronSchema = v.pipe(
+  text(),
+  v.check(isCron, 'must be a five-field cron expression like "*/5 * * * *"'),
+  v.transform(normalizeCron),
+);
 
 const CostPerDaySchema = object({
   /** Fires when the gateway's estimated cost in the window reaches this many US dollars. */
@@ -128,7 +132,10 @@ export const alertsEntries = {
   destinations: DestinationsSchema,
   /** Endpoint overrides for local runs and tests; deployed stacks use the public APIs. */
   endpoints: v.optional(
-    object({ analytics: v.optional(httpUrl(), DEFAULT_ENDPOINTS.analytics), pagerduty: v.optional(httpUrl(), DEFAULT_ENDPOINTS.pagerduty) }),
+    object({
+      analytics: v.optional(httpUrl(), DEFAULT_ENDPOINTS.analytics),
+      pagerduty: v.optional(httpUrl(), DEFAULT_ENDPOINTS.pagerduty),
+    }),
     {},
   ),
 };

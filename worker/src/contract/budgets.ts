@@ -163,7 +163,10 @@ export function budgetsProblems(budgets: Budgets, ctx: BudgetsContext): BudgetsP
   }
   for (const id of Object.keys(budgets.clients)) {
     if (!ctx.clients.includes(id)) {
-      problems.push({ keys: ["clients", id], problem: `is a budget for a client not listed in CLIENTS (listed: ${ctx.clients.join(", ") || "none"})` });
+      problems.push({
+        keys: ["clients", id],
+        problem: `is a budget for a client not listed in CLIENTS (listed: ${ctx.clients.join(", ") || "none"})`,
+      });
     }
   }
   return problems;
@@ -171,5 +174,7 @@ export function budgetsProblems(budgets: Budgets, ctx: BudgetsContext): BudgetsP
 
 /** The problems that need the rest of the stack to see: each names the BUDGETS path. Empty: consistent. */
 export function checkBudgets(budgets: Budgets, ctx: BudgetsContext): string[] {
-  return budgetsProblems(budgets, ctx).map(({ keys: [top, id], problem }) => `BUDGETS.${top}${id === undefined ? "" : `[${JSON.stringify(id)}]`} ${problem}`);
+  return budgetsProblems(budgets, ctx).map(
+    ({ keys: [top, id], problem }) => `BUDGETS.${top}${id === undefined ? "" : `[${JSON.stringify(id)}]`} ${problem}`,
+  );
 }

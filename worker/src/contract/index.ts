@@ -5,7 +5,7 @@
  */
 export * from "./alerts";
 export * from "./bindings";
+export * from "./budgets";
 export * from "./clients";
 export * from "./routing";
 export * from "./schema";
-export * from "./budgets";

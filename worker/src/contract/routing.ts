@@ -21,7 +21,9 @@ const TTL = `must be 0 (no cache) or a whole number of seconds from ${MIN_CACHE_
 export const CACHE_TTL_RULE = v.check((t: number) => t === 0 || t >= MIN_CACHE_TTL, TTL);
 export const CacheTtlSchema = v.pipe(v.number(TTL), v.integer(TTL), v.minValue(0, TTL), v.maxValue(MAX_CACHE_TTL, TTL), CACHE_TTL_RULE);
 /** CacheTtlSchema as JSON Schema. */
-export const CACHE_TTL_JSON_SCHEMA = { anyOf: [{ const: 0 }, { type: "integer", minimum: MIN_CACHE_TTL, maximum: MAX_CACHE_TTL }] } as const;
+export const CACHE_TTL_JSON_SCHEMA = {
+  anyOf: [{ const: 0 }, { type: "integer", minimum: MIN_CACHE_TTL, maximum: MAX_CACHE_TTL }],
+} as const;
 
 const ORIGIN = "is not an origin like https://app.example.com (scheme and host, no path)";
 
@@ -64,7 +66,8 @@ export const RoutingSchema = refine(
       experiments: v.optional(
         refine(list(ExperimentSchema), (experiments, fail) => {
           if (firstRepeat(experiments, (e) => e.name) !== undefined) fail([], "names a variant twice");
-          else if (experiments.length > 0 && experiments.every((e) => e.weight === 0)) fail([], "must give at least one variant a weight above 0");
+          else if (experiments.length > 0 && experiments.every((e) => e.weight === 0))
+            fail([], "must give at least one variant a weight above 0");
         }),
         [],
       ),

@@ -6,14 +6,15 @@
  * line goes out when the answer is complete (for a stream, when it has ended).
  */
 import type { Context } from "hono";
-import { readJsonBody, type JsonBody } from "../body";
-import { newLog, type AppEnv, type Deps, type Lifetime, type LogRecord } from "../context";
+import { type JsonBody, readJsonBody } from "../body";
+import { type AppEnv, type Deps, type Lifetime, type LogRecord, newLog } from "../context";
 
 export type { Lifetime };
-import { ApiError, errorBody, surfaceOf } from "../errors";
-import { isolateOf, type Isolate } from "../isolate";
+
 import { budgetHeaders } from "../budget/http";
 import { usageResponse } from "../budget/usage";
+import { ApiError, errorBody, surfaceOf } from "../errors";
+import { type Isolate, isolateOf } from "../isolate";
 import { redact } from "../redact";
 import { OUT, SECURITY_HEADERS, type Surface } from "../wire";
 import { authenticate } from "./auth";
@@ -49,7 +50,12 @@ function baseHeaders(requestId: string): Headers {
 
 /** An error as the caller's SDK expects it, on the headers collected so far. */
 function errorResponse(e: unknown, surface: Surface, requestId: string, out: Headers, log: LogRecord, env: Env): Response {
-  const err = e instanceof ApiError ? e : new ApiError(500, "internal_error", "Internal error.", { detail: redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e), env) });
+  const err =
+    e instanceof ApiError
+      ? e
+      : new ApiError(500, "internal_error", "Internal error.", {
+          detail: redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e), env),
+        });
   log.error = err.type;
   log.errorDetail = err.extra.detail ?? null;
   if (err.extra.retryAfter !== undefined) out.set(OUT.retryAfter, String(err.extra.retryAfter));

@@ -5,7 +5,7 @@
  */
 import type { Message, MessageCreateParams, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages/messages";
 import { anthropicUsage } from "../budget/cost";
-import { count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
+import { count, isRecord, type Provider, parseJson, sseEvent } from "./provider";
 
 /** The API version the SDK sends; a client's own anthropic-version header wins. */
 const API_VERSION = "2023-06-01";
@@ -108,7 +108,10 @@ export const anthropic: Provider = {
     const message = body as unknown as Message;
     const usage = isRecord(body.usage) ? body.usage : {};
     const events: RawMessageStreamEvent[] = [
-      { type: "message_start", message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...message.usage, output_tokens: 0 } } },
+      {
+        type: "message_start",
+        message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...message.usage, output_tokens: 0 } },
+      },
       ...body.content.flatMap(blockEvents),
       {
         type: "message_delta",

@@ -1,6 +1,6 @@
 /** OpenAI Chat Completions through the gateway, with plain fetch (the surface is small and the SDK is not needed). */
 import { openaiUsage } from "../budget/cost";
-import { count, isRecord, parseJson, sseEvent, type Provider, type StreamPiece } from "./provider";
+import { count, isRecord, type Provider, parseJson, type StreamPiece, sseEvent } from "./provider";
 
 export const openai: Provider = {
   name: "openai",
@@ -77,7 +77,11 @@ export const openai: Provider = {
       if (refusal != null) delta.refusal = refusal;
       if (Array.isArray(tool_calls)) delta.tool_calls = tool_calls.map((t, index) => ({ index, ...(isRecord(t) ? t : {}) }));
       chunks.push({ ...base, choices: [{ index: choice.index ?? 0, delta, finish_reason: null, logprobs: null }], usage: null });
-      chunks.push({ ...base, choices: [{ index: choice.index ?? 0, delta: {}, finish_reason: choice.finish_reason ?? "stop", logprobs: null }], usage: null });
+      chunks.push({
+        ...base,
+        choices: [{ index: choice.index ?? 0, delta: {}, finish_reason: choice.finish_reason ?? "stop", logprobs: null }],
+        usage: null,
+      });
     }
     if (isRecord(body.usage)) chunks.push({ ...base, choices: [], usage: body.usage });
     return `${chunks.map((c) => sseEvent(c)).join("")}${sseEvent("[DONE]")}`;

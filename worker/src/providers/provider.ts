@@ -6,7 +6,7 @@ import type { EventSourceMessage as SseEvent } from "eventsource-parser";
 import type { Usage as Billed } from "../budget/cost";
 import type { ProviderName } from "../contract/routing";
 
-export type { SseEvent, Billed };
+export type { Billed, SseEvent };
 
 export interface Usage {
   input: number;

@@ -4,7 +4,7 @@
  * the gateway token, which infra mints with Workers AI permission as well.
  */
 import { openaiUsage } from "../budget/cost";
-import { cloudflareError, count, isRecord, parseJson, sseEvent, type Provider } from "./provider";
+import { cloudflareError, count, isRecord, type Provider, parseJson, sseEvent } from "./provider";
 
 function usageOf(v: unknown): { input?: number; output?: number } | undefined {
   return isRecord(v) ? { input: count(v.prompt_tokens), output: count(v.completion_tokens) } : undefined;

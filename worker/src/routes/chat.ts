@@ -9,19 +9,19 @@
  */
 import { attemptOrder, chooseVariant, DEFAULT_VARIANT } from "../ab";
 import { feature as featureOf, invalid, optionalBoolean, requireArray } from "../body";
+import { type Held, STREAM_BUDGET_MESSAGE } from "../budget/meter";
+import type { Routing, Target } from "../contract/routing";
 import { ApiError } from "../errors";
 import { cacheOutcome } from "../gateway";
 import type { ApiCall } from "../pipeline";
 import { providers } from "../providers";
-import { isRecord, parseJson, type ChatMessage, type Provider, type Usage } from "../providers/provider";
-import type { Routing, Target } from "../contract/routing";
+import { type ChatMessage, isRecord, type Provider, parseJson, type Usage } from "../providers/provider";
 import { sendAttempt } from "../upstream/call";
 import { classify } from "../upstream/classify";
-import { UpstreamFailure, type Upstream } from "../upstream/flight";
-import { mergeUsage, sseFrame, StallError, UpstreamEvents } from "../upstream/stream";
-import { DEFAULT_FEATURE, OUT, SSE_CONTENT_TYPE, type CacheOutcome } from "../wire";
+import { type Upstream, UpstreamFailure } from "../upstream/flight";
+import { mergeUsage, StallError, sseFrame, UpstreamEvents } from "../upstream/stream";
+import { type CacheOutcome, DEFAULT_FEATURE, OUT, SSE_CONTENT_TYPE } from "../wire";
 import { warnRetired } from "./retired";
-import { type Held, STREAM_BUDGET_MESSAGE } from "../budget/meter";
 
 const ROLES = ["system", "user", "assistant"] as const;
 const FIELDS = ["messages", "stream", "feature"];
@@ -48,7 +48,13 @@ interface Outcome {
 }
 
 function outcome(target: Target, variant: string, cache: CacheOutcome, usage: Usage): Outcome {
-  return { provider: target.provider, model: target.model, variant, cached: cache === "HIT", usage: { inputTokens: usage.input, outputTokens: usage.output } };
+  return {
+    provider: target.provider,
+    model: target.model,
+    variant,
+    cached: cache === "HIT",
+    usage: { inputTokens: usage.input, outputTokens: usage.output },
+  };
 }
 
 function answerHeaders(out: Headers, target: Target, variant: string, cache: CacheOutcome, contentType: string): Headers {
@@ -79,7 +85,9 @@ function exhausted(labels: string[], deadlineHit: boolean): ApiError {
 function refused(status: number, provider: Provider): ApiError {
   const detail = `${provider.name} answered ${status}`;
   if (status === 400 || status === 413 || status === 422) {
-    return new ApiError(422, "upstream_rejected", "The model provider rejected the conversation (for example, it is too long).", { detail });
+    return new ApiError(422, "upstream_rejected", "The model provider rejected the conversation (for example, it is too long).", {
+      detail,
+    });
   }
   return new ApiError(502, "upstream_error", "The model provider refused the request; the operator has been told.", { detail });
 }
@@ -183,7 +191,10 @@ export async function chat(call: ApiCall): Promise<Response> {
     held?.settle(free);
     if (stream) {
       // A gateway with response guardrails answers a stream with one body: re-emit it as this route's events.
-      const events = new Uint8Array([...sseFrame("delta", { text: answer.text }), ...sseFrame("done", outcome(target, variant, cache, answer.usage))]);
+      const events = new Uint8Array([
+        ...sseFrame("delta", { text: answer.text }),
+        ...sseFrame("done", outcome(target, variant, cache, answer.usage)),
+      ]);
       return new Response(events, { headers: answerHeaders(call.out, target, variant, cache, SSE_CONTENT_TYPE) });
     }
     return new Response(JSON.stringify({ text: answer.text, ...outcome(target, variant, cache, answer.usage) }), {

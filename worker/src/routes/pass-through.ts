@@ -7,10 +7,10 @@
 import { ApiError } from "../errors";
 import { cacheOutcome } from "../gateway";
 import type { ApiCall } from "../pipeline";
-import { parseJson, type Provider } from "../providers/provider";
+import { type Provider, parseJson } from "../providers/provider";
 import { sendAttempt } from "../upstream/call";
 import { classify, transientError } from "../upstream/classify";
-import { UpstreamFailure, type Upstream } from "../upstream/flight";
+import { type Upstream, UpstreamFailure } from "../upstream/flight";
 import { relay } from "../upstream/stream";
 import { DEFAULT_FEATURE, NO_VARIANT, OUT, SSE_CONTENT_TYPE } from "../wire";
 import { warnRetired } from "./retired";
@@ -25,8 +25,11 @@ export interface PassThroughRequest {
 }
 
 function failed(e: unknown): ApiError {
-  if (e instanceof UpstreamFailure && e.kind === "timeout") return new ApiError(504, "upstream_timeout", "The model provider did not answer in time.");
-  return new ApiError(502, "upstream_error", "The model provider could not be reached.", { detail: e instanceof Error ? e.name : "unknown" });
+  if (e instanceof UpstreamFailure && e.kind === "timeout")
+    return new ApiError(504, "upstream_timeout", "The model provider did not answer in time.");
+  return new ApiError(502, "upstream_error", "The model provider could not be reached.", {
+    detail: e instanceof Error ? e.name : "unknown",
+  });
 }
 
 export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise<Response> {
@@ -112,7 +115,10 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
   if (r.stream) {
     // A gateway with response guardrails answers a stream with one body: the client still gets its stream.
     const events = r.provider.answerAsSse(json);
-    if (events === undefined) throw new ApiError(502, "upstream_error", "The model provider sent an answer in an unknown shape.", { detail: "buffered answer not in the provider's shape" });
+    if (events === undefined)
+      throw new ApiError(502, "upstream_error", "The model provider sent an answer in an unknown shape.", {
+        detail: "buffered answer not in the provider's shape",
+      });
     out.set("content-type", SSE_CONTENT_TYPE);
     return new Response(events, { status: up.status, headers: out });
   }

@@ -3,7 +3,7 @@
  * cache) and the call, collapsed with identical ones.
  */
 import { type Held, hold } from "../budget/meter";
-import { cacheKey, cachePlan, gatewayHeaders, type CachePlan } from "../gateway";
+import { type CachePlan, cacheKey, cachePlan, gatewayHeaders } from "../gateway";
 import type { ApiCall } from "../pipeline";
 import type { Provider } from "../providers/provider";
 import { IN } from "../wire";
@@ -62,7 +62,12 @@ export async function sendAttempt(call: ApiCall, a: Attempt): Promise<{ up: Upst
   const url = iso.gateway + a.provider.path(a.model);
   let up: Upstream;
   try {
-    up = await callUpstream((signal) => call.deps.fetch(url, { method: "POST", headers, body: a.text, signal }), a.attemptMs, key, call.ctx);
+    up = await callUpstream(
+      (signal) => call.deps.fetch(url, { method: "POST", headers, body: a.text, signal }),
+      a.attemptMs,
+      key,
+      call.ctx,
+    );
   } catch (e) {
     held?.release();
     throw e;

@@ -7,7 +7,7 @@
  * provider" the way a provider's own 429 or 5xx is.
  */
 import { ApiError } from "../errors";
-import { cloudflareError, parseJson, type Provider, type ProviderError } from "../providers/provider";
+import { cloudflareError, type Provider, type ProviderError, parseJson } from "../providers/provider";
 import { redact } from "../redact";
 import type { Upstream } from "./flight";
 
@@ -56,10 +56,22 @@ function gatewayDecision(up: Upstream, body: unknown, gatewayRetryAfter: number 
   if (up.status === 429) {
     const retryAfter = retryAfterOf(up.headers) ?? gatewayRetryAfter;
     if (cf.code === SPEND_LIMIT || SPEND.test(cf.message)) {
-      return { kind: "spend", error: new ApiError(429, "gateway_limited", "This service's spending limit for the model is reached; retry later.", { detail, retryAfter }) };
+      return {
+        kind: "spend",
+        error: new ApiError(429, "gateway_limited", "This service's spending limit for the model is reached; retry later.", {
+          detail,
+          retryAfter,
+        }),
+      };
     }
     const period = retryAfter !== undefined ? ` (its limit resets within ${retryAfter} seconds)` : "";
-    return { kind: "stop", error: new ApiError(429, "gateway_limited", `This service's gateway rate limit is reached${period}; retry later.`, { detail, retryAfter }) };
+    return {
+      kind: "stop",
+      error: new ApiError(429, "gateway_limited", `This service's gateway rate limit is reached${period}; retry later.`, {
+        detail,
+        retryAfter,
+      }),
+    };
   }
   return undefined;
 }
@@ -78,15 +90,25 @@ export function classify(up: Upstream, provider: Provider, env: Env, gatewayRetr
   if (provider.retired(s, upstream)) return { kind: "next", label: `${s}:model_retired`, retired: true };
   if (s === 408 || s === 429 || s >= 500) return { kind: "next", label: String(s), retired: false };
   if (s === 401 || s === 403) {
-    return { kind: "stop", error: new ApiError(502, "upstream_error", "The model provider refused this service's credentials; the operator has been told.", { detail }) };
+    return {
+      kind: "stop",
+      error: new ApiError(502, "upstream_error", "The model provider refused this service's credentials; the operator has been told.", {
+        detail,
+      }),
+    };
   }
   if (s < 400) return { kind: "stop", error: new ApiError(502, "upstream_error", "The model provider failed to answer.", { detail }) };
   return {
     kind: "stop",
-    error: new ApiError(s, "upstream_rejected", upstream ? redact(upstream.message, env) : `The model provider rejected the request (HTTP ${s}).`, {
-      providerType: upstream?.type,
-      detail,
-    }),
+    error: new ApiError(
+      s,
+      "upstream_rejected",
+      upstream ? redact(upstream.message, env) : `The model provider rejected the request (HTTP ${s}).`,
+      {
+        providerType: upstream?.type,
+        detail,
+      },
+    ),
   };
 }
 
@@ -96,9 +118,15 @@ export function transientError(up: Upstream, provider: Provider, env: Env): ApiE
   const detail = `${provider.name} answered ${up.status}${upstream ? ` (${upstream.type}: ${redact(upstream.message, env, 200)})` : ""}`;
   const s = up.status;
   const retryAfter = retryAfterOf(up.headers);
-  if (s === 429) return new ApiError(429, "rate_limited", "The model provider is rate limiting requests; retry later.", { retryAfter, detail });
+  if (s === 429)
+    return new ApiError(429, "rate_limited", "The model provider is rate limiting requests; retry later.", { retryAfter, detail });
   if (s === 408 || s === 504) return new ApiError(504, "upstream_timeout", "The model provider did not answer in time.", { detail });
-  if (s === 503 || s === 529) return new ApiError(503, "upstream_unavailable", "The model provider is overloaded; retry later.", { retryAfter, detail });
-  if (s === 404) return new ApiError(404, "upstream_rejected", "The model is no longer available; the operator has been told.", { detail, providerType: upstream?.type });
+  if (s === 503 || s === 529)
+    return new ApiError(503, "upstream_unavailable", "The model provider is overloaded; retry later.", { retryAfter, detail });
+  if (s === 404)
+    return new ApiError(404, "upstream_rejected", "The model is no longer available; the operator has been told.", {
+      detail,
+      providerType: upstream?.type,
+    });
   return new ApiError(502, "upstream_error", "The model provider failed to answer.", { detail });
 }

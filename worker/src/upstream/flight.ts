@@ -165,10 +165,7 @@ class Flight {
       if (h.body) this.broadcast = new Broadcast(h.body);
       return h;
     });
-    this.done = this.head.then(
-      () => this.broadcast?.ended,
-      noop,
-    );
+    this.done = this.head.then(() => this.broadcast?.ended, noop);
   }
 
   /**

@@ -5,8 +5,8 @@
  * one re-armed timer per stream rather than a timeout race per read.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import type { Provider, StreamPiece, Usage } from "../providers/provider";
 import { type Held, STREAM_BUDGET_MESSAGE } from "../budget/meter";
+import type { Provider, StreamPiece, Usage } from "../providers/provider";
 import type { ChunkSource } from "./flight";
 
 export class StallError extends Error {
@@ -30,12 +30,15 @@ class IdleTimer {
   }
 
   private arm(ms: number): void {
-    this.timer = setTimeout(() => {
-      const idle = Date.now() - this.last;
-      if (idle < this.ms) return this.arm(this.ms - idle);
-      this.fired = true;
-      this.src.cancel();
-    }, Math.max(0, ms));
+    this.timer = setTimeout(
+      () => {
+        const idle = Date.now() - this.last;
+        if (idle < this.ms) return this.arm(this.ms - idle);
+        this.fired = true;
+        this.src.cancel();
+      },
+      Math.max(0, ms),
+    );
   }
 
   touch(): void {

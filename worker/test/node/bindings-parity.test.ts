@@ -43,10 +43,11 @@ function declared(config: Config): Record<string, BindingKind | string> {
     out[name] = kind;
   };
   for (const [name, value] of Object.entries((config.vars ?? {}) as Config)) add(name, typeof value === "string" ? "plain_text" : "json");
-  for (const name of ((config.secrets as { required?: string[] } | undefined)?.required ?? [])) add(name, "secret_text");
+  for (const name of (config.secrets as { required?: string[] } | undefined)?.required ?? []) add(name, "secret_text");
   for (const kv of (config.kv_namespaces ?? []) as { binding: string }[]) add(kv.binding, "kv_namespace");
   for (const rl of (config.ratelimits ?? []) as { name: string }[]) add(rl.name, "ratelimit");
-  for (const d of ((config.durable_objects as { bindings?: { name: string }[] } | undefined)?.bindings ?? [])) add(d.name, "durable_object_namespace");
+  for (const d of (config.durable_objects as { bindings?: { name: string }[] } | undefined)?.bindings ?? [])
+    add(d.name, "durable_object_namespace");
   for (const list of OTHER_LISTS) if (config[list] !== undefined) add(`(${list})`, list);
   return out;
 }

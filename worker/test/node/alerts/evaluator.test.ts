@@ -4,9 +4,9 @@
  */
 import { createHmac } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseAlertsBinding, type AlertsBinding } from "../../../src/contract/alerts";
 import { ANALYTICS_ALERT, evaluateAlerts, type RunReport } from "../../../src/alerts/evaluator";
 import { MemoryStateStore, STATE_KEY } from "../../../src/alerts/state";
+import { type AlertsBinding, parseAlertsBinding } from "../../../src/contract/alerts";
 import { startAnalytics, startReceiver, type Traffic } from "./stand-ins";
 
 const ACCOUNT = "acc-123";
@@ -279,7 +279,14 @@ describe("analytics failures", () => {
 
   it("counts a missing analytics token as a failure without calling the API", async () => {
     const report = await evaluateAlerts(
-      { config: config(rule, { failureRuns: 1 }), stack: "prod", accountId: ACCOUNT, gatewayId: GATEWAY, analyticsToken: "", secrets: { webhooks: { ops: SECRET } } },
+      {
+        config: config(rule, { failureRuns: 1 }),
+        stack: "prod",
+        accountId: ACCOUNT,
+        gatewayId: GATEWAY,
+        analyticsToken: "",
+        secrets: { webhooks: { ops: SECRET } },
+      },
       { now: new Date(T0), fetch: (url, init) => fetch(url, init), store: new MemoryStateStore(), log: (l) => logs.push(l) },
     );
     expect(analytics.state.queries).toHaveLength(0);
@@ -315,7 +322,14 @@ describe("webhook delivery", () => {
   it("refuses to post to a webhook whose secret is missing", async () => {
     analytics.state.data = [at(2, 100, { errors: 10 })];
     const report = await evaluateAlerts(
-      { config: config({ errorRate: { percent: 5, windowMinutes: 15 } }), stack: "prod", accountId: ACCOUNT, gatewayId: GATEWAY, analyticsToken: TOKEN, secrets: { webhooks: {} } },
+      {
+        config: config({ errorRate: { percent: 5, windowMinutes: 15 } }),
+        stack: "prod",
+        accountId: ACCOUNT,
+        gatewayId: GATEWAY,
+        analyticsToken: TOKEN,
+        secrets: { webhooks: {} },
+      },
       { now: new Date(T0), fetch: (url, init) => fetch(url, init), store: new MemoryStateStore(), log: (l) => logs.push(l) },
     );
     expect(hook.state.received).toHaveLength(0);
@@ -328,11 +342,21 @@ describe("PagerDuty", () => {
   it("triggers and resolves one incident per stack and alert with the routing key", async () => {
     const pd = await startReceiver();
     try {
-      const cfg = config({ errorRate: { percent: 5, windowMinutes: 15 } }, { destinations: { pagerduty: true }, endpoints: { analytics: analytics.url, pagerduty: `${pd.url}/v2/enqueue` } });
+      const cfg = config(
+        { errorRate: { percent: 5, windowMinutes: 15 } },
+        { destinations: { pagerduty: true }, endpoints: { analytics: analytics.url, pagerduty: `${pd.url}/v2/enqueue` } },
+      );
       const store = new MemoryStateStore();
       const go = (now: number) =>
         evaluateAlerts(
-          { config: cfg, stack: "prod", accountId: ACCOUNT, gatewayId: GATEWAY, analyticsToken: TOKEN, secrets: { webhooks: {}, pagerdutyRoutingKey: "pd-routing-key-0003" } },
+          {
+            config: cfg,
+            stack: "prod",
+            accountId: ACCOUNT,
+            gatewayId: GATEWAY,
+            analyticsToken: TOKEN,
+            secrets: { webhooks: {}, pagerdutyRoutingKey: "pd-routing-key-0003" },
+          },
           { now: new Date(now), fetch: (url, init) => fetch(url, init), store, log: (l) => logs.push(l) },
         );
       analytics.state.data = [at(2, 100, { errors: 10 })];
@@ -340,7 +364,12 @@ describe("PagerDuty", () => {
       analytics.state.data = [at(2, 100, { errors: 0 })];
       await go(T0 + 60_000);
       expect(pd.state.received.map((r) => r.json)).toMatchObject([
-        { routing_key: "pd-routing-key-0003", event_action: "trigger", dedup_key: "ai-gateway-stack/prod/error_rate", payload: { severity: "error", source: `ai-gateway/${GATEWAY}` } },
+        {
+          routing_key: "pd-routing-key-0003",
+          event_action: "trigger",
+          dedup_key: "ai-gateway-stack/prod/error_rate",
+          payload: { severity: "error", source: `ai-gateway/${GATEWAY}` },
+        },
         { routing_key: "pd-routing-key-0003", event_action: "resolve", dedup_key: "ai-gateway-stack/prod/error_rate" },
       ]);
       for (const l of logs) expect(l).not.toContain("pd-routing-key-0003");

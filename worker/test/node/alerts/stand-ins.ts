@@ -90,13 +90,25 @@ export async function startAnalytics(accountTag: string) {
       case "notJson":
         return send(200, "<html>bad gateway</html>");
       case "graphqlErrors":
-        return send(200, JSON.stringify({ data: { viewer: { accounts: [{ aiGatewayRequestsAdaptiveGroups: [] }] } }, errors: [{ message: "query time range is too large" }] }));
+        return send(
+          200,
+          JSON.stringify({
+            data: { viewer: { accounts: [{ aiGatewayRequestsAdaptiveGroups: [] }] } },
+            errors: [{ message: "query time range is too large" }],
+          }),
+        );
       case "noAccount":
         return send(200, JSON.stringify({ data: { viewer: { accounts: [] } }, errors: null }));
     }
     if (variables.accountTag !== accountTag) return send(200, JSON.stringify({ data: { viewer: { accounts: [] } }, errors: null }));
     const bucket = /dimensions \{ (datetimeHour|datetimeMinute) \}/.exec(query)?.[1];
-    send(200, JSON.stringify({ data: { viewer: { accounts: [{ aiGatewayRequestsAdaptiveGroups: groups(state.data, variables, bucket) }] } }, errors: null }));
+    send(
+      200,
+      JSON.stringify({
+        data: { viewer: { accounts: [{ aiGatewayRequestsAdaptiveGroups: groups(state.data, variables, bucket) }] } },
+        errors: null,
+      }),
+    );
   });
   const url = await listen(server);
   return { url: `${url}/client/v4/graphql`, state, close: () => close(server) };
