@@ -170,7 +170,8 @@ export function writeStackConfigs(root: string, sourceDir: string, si: StandinPr
   const workerCfgPath = join(tmp, "worker.wrangler.json");
   const workerCfg = copyWranglerConfig(join(sourceDir, "worker", "wrangler.jsonc"), workerCfgPath, {
     name: "bench-gateway-worker",
-    vars: { AI_GATEWAY_BASE_URL: si.baseUrl },
+    // The request-path figures are of the Worker without budgets (no ledger Durable Object on a bare workerd).
+    vars: { AI_GATEWAY_BASE_URL: si.baseUrl, BUDGETS: undefined },
     rateLimit: { limit: 1_000_000_000 },
   });
   const required = ((workerCfg.secrets as { required?: string[] } | undefined)?.required ?? []).slice();
@@ -200,7 +201,7 @@ export function workerSubjectFor(c: StackConfigs, bundlePath: string): WorkerdSu
       ...(Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v === "string")) as Record<string, string>),
       ...c.secrets,
     },
-    json: Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v !== "string")),
+    json: Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v !== "string" && v !== undefined)),
     ratelimits: ((c.workerCfg.ratelimits as Array<{ name: string }> | undefined) ?? []).map((r) => r.name),
     kv: ((c.workerCfg.kv_namespaces as Array<{ binding: string }> | undefined) ?? []).map((k) => k.binding),
   };
