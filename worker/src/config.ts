@@ -4,6 +4,7 @@
  * comparison. A broken binding is the operator's mistake: the request gets a 500 config_error without detail, and
  * the log line says what is wrong (never a value).
  */
+import { BINDING_NAMES, BINDINGS } from "./contract/bindings";
 import { CLIENT_ID, CLIENT_ID_RULE, parseClients } from "./contract/clients";
 import { parseRouting, type Routing } from "./contract/routing";
 import { ContractError } from "./contract/schema";
@@ -15,14 +16,10 @@ export interface ClientKey {
 }
 
 const DIGEST = /^[0-9a-fA-F]{64}$/;
-const REQUIRED_STRINGS = [
-  "AI_GATEWAY_ACCOUNT_ID",
-  "AI_GATEWAY_ID",
-  "AI_GATEWAY_TOKEN",
-  "ANTHROPIC_API_KEY",
-  "OPENAI_API_KEY",
-  "STACK",
-] as const;
+/** The required text bindings (variables and secrets), from the contract's one list. */
+const REQUIRED_STRINGS = BINDING_NAMES.filter(
+  (n) => BINDINGS[n].required && (BINDINGS[n].kind === "plain_text" || BINDINGS[n].kind === "secret_text"),
+);
 
 /** The one shape of an operator mistake: a 500 with a fixed message; the detail goes to the log line only. */
 export function configError(detail: string): ApiError {
@@ -34,7 +31,7 @@ let keysCache: { raw: unknown; listed: unknown; value: ClientKey[] } | undefined
 let periodCache: { raw: unknown; value: number } | undefined;
 
 /** A json binding's value: already parsed in workerd, a JSON string when set as text (tests, local vars). */
-function jsonBinding(name: string, raw: unknown): unknown {
+export function jsonBinding(name: string, raw: unknown): unknown {
   if (typeof raw !== "string") return raw;
   try {
     return JSON.parse(raw);
@@ -125,7 +122,7 @@ export function rateLimitPeriodOf(env: Env): number {
 /** Fails with config_error naming the first missing secret or variable, so a half-configured stack says why. */
 export function requireBindings(env: Env): void {
   for (const name of REQUIRED_STRINGS) {
-    const v: unknown = env[name];
+    const v: unknown = (env as unknown as Record<string, unknown>)[name];
     if (typeof v !== "string" || v === "") throw configError(`${name} is not set`);
   }
 }

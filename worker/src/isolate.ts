@@ -7,7 +7,7 @@
 
 import { LeaseClient } from "./budget/lease";
 import type { BudgetRuntime } from "./budget/meter";
-import { type ClientKey, clientKeysOf, configError, rateLimitPeriodOf, requireBindings, routingOf } from "./config";
+import { type ClientKey, clientKeysOf, configError, jsonBinding, rateLimitPeriodOf, requireBindings, routingOf } from "./config";
 import { parseBudgets } from "./contract/budgets";
 import type { ProviderName, Routing } from "./contract/routing";
 import { gatewayUrl } from "./gateway";
@@ -36,18 +36,12 @@ export interface Isolate {
 let isolateId: string | undefined;
 
 function budgetRuntime(env: Env, now: () => number, warn: (detail: string) => void): BudgetRuntime | undefined {
-  let raw: unknown = env.BUDGETS;
+  const raw: unknown = env.BUDGETS;
   if (raw === undefined || raw === null || raw === "") return undefined;
-  if (typeof raw === "string") {
-    try {
-      raw = JSON.parse(raw);
-    } catch {
-      throw configError("BUDGETS is not valid JSON");
-    }
-  }
+  const value = jsonBinding("BUDGETS", raw);
   let budgets;
   try {
-    budgets = parseBudgets(raw);
+    budgets = parseBudgets(value);
   } catch (e) {
     throw configError(e instanceof Error ? `BUDGETS ${e.message}` : "BUDGETS could not be read");
   }

@@ -125,6 +125,20 @@ describe("budgets on the request path", () => {
     expect(h.gateway.calls).toHaveLength(0);
   });
 
+  it("is an operator mistake (500 config_error, detail in the log only) when BUDGETS is unreadable or has no ledger", async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ BUDGETS: "{not json", BUDGET_LEDGER: ledgers("broken") }, /BUDGETS is not valid JSON/],
+      [{ BUDGETS: budgets(1), BUDGET_LEDGER: undefined }, /BUDGET_LEDGER .* is not bound/],
+    ];
+    for (const [env, detail] of cases) {
+      const h = harness({ env: env as never });
+      const res = await h.fetch("/v1/messages", post(ask));
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe("api_error");
+      expect(h.logs[0]).toMatchObject({ error: "config_error", errorDetail: expect.stringMatching(detail) });
+    }
+  });
+
   it("answers 404 on GET /v1/usage for a stack that keeps no ledger", async () => {
     const h = harness();
     const res = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });

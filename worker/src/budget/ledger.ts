@@ -82,14 +82,8 @@ export interface LeaseGrant {
   windows: WindowState[];
 }
 
-export interface UsageRow {
-  day: string;
-  model: string;
-  nanos: Nanos;
-  usage: Usage;
-  requests: number;
-  cached: number;
-}
+/** A row of GET /v1/usage: the ledger's spend line as stored. */
+export type UsageRow = SpendLine;
 
 interface LeaseRow {
   held: number;

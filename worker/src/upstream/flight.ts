@@ -187,11 +187,6 @@ class Flight {
 /** In-flight calls of this isolate by cache key; an entry lives until its answer has been read to the end. */
 const flights = new Map<string, Flight>();
 
-/** The number of identical calls in flight now (for tests). */
-export function flightsInProgress(): number {
-  return flights.size;
-}
-
 /**
  * One upstream call. With a cache key, an identical call already in flight is joined instead (its answer comes back
  * with `coalesced: true`); without one (the request skips the cache), the call is the request's own.
