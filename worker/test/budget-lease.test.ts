@@ -334,6 +334,42 @@ describe("LeaseClient streams", () => {
   });
 });
 
+describe("LeaseClient streams past the lease", () => {
+  test("asks the ledger when the lease cannot cover a stream's growth, and stops only at the client's budget", async () => {
+    // 1% leases: the stream outgrows its lease long before it reaches the $1 budget.
+    const s = stack({ clients: { web: { dailyUsd: 1 } } });
+    const iso = s.isolate("iso-1");
+    const r = reserved(await iso.reserve("web", USD(0.005), s.bg));
+    await s.bg.drain();
+    expect(iso.extend(r, USD(0.05))).toBe(false);
+    const before = s.calls.length;
+    expect(await iso.extendFromLedger(r, USD(0.05))).toBe(true);
+    expect(s.calls.slice(before)).toEqual(["acquireLease"]);
+    expect(r.heldNanos).toBe(USD(0.05));
+    expect(await iso.extendFromLedger(r, USD(0.9))).toBe(true);
+    expect(await iso.extendFromLedger(r, USD(1.01))).toBe(false);
+    expect(r.heldNanos).toBe(USD(0.9));
+    iso.settle(r, [costing(0.9)], s.bg);
+    await s.flushAll();
+    expect(await s.spent("web")).toBe(USD(0.9));
+  });
+
+  test("renews a lease that expired while the stream ran, and fails closed when the ledger cannot be reached", async () => {
+    const s = stack({ clients: { web: { dailyUsd: 1 } }, lease: { share: 1 } });
+    const logs: string[] = [];
+    const iso = s.isolate("iso-1", logs);
+    const r = reserved(await iso.reserve("web", USD(0.01), s.bg));
+    s.clock.now += 61_000; // past the 60 s lease
+    expect(iso.extend(r, USD(0.02))).toBe(false);
+    expect(await iso.extendFromLedger(r, USD(0.02))).toBe(true);
+    s.clock.now += 61_000;
+    s.ledgerState.down = true;
+    expect(await iso.extendFromLedger(r, USD(0.03))).toBe(false);
+    expect(r.heldNanos).toBe(USD(0.02));
+    expect(logs.some((l) => l.includes("budget.ledger_unreachable"))).toBe(true);
+  });
+});
+
 describe("over-spend bound with several isolates", () => {
   const CALLERS_PER_ISOLATE = 4;
   /** Runs `perIsolate` requests on each of `n` isolates, all at once, against one $1 daily budget. */

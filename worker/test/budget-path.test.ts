@@ -4,7 +4,7 @@
 import { env as testEnv } from "cloudflare:workers";
 import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
-import { anthropicAnswer, anthropicFrames, harness, json, post, readSse, sse, WEB_KEY } from "./support";
+import { anthropicAnswer, anthropicFrames, harness, json, openaiFrames, post, readSse, sse, WEB_KEY } from "./support";
 
 const PRICE = { inputPerMTok: 1, outputPerMTok: 5, cacheReadPerMTok: 0.1, cacheWritePerMTok: 1.25 };
 const MODELS = [
@@ -79,30 +79,50 @@ describe("budgets on the request path", () => {
     expect(h.gateway.calls.length).toBe(calls);
   });
 
-  it("ends a stream whose running cost passes the budget with an error event, and charges what was streamed", async () => {
-    const h = harness({ env: { BUDGETS: budgets(0.004), BUDGET_LEDGER: ledgers("stream") } as never });
-    // 400 deltas of 20 bytes: 8,000 bytes of text, far past what $0.004 buys at $5 per million output tokens.
+  it("never cuts a stream its hold already covers: output stops at max_tokens, however many bytes its text runs to", async () => {
+    const h = harness({ env: { BUDGETS: budgets(0.004), BUDGET_LEDGER: ledgers("capped") } as never });
+    // 400 deltas of 20 bytes: as bytes, 8,000 output tokens, far past $0.004; as tokens, at most max_tokens (64).
     const frames = anthropicFrames(
       Array.from({ length: 400 }, () => "twenty bytes of text"),
-      { output: 2000 },
+      { input: 10, output: 64 },
     );
     h.gateway.on("anthropic", () => sse(frames));
     const res = await h.fetch("/v1/messages", post({ ...ask, stream: true }));
     const events = await readSse(res);
     await h.settled();
-    expect(events.at(-1)!.event).toBe("error");
-    expect(events.at(-1)!.data).toContain("budget");
-    expect(events.some((e) => e.event === "message_stop")).toBe(false);
-    const deltas = events.filter((e) => e.event === "content_block_delta").length;
-    expect(deltas).toBeGreaterThan(0);
-    expect(deltas).toBeLessThan(400);
-    expect(h.logs.find((l) => l.surface === "messages")!.error).toBe("budget_exceeded");
-
+    expect(events.at(-1)!.event).toBe("message_stop");
+    expect(events.filter((e) => e.event === "content_block_delta")).toHaveLength(400);
+    expect(h.logs.find((l) => l.surface === "messages")!.error).toBeNull();
     const usage = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });
+    expect(((await usage.json()) as { totalUsd: number }).totalUsd).toBeCloseTo(COST, 9);
+  });
+
+  it("ends a stream without an output cap once its running cost passes the budget, with an error event, and charges what was streamed", async () => {
+    const b = { ...budgets(0.004), estimate: { defaultMaxOutputTokens: 100 } };
+    const h = harness({ env: { BUDGETS: b, BUDGET_LEDGER: ledgers("stream") } as never });
+    // No max_tokens: the hold assumes 100 output tokens; 8,000 bytes of text may be up to 8,000 tokens.
+    h.gateway.on("openai", () => sse(openaiFrames(Array.from({ length: 400 }, () => "twenty bytes of text"))));
+    const res = await h.fetch(
+      "/v1/chat/completions",
+      post({ model: "gpt-4.1-mini", stream: true, messages: [{ role: "user", content: "Hi" }] }),
+    );
+    const events = await readSse(res);
+    await h.settled();
+    const last = events.at(-1)!;
+    expect(last.data).toContain("budget");
+    expect(events.some((e) => e.data === "[DONE]")).toBe(false);
+    const deltas = events.filter((e) => e.data.includes("twenty bytes")).length;
+    // Past the 100 tokens held (the hold grew from the lease and the ledger), cut well before the end.
+    expect(deltas).toBeGreaterThan(5);
+    expect(deltas).toBeLessThan(400);
+    expect(h.logs.find((l) => l.surface === "chatCompletions")!.error).toBe("budget_exceeded");
+
+    const usage = await h.fetch("/v1/usage", { headers: { authorization: `Bearer ${WEB_KEY}` } });
     expect(usage.status).toBe(200);
-    const body = (await usage.json()) as { totalUsd: number; days: unknown[] };
-    expect(body.totalUsd).toBeGreaterThan(0);
-    expect(body.totalUsd).toBeLessThanOrEqual(0.004 + 1e-9);
+    const body = (await usage.json()) as { totalUsd: number };
+    // What was streamed is charged: every delta sent (the one that crossed the budget too, as it went out first).
+    expect(body.totalUsd).toBeGreaterThanOrEqual(deltas * 20 * 5e-6 - 1e-9);
+    expect(body.totalUsd).toBeLessThanOrEqual(0.004 + 20 * 5e-6 + 1e-9);
   });
 
   it("charges nothing for a gateway cache hit", async () => {

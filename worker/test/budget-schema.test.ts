@@ -187,6 +187,9 @@ describe("pricing", () => {
   test("reads the output cap from max_tokens or max_completion_tokens", () => {
     expect(requestedMaxTokens({ max_tokens: 256 })).toBe(256);
     expect(requestedMaxTokens({ max_completion_tokens: 99 })).toBe(99);
+    // OpenAI's n answers, each up to the cap.
+    expect(requestedMaxTokens({ max_completion_tokens: 99, n: 3 })).toBe(297);
+    expect(requestedMaxTokens({ max_tokens: 10, n: 0 })).toBe(10);
     expect(requestedMaxTokens({ max_tokens: "256" })).toBeUndefined();
     expect(requestedMaxTokens(null)).toBeUndefined();
   });

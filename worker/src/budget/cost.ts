@@ -95,13 +95,18 @@ export function countAttachments(body: unknown, depth = 0): number {
   return n;
 }
 
-/** The output cap a request names (Anthropic max_tokens, OpenAI max_completion_tokens or the older max_tokens). */
+/**
+ * The output cap a request names (Anthropic max_tokens, OpenAI max_completion_tokens or the older max_tokens), for
+ * all its choices: OpenAI's `n` asks for that many answers, each up to the cap.
+ * https://platform.openai.com/docs/api-reference/chat/create (n, max_completion_tokens)
+ */
 export function requestedMaxTokens(body: unknown): number | undefined {
   if (body === null || typeof body !== "object") return undefined;
   const o = body as Record<string, unknown>;
+  const n = typeof o.n === "number" && Number.isInteger(o.n) && o.n > 1 ? o.n : 1;
   for (const k of ["max_tokens", "max_completion_tokens", "max_output_tokens"]) {
     const x = o[k];
-    if (typeof x === "number" && Number.isInteger(x) && x > 0) return x;
+    if (typeof x === "number" && Number.isInteger(x) && x > 0) return x * n;
   }
   return undefined;
 }

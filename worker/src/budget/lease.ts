@@ -301,6 +301,33 @@ export class LeaseClient {
   }
 
   /**
+   * `extend`, and when the lease cannot cover the growth, one ledger call for it (a stream outgrowing its hold, or
+   * running past its lease's expiry). false: the client's budget cannot cover the stream, or the ledger cannot be
+   * reached to say so; the stream ends either way (fail closed).
+   */
+  async extendFromLedger(reservation: Reservation, runningNanos: Nanos): Promise<boolean> {
+    if (this.extend(reservation, runningNanos)) return true;
+    const s = this.state(reservation.client);
+    if (!reservation.lease || reservation.lease !== s.lease) return false; // a lease of a day that is over
+    if (s.syncing) await s.syncing.catch(() => {});
+    if (this.extend(reservation, runningNanos)) return true;
+    try {
+      await this.sync(reservation.client, s, runningNanos - reservation.heldNanos);
+    } catch (err) {
+      this.log(
+        JSON.stringify({
+          event: "budget.ledger_unreachable",
+          level: "error",
+          client: reservation.client,
+          reason: err instanceof Error ? err.message : String(err),
+        }),
+      );
+      return false;
+    }
+    return this.extend(reservation, runningNanos);
+  }
+
+  /**
    * After the answer (JSON usage, or a stream's last usage event; cache hits as cached): books the actual cost on the
    * reservation's day, frees the rest of what was held, and schedules the batched report. Returns the cost booked.
    */

@@ -2,9 +2,11 @@
  * The budget on the request path: one held reservation per upstream attempt. Before the call it holds the worst case
  * (the body's bytes as input tokens at the dearest input rate, plus the output cap at the output price); after the
  * answer it books what the usage says (a gateway cache hit or a shared answer costs nothing); a failed attempt gives
- * everything back. While a stream runs, the cost so far is checked on each text delta, and the stream is ended
- * with the surface's error event once the budget cannot cover it. All of it is in memory on the common request
- * (lease.ts); a client without BUDGETS on its stack is not metered.
+ * everything back. While a stream runs, the cost so far is checked on each text delta. A request with an output cap
+ * (max_tokens) never outgrows its hold, since no provider streams past the cap; one without a cap (its hold used the
+ * estimate) grows its hold from the lease, then from the ledger, and the stream is ended with the surface's error
+ * event once the client's budget cannot cover it. All of it is in memory on the common request (lease.ts); a client
+ * without BUDGETS on its stack is not metered.
  */
 
 import type { Lifetime } from "../context";
@@ -42,6 +44,8 @@ export class Held {
     private readonly model: string,
     private readonly price: Price,
     private readonly ctx: Lifetime,
+    /** The request's output cap in tokens (all choices), when it names one: output never runs past it. */
+    private readonly outputCap: number | undefined,
   ) {}
 
   /** A usage report from the answer or the stream (the largest count per field is the total). */
@@ -49,16 +53,33 @@ export class Held {
     if (usage) this.usage = foldUsage(this.usage, usage);
   }
 
-  /** A streamed text delta; false once the budget cannot cover the stream so far. */
+  /** Output tokens streamed so far, at most: a token is at least a byte, and never more than the cap. */
+  private outputBound(): number {
+    const bytes = this.outputCap === undefined ? this.streamedBytes : Math.min(this.streamedBytes, this.outputCap);
+    return Math.max(bytes, this.usage.output);
+  }
+
+  private running(): number {
+    return costNanos(this.price, { ...this.usage, output: 0 }) + streamedOutputNanos(this.price, this.outputBound());
+  }
+
+  /**
+   * A streamed text delta; false when what is held (and the lease's free part) cannot cover the stream so far, and
+   * `cover()` must be asked before more is sent.
+   */
   streamed(text: string): boolean {
     this.streamedBytes += encoder.encode(text).byteLength;
-    const input = costNanos(this.price, { ...this.usage, output: 0 });
-    return this.leases.extend(this.reservation, input + streamedOutputNanos(this.price, Math.max(this.streamedBytes, this.usage.output)));
+    return this.leases.extend(this.reservation, this.running());
+  }
+
+  /** Asks the ledger for what the stream so far needs beyond the lease; false: the client's budget cannot cover it. */
+  cover(): Promise<boolean> {
+    return this.leases.extendFromLedger(this.reservation, this.running());
   }
 
   /** Books what was used; `free` for an answer that cost nothing (a gateway cache hit, a shared answer). */
   settle(free: boolean): void {
-    const usage = this.usage.output === 0 && this.streamedBytes > 0 ? { ...this.usage, output: this.streamedBytes } : this.usage;
+    const usage = this.usage.output === 0 && this.streamedBytes > 0 ? { ...this.usage, output: this.outputBound() } : this.usage;
     this.leases.settle(this.reservation, [{ model: this.model, usage, cached: free }], this.ctx);
   }
 
@@ -86,9 +107,10 @@ export async function hold(
     throw new ApiError(500, "config_error", "The service is misconfigured; the operator has been told.", {
       detail: `BUDGETS has no price for ${key}`,
     });
+  const maxTokens = requestedMaxTokens(o.body) ?? o.sentMaxTokens;
   const worst = worstCaseNanos(
     price,
-    { bodyBytes: o.bodyBytes, maxTokens: requestedMaxTokens(o.body) ?? o.sentMaxTokens, attachments: countAttachments(o.body) },
+    { bodyBytes: o.bodyBytes, maxTokens, attachments: countAttachments(o.body) },
     budget.budgets.estimate,
   );
   const r = await budget.leases.reserve(o.client, worst, o.ctx);
@@ -96,5 +118,5 @@ export async function hold(
     const err = refusalError(r);
     throw new ApiError(err.status, err.type, err.message, { ...err.extra, noRetry: r.status === 429 });
   }
-  return new Held(budget.leases, r, key, price, o.ctx);
+  return new Held(budget.leases, r, key, price, o.ctx, maxTokens);
 }

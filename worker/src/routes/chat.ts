@@ -262,9 +262,9 @@ function streamAnswer(
   };
 
   const body = new ReadableStream<Uint8Array>({
-    start(out) {
+    async start(out) {
       if (s.first) out.enqueue(sseFrame("delta", { text: s.first }));
-      if (s.first && o.held && !o.held.streamed(s.first)) return finish(out, "budget_exceeded");
+      if (s.first && o.held && !o.held.streamed(s.first) && !(await o.held.cover())) return finish(out, "budget_exceeded");
       if (s.done) finish(out, null);
     },
     // Loops until it has enqueued something: a pull that enqueues nothing may not be called again.
@@ -283,7 +283,7 @@ function streamAnswer(
         if (piece.done) return finish(out, null);
         if (piece.text) {
           out.enqueue(sseFrame("delta", { text: piece.text }));
-          if (o.held && !o.held.streamed(piece.text)) return finish(out, "budget_exceeded");
+          if (o.held && !o.held.streamed(piece.text) && !(await o.held.cover())) return finish(out, "budget_exceeded");
           return;
         }
       }

@@ -87,7 +87,7 @@ export function relay(
   let sawEnd = false;
   let sawError = false;
   let finished = false;
-  /** The budget cannot cover what has streamed: the stream ends after this chunk. */
+  /** The lease cannot cover what has streamed: the ledger is asked after this chunk, and the stream ends if it says no. */
   let overBudget = false;
   const parser = createParser({
     onEvent(ev) {
@@ -96,7 +96,8 @@ export function relay(
       const piece = provider.readEvent(ev);
       mergeUsage(usage, piece?.usage);
       held?.observe(piece?.billed);
-      if (piece?.text && held && !overBudget && !held.streamed(piece.text)) overBudget = true;
+      // Every delta is counted, also after one the lease could not cover.
+      if (piece?.text && held && !held.streamed(piece.text)) overBudget = true;
       if (piece?.done) sawEnd = true;
       if (piece?.error) sawError = true;
     },
@@ -135,7 +136,9 @@ export function relay(
       idle.touch();
       out.enqueue(r.value);
       parser.feed(decoder.decode(r.value, { stream: true }));
-      if (overBudget && !sawEnd) {
+      if (overBudget && !sawEnd && held) {
+        overBudget = false;
+        if (await held.cover()) return;
         src.cancel();
         out.enqueue(encoder.encode(`\n\n${provider.sseError(STREAM_BUDGET_MESSAGE)}`));
         out.close();
