@@ -125,6 +125,26 @@ describe("budgets on the request path", () => {
     expect(body.totalUsd).toBeLessThanOrEqual(0.004 + 20 * 5e-6 + 1e-9);
   });
 
+  it("charges a stream that broke off for what it streamed, not for the usage its first event reported", async () => {
+    const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("broken-off") } as never });
+    // message_start reports 10 input and 1 output token; then ten 5-byte deltas, and the stream ends without its end.
+    h.gateway.on("anthropic", () =>
+      sse(
+        anthropicFrames(
+          Array.from({ length: 10 }, () => "word "),
+          { input: 10, end: false },
+        ),
+      ),
+    );
+    const res = await h.fetch("/v1/messages", post({ ...ask, stream: true }));
+    const events = await readSse(res);
+    await h.settled();
+    expect(events.at(-1)!.event).toBe("error");
+    const usage = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });
+    // 10 input tokens as reported, and 50 bytes of text as at most 50 output tokens (under the cap of 64).
+    expect(((await usage.json()) as { totalUsd: number }).totalUsd).toBeCloseTo(10 * 1e-6 + 50 * 5e-6, 9);
+  });
+
   it("charges nothing for a gateway cache hit", async () => {
     const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("hit") } as never });
     h.gateway.on("anthropic", answer, () =>

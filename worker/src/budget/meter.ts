@@ -22,6 +22,7 @@ import {
   streamedOutputNanos,
   type Usage,
   worstCaseNanos,
+  worstInputTokens,
 } from "./cost";
 import { refusalError } from "./http";
 import { type LeaseClient, Reservation } from "./lease";
@@ -46,7 +47,15 @@ export class Held {
     private readonly ctx: Lifetime,
     /** The request's output cap in tokens (all choices), when it names one: output never runs past it. */
     private readonly outputCap: number | undefined,
+    /** The input tokens the hold assumed: charged for a stream that ends before it reports its input. */
+    private readonly inputEstimate: number,
   ) {}
+
+  /** The usage so far, with the estimated input while the answer has not reported its own. */
+  private withInput(): Usage {
+    const u = this.usage;
+    return u.input + u.cacheRead + u.cacheWrite > 0 ? u : { ...u, input: this.inputEstimate };
+  }
 
   /** A usage report from the answer or the stream (the largest count per field is the total). */
   observe(usage: Usage | undefined): void {
@@ -60,7 +69,7 @@ export class Held {
   }
 
   private running(): number {
-    return costNanos(this.price, { ...this.usage, output: 0 }) + streamedOutputNanos(this.price, this.outputBound());
+    return costNanos(this.price, { ...this.withInput(), output: 0 }) + streamedOutputNanos(this.price, this.outputBound());
   }
 
   /**
@@ -77,9 +86,14 @@ export class Held {
     return this.leases.extendFromLedger(this.reservation, this.running());
   }
 
-  /** Books what was used; `free` for an answer that cost nothing (a gateway cache hit, a shared answer). */
-  settle(free: boolean): void {
-    const usage = this.usage.output === 0 && this.streamedBytes > 0 ? { ...this.usage, output: this.outputBound() } : this.usage;
+  /**
+   * Books what was used; `free` for an answer that cost nothing (a gateway cache hit, a shared answer). A stream that
+   * did not finish, or never reported its usage (an OpenAI stream without include_usage), is charged its bounds: the
+   * estimated input unless it reported its own, and the text streamed as output tokens, up to the cap.
+   */
+  settle(free: boolean, complete = true): void {
+    const reported = this.streamedBytes === 0 || (complete && this.usage.output > 0);
+    const usage = reported ? this.usage : { ...this.withInput(), output: this.outputBound() };
     this.leases.settle(this.reservation, [{ model: this.model, usage, cached: free }], this.ctx);
   }
 
@@ -108,15 +122,12 @@ export async function hold(
       detail: `BUDGETS has no price for ${key}`,
     });
   const maxTokens = requestedMaxTokens(o.body) ?? o.sentMaxTokens;
-  const worst = worstCaseNanos(
-    price,
-    { bodyBytes: o.bodyBytes, maxTokens, attachments: countAttachments(o.body) },
-    budget.budgets.estimate,
-  );
+  const shape = { bodyBytes: o.bodyBytes, maxTokens, attachments: countAttachments(o.body) };
+  const worst = worstCaseNanos(price, shape, budget.budgets.estimate);
   const r = await budget.leases.reserve(o.client, worst, o.ctx);
   if (!(r instanceof Reservation)) {
     const err = refusalError(r);
     throw new ApiError(err.status, err.type, err.message, { ...err.extra, noRetry: r.status === 429 });
   }
-  return new Held(budget.leases, r, key, price, o.ctx, maxTokens);
+  return new Held(budget.leases, r, key, price, o.ctx, maxTokens, worstInputTokens(shape, budget.budgets.estimate));
 }

@@ -246,7 +246,7 @@ function streamAnswer(
   const finish = (out: ReadableStreamDefaultController<Uint8Array>, error: string | null) => {
     finished = true;
     log.usage = usage;
-    o.held?.settle(o.free);
+    o.held?.settle(o.free, error === null);
     if (error === "budget_exceeded") {
       log.error = error;
       out.enqueue(sseFrame("error", { type: "budget_exceeded", message: STREAM_BUDGET_MESSAGE }));
@@ -290,7 +290,7 @@ function streamAnswer(
     },
     cancel() {
       finished = true;
-      o.held?.settle(o.free);
+      o.held?.settle(o.free, false);
       log.error = "client_closed";
       s.events.cancel();
       ended();

@@ -95,7 +95,7 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
       (outcome) => {
         log.usage = outcome.usage;
         if (outcome.error) log.error = outcome.error;
-        held?.settle(free);
+        held?.settle(free, outcome.error === null);
         ended();
       },
       held,
