@@ -100,8 +100,11 @@ describe("budgets on the request path", () => {
   it("ends a stream without an output cap once its running cost passes the budget, with an error event, and charges what was streamed", async () => {
     const b = { ...budgets(0.004), estimate: { defaultMaxOutputTokens: 100 } };
     const h = harness({ env: { BUDGETS: b, BUDGET_LEDGER: ledgers("stream") } as never });
-    // No max_tokens: the hold assumes 100 output tokens; 8,000 bytes of text may be up to 8,000 tokens.
-    h.gateway.on("openai", () => sse(openaiFrames(Array.from({ length: 400 }, () => "twenty bytes of text"))));
+    // No max_tokens: the hold assumes 100 output tokens; 8,000 bytes of text may be up to 8,000 tokens. The bytes
+    // arrive in 7-byte pieces, so events straddle chunks, and the cut must still fall between two events.
+    const raw = openaiFrames(Array.from({ length: 400 }, () => "twenty bytes of text")).join("");
+    const pieces = raw.match(/[\s\S]{1,7}/g)!;
+    h.gateway.on("openai", () => sse(pieces));
     const res = await h.fetch(
       "/v1/chat/completions",
       post({ model: "gpt-4.1-mini", stream: true, messages: [{ role: "user", content: "Hi" }] }),
@@ -109,7 +112,9 @@ describe("budgets on the request path", () => {
     const events = await readSse(res);
     await h.settled();
     const last = events.at(-1)!;
-    expect(last.data).toContain("budget");
+    expect(JSON.parse(last.data)).toMatchObject({ error: { type: "budget_exceeded" } });
+    // Every event the client got is whole: the SDK reads each as JSON.
+    for (const e of events) if (e.data !== "[DONE]") expect(() => JSON.parse(e.data)).not.toThrow();
     expect(events.some((e) => e.data === "[DONE]")).toBe(false);
     const deltas = events.filter((e) => e.data.includes("twenty bytes")).length;
     // Past the 100 tokens held (the hold grew from the lease and the ledger), cut well before the end.
@@ -122,6 +127,7 @@ describe("budgets on the request path", () => {
     const body = (await usage.json()) as { totalUsd: number };
     // What was streamed is charged: every delta sent (the one that crossed the budget too, as it went out first).
     expect(body.totalUsd).toBeGreaterThanOrEqual(deltas * 20 * 5e-6 - 1e-9);
+    // At most the budget and the one delta that crossed it: the stream ends right after that event.
     expect(body.totalUsd).toBeLessThanOrEqual(0.004 + 20 * 5e-6 + 1e-9);
   });
 

@@ -99,8 +99,8 @@ export const anthropic: Provider = {
   // A retired model answers 404 not_found_error naming the model.
   retired: (status, error) => status === 404 && error?.type === "not_found_error" && /model/i.test(error.message),
 
-  sseError(message) {
-    return sseEvent({ type: "error", error: { type: "api_error", message } }, "error");
+  sseError(message, type = "api_error") {
+    return sseEvent({ type: "error", error: { type, message } }, "error");
   },
 
   answerAsSse(body) {

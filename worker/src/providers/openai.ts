@@ -62,8 +62,8 @@ export const openai: Provider = {
   // A retired or unknown model answers 404 with code model_not_found.
   retired: (status, error) => status === 404 && error?.code === "model_not_found",
 
-  sseError(message) {
-    return sseEvent({ error: { message, type: "server_error", param: null, code: "upstream_error" } });
+  sseError(message, type) {
+    return sseEvent({ error: { message, type: type ?? "server_error", param: null, code: type ?? "upstream_error" } });
   },
 
   answerAsSse(body) {

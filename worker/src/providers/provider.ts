@@ -69,8 +69,11 @@ export interface Provider {
   readError(body: unknown): ProviderError | undefined;
   /** Whether an error answer says the model no longer exists (retired), so the next step should be tried. */
   retired(status: number, error: ProviderError | undefined): boolean;
-  /** An SSE event in this provider's dialect that makes its SDK raise, for a pass-through stream that fails midway. */
-  sseError(message: string): string;
+  /**
+   * An SSE event in this provider's dialect that makes its SDK raise, for a pass-through stream that fails midway;
+   * `type` names the error (default: the provider's generic server error).
+   */
+  sseError(message: string, type?: string): string;
   /**
    * A complete JSON answer re-emitted as this provider's stream events, for a streaming request the gateway answered
    * with one body (response guardrails buffer streams); undefined when the body is not this provider's shape.

@@ -60,8 +60,8 @@ export const workersAi: Provider = {
 
   retired: (_status, error) => error?.code === RETIRED,
 
-  sseError(message) {
-    return sseEvent({ error: { message } });
+  sseError(message, type) {
+    return sseEvent({ error: { message, ...(type ? { type } : {}) } });
   },
 
   answerAsSse(body) {

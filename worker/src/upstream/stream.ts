@@ -69,6 +69,8 @@ export interface RelayOutcome {
 }
 
 const encoder = new TextEncoder();
+/** The blank line that ends an SSE event (https://html.spec.whatwg.org/multipage/server-sent-events.html). */
+const EVENT_END = /\r\n\r\n|\n\n|\r\r/g;
 
 /**
  * Passes an upstream SSE body through unchanged, each chunk forwarded before it is looked at. If it stalls for idleMs,
@@ -87,7 +89,7 @@ export function relay(
   let sawEnd = false;
   let sawError = false;
   let finished = false;
-  /** The lease cannot cover what has streamed: the ledger is asked after this chunk, and the stream ends if it says no. */
+  /** The lease cannot cover what has streamed: the ledger is asked at the event's end, and the stream ends if it says no. */
   let overBudget = false;
   const parser = createParser({
     onEvent(ev) {
@@ -134,16 +136,31 @@ export function relay(
         return finish(sawError ? "stream_error_event" : null);
       }
       idle.touch();
-      out.enqueue(r.value);
-      parser.feed(decoder.decode(r.value, { stream: true }));
-      if (overBudget && !sawEnd && held) {
-        overBudget = false;
-        if (await held.cover()) return;
-        src.cancel();
-        out.enqueue(encoder.encode(`\n\n${provider.sseError(STREAM_BUDGET_MESSAGE)}`));
-        out.close();
-        finish("budget_exceeded");
+      if (!held) {
+        out.enqueue(r.value);
+        parser.feed(decoder.decode(r.value, { stream: true }));
+        return;
       }
+      // With a budget, the chunk is read event by event before it goes out, so that a stream the budget cannot
+      // cover ends right after the event that passed it: never later, and never inside an event.
+      const text = decoder.decode(r.value, { stream: true });
+      let from = 0;
+      // matchAll reads a copy of the pattern: other streams use it while this one waits for the ledger.
+      for (const m of text.matchAll(EVENT_END)) {
+        const end = m.index + m[0].length;
+        parser.feed(text.slice(from, end));
+        from = end;
+        if (!overBudget || sawEnd) continue;
+        overBudget = false;
+        if (await held.cover()) continue;
+        src.cancel();
+        out.enqueue(encoder.encode(text.slice(0, end)));
+        out.enqueue(encoder.encode(provider.sseError(STREAM_BUDGET_MESSAGE, "budget_exceeded")));
+        out.close();
+        return finish("budget_exceeded");
+      }
+      parser.feed(text.slice(from));
+      out.enqueue(r.value);
     },
     cancel() {
       src.cancel();
