@@ -167,6 +167,8 @@ export interface WorkerOptions {
   onOutput?: (chunk: string) => void;
   /** How long to wait for /healthz, ms. Default 90 s (first start on a busy machine bundles and boots workerd). */
   readyTimeoutMs?: number;
+  /** More environment for wrangler and the workerd it starts (never secrets: those go in the env file). */
+  env?: Record<string, string>;
 }
 
 export interface WorkerProcess {
@@ -205,7 +207,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerProcess> {
   const vars = Object.entries(o.vars ?? {});
   if (vars.length) args.push("--var", ...vars.map(([k, v]) => `${k}:${v}`));
 
-  const env: NodeJS.ProcessEnv = { ...process.env, ...WRANGLER_QUIET_ENV, FORCE_COLOR: "0" };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, ...WRANGLER_QUIET_ENV, FORCE_COLOR: "0" };
   // Wrangler also reads secrets from the process environment; a real key exported in this shell must not reach a local run.
   for (const name of SECRET_ENV_NAMES) delete env[name];
 

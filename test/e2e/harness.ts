@@ -1,7 +1,8 @@
 /**
  * The local stack the end-to-end tests drive: the gateway stand-in in this process, and the real Worker under
- * `wrangler dev` twice (the main instance, and one whose per-client limit is tiny), each from a generated config and
- * freshly generated secrets in a temp dir, never in the repo. Also a fetch that records every response the clients
+ * `wrangler dev` three times (the main instance, one whose per-client limit is tiny, and one whose wall clock the
+ * tests move, for budget windows), each from a generated config and freshly generated secrets in a temp dir, never
+ * in the repo. Also a fetch that records every response the clients
  * receive, for the suite-wide leak scan.
  */
 
@@ -15,6 +16,7 @@ import { readJsonc } from "../../infra/wrangler-config";
 import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { type Standin, type StandinRecord, startStandin } from "../../scripts/gateway-standin/index";
 import { copyWranglerConfig, envFileText, freePort, sha256Hex, startWorker, type WorkerProcess } from "../../scripts/local-stack";
+import { type ShiftedClock, shiftedClock } from "./clock";
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -22,6 +24,12 @@ export const ROOT = join(__dirname, "..", "..");
 export const TINY_LIMIT = 3;
 /** bob's daily budget in USD (alice has the default, $5). */
 export const BOB_DAILY_USD = 0.05;
+/** carol's and dave's daily budgets in USD, for the streams that meet the budget. */
+export const STREAM_DAILY_USD = 0.02;
+/** Output tokens the e2e stack holds for a request that names no max_tokens (BUDGETS.estimate). */
+export const DEFAULT_MAX_OUTPUT = 256;
+/** alice's monthly budget (her only one) on the instance whose clock moves; bob keeps his daily one there. */
+export const ALICE_MONTHLY_USD = 0.05;
 /** RATE_LIMITER's period in both instances, and so the Retry-After a throttled client is told. */
 export const LIMIT_PERIOD = 60;
 /** Per-attempt timeout the e2e ROUTING sets, so a latency fault longer than this triggers a fallback quickly. */
@@ -54,13 +62,16 @@ interface Routing {
 export interface Stack {
   workerUrl: string;
   limitedUrl: string;
+  /** The instance whose wall clock `clock` moves; its ledgers are its own. */
+  clockedUrl: string;
+  clock: ShiftedClock;
   standin: Standin;
   routing: Routing;
   /**
    * Client id → plaintext key. alice and bob are listed in CLIENTS; mallory's digest is in CLIENT_KEYS but she is not
    * listed, so her key must be refused.
    */
-  keys: { alice: string; bob: string; mallory: string };
+  keys: { alice: string; bob: string; carol: string; dave: string; mallory: string };
   /** Values no client may ever see: provider keys, gateway token, account id, gateway id, gateway URL. */
   secrets: Record<string, string>;
   /** Every response a client received so far (bodies read to their end, or to where the connection broke). */
@@ -101,12 +112,18 @@ function writeInstance(
 }
 
 export async function startStack(): Promise<Stack> {
-  const keys = { alice: `ck-alice-${rnd()}`, bob: `ck-bob-${rnd()}`, mallory: `ck-mallory-${rnd()}` };
+  const keys = {
+    alice: `ck-alice-${rnd()}`,
+    bob: `ck-bob-${rnd()}`,
+    carol: `ck-carol-${rnd()}`,
+    dave: `ck-dave-${rnd()}`,
+    mallory: `ck-mallory-${rnd()}`,
+  };
   const secrets: Record<string, string> = {
     AI_GATEWAY_TOKEN: `gwtok-${rnd()}`,
     ANTHROPIC_API_KEY: `sk-ant-e2e-${rnd()}`,
     OPENAI_API_KEY: `sk-oai-e2e-${rnd()}`,
-    CLIENT_KEYS: JSON.stringify({ alice: sha256Hex(keys.alice), bob: sha256Hex(keys.bob), mallory: sha256Hex(keys.mallory) }),
+    CLIENT_KEYS: JSON.stringify(Object.fromEntries(Object.entries(keys).map(([id, key]) => [id, sha256Hex(key)]))),
     ALERTS_WEBHOOK_SECRETS: "{}",
   };
   const account = `acct${rnd(8)}`;
@@ -136,12 +153,26 @@ export async function startStack(): Promise<Stack> {
     AI_GATEWAY_BASE_URL: standin.baseUrl,
     STACK: "e2e",
     ROUTING: routing,
-    CLIENTS: ["alice", "bob"],
-    // The local prices; bob gets a budget small enough for a test to spend it, alice the default.
-    BUDGETS: { ...base.vars.BUDGETS, clients: { bob: { dailyUsd: BOB_DAILY_USD } }, default: { dailyUsd: 5 } },
+    CLIENTS: ["alice", "bob", "carol", "dave"],
+    // The local prices; bob, carol and dave get budgets small enough for a test to spend them, alice the default.
+    BUDGETS: {
+      ...base.vars.BUDGETS,
+      clients: { bob: { dailyUsd: BOB_DAILY_USD }, carol: { dailyUsd: STREAM_DAILY_USD }, dave: { dailyUsd: STREAM_DAILY_USD } },
+      default: { dailyUsd: 5 },
+      estimate: { defaultMaxOutputTokens: DEFAULT_MAX_OUTPUT },
+    },
+  };
+  const clockedVars = {
+    ...vars,
+    BUDGETS: { ...vars.BUDGETS, clients: { bob: { dailyUsd: BOB_DAILY_USD }, alice: { monthlyUsd: ALICE_MONTHLY_USD } } },
   };
 
-  const dirs = [mkdtempSync(join(tmpdir(), "e2e-worker-")), mkdtempSync(join(tmpdir(), "e2e-limited-"))];
+  const dirs = [
+    mkdtempSync(join(tmpdir(), "e2e-worker-")),
+    mkdtempSync(join(tmpdir(), "e2e-limited-")),
+    mkdtempSync(join(tmpdir(), "e2e-clocked-")),
+  ];
+  const clock = shiftedClock(dirs[2]!);
   const workers: WorkerProcess[] = [];
   const stop = async () => {
     await Promise.all(workers.map((w) => w.stop()));
@@ -150,19 +181,22 @@ export async function startStack(): Promise<Stack> {
   };
   let mainUrl = "";
   let limitedUrl = "";
+  let clockedUrl = "";
   try {
     const instances = [
-      { dir: dirs[0]!, limit: 10_000 },
-      { dir: dirs[1]!, limit: TINY_LIMIT },
+      { dir: dirs[0]!, limit: 10_000, vars, env: {} },
+      { dir: dirs[1]!, limit: TINY_LIMIT, vars, env: {} },
+      { dir: dirs[2]!, limit: 10_000, vars: clockedVars, env: clock.env },
     ];
     const started = await Promise.allSettled(
-      instances.map(async ({ dir, limit }) => {
+      instances.map(async ({ dir, limit, vars, env }) => {
         const w = await startWorker({
           root: ROOT,
           config: writeInstance(dir, base, vars, limit, secrets),
           port: await freePort(),
           persistTo: join(dir, "state"),
           readyTimeoutMs: 100_000,
+          env,
         });
         workers.push(w);
         return w.url;
@@ -172,6 +206,7 @@ export async function startStack(): Promise<Stack> {
     const urls = started.map((s) => (s.status === "fulfilled" ? s.value : ""));
     mainUrl = urls[0] ?? "";
     limitedUrl = urls[1] ?? "";
+    clockedUrl = urls[2] ?? "";
   } catch (e) {
     await stop();
     throw e;
@@ -191,6 +226,8 @@ export async function startStack(): Promise<Stack> {
   return {
     workerUrl: mainUrl,
     limitedUrl,
+    clockedUrl,
+    clock,
     standin,
     routing,
     keys,

@@ -10,7 +10,19 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readUntilBreak } from "../../scripts/gateway-standin/client";
 import { answerText, type Fault } from "../../scripts/gateway-standin/index";
-import { ATTEMPT_MS, LIMIT_PERIOD, marker, ROOT, type Stack, startStack, TINY_LIMIT, VARIANT } from "./harness";
+import {
+  ALICE_MONTHLY_USD,
+  ATTEMPT_MS,
+  BOB_DAILY_USD,
+  LIMIT_PERIOD,
+  marker,
+  ROOT,
+  STREAM_DAILY_USD,
+  type Stack,
+  startStack,
+  TINY_LIMIT,
+  VARIANT,
+} from "./harness";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -702,6 +714,42 @@ describe("npm run smoke against the local stack", () => {
   });
 });
 
+/** A question of 1,500 words: about a cent a call at the local prices, so a small budget runs out in a few calls. */
+const LONG = Array.from({ length: 1500 }, (_, i) => `w${i}`).join(" ");
+
+/** Spends a client's budget with uncached /v1/messages calls until it is refused; every body is read to its end. */
+async function spendUntilRefused(url: string, key: string, m: string): Promise<{ served: number; refused: Response | undefined }> {
+  let refused: Response | undefined;
+  let served = 0;
+  for (let i = 0; i < 40 && !refused; i++) {
+    const res = await stack.fetch(`${url}/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json", "anthropic-version": "2023-06-01", "cache-control": "no-cache" },
+      body: JSON.stringify({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} ${i} ${LONG}` }] }),
+    });
+    if (res.status === 200) {
+      await res.text();
+      served++;
+    } else refused = res;
+  }
+  return { served, refused };
+}
+
+type UsageBody = { client: string; totalUsd: number; days: { day: string; usd: number; models: { model: string }[] }[] };
+
+/** GET /v1/usage until `done` says the settled spend has reached the ledger (it is reported in batches). */
+async function usageUntil(url: string, key: string, done: (u: UsageBody) => boolean, query = ""): Promise<UsageBody> {
+  let body: UsageBody | undefined;
+  for (let i = 0; i < 30; i++) {
+    const res = await stack.fetch(`${url}/v1/usage${query}`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    body = (await res.json()) as UsageBody;
+    if (done(body)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return body!;
+}
+
 describe("spend control per client", () => {
   const budgetOf = (h: Headers) => ({
     limit: Number(h.get("x-ai-budget-limit")),
@@ -726,16 +774,7 @@ describe("spend control per client", () => {
     expect(b2.remaining).toBeLessThan(b1.remaining);
     expect(Date.parse(b1.reset!)).toBeGreaterThan(Date.now());
     // Settled spend reaches the ledger in a batch within a second (lease.flushSeconds).
-    type UsageBody = { client: string; totalUsd: number; days: { models: { model: string }[] }[] };
-    let body: UsageBody | undefined;
-    for (let i = 0; i < 30; i++) {
-      const usage = await stack.fetch(`${stack.workerUrl}/v1/usage`, { headers: { authorization: `Bearer ${stack.keys.alice}` } });
-      expect(usage.status).toBe(200);
-      body = (await usage.json()) as UsageBody;
-      if (body.days.flatMap((d) => d.models).length >= 2) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    body = body!;
+    const body = await usageUntil(stack.workerUrl, stack.keys.alice, (u) => u.days.flatMap((d) => d.models).length >= 2);
     expect(body.client).toBe("alice");
     expect(body.totalUsd).toBeGreaterThan(0);
     expect(body.days.flatMap((d) => d.models.map((x) => x.model))).toEqual(
@@ -745,25 +784,7 @@ describe("spend control per client", () => {
 
   it("refuses a client past its budget with 429 budget_exceeded, which neither SDK retries", async () => {
     const m = marker("budget-spent");
-    // A long prompt makes each call cost about a cent at the local prices, so bob's daily budget (BOB_DAILY_USD) runs out in a few calls.
-    const long = Array.from({ length: 1500 }, (_, i) => `w${i}`).join(" ");
-    let refused: Response | undefined;
-    let served = 0;
-    for (let i = 0; i < 40 && !refused; i++) {
-      const res = await stack.fetch(`${stack.workerUrl}/v1/messages`, {
-        method: "POST",
-        headers: {
-          "x-api-key": stack.keys.bob,
-          "content-type": "application/json",
-          "anthropic-version": "2023-06-01",
-          "cache-control": "no-cache",
-        },
-        body: JSON.stringify({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} ${i} ${long}` }] }),
-      });
-      await res.text();
-      if (res.status === 200) served++;
-      else refused = res;
-    }
+    const { served, refused } = await spendUntilRefused(stack.workerUrl, stack.keys.bob, m);
     expect(served).toBeGreaterThan(0);
     expect(refused?.status).toBe(429);
     expect(refused!.headers.get("x-should-retry")).toBe("false");
@@ -774,18 +795,130 @@ describe("spend control per client", () => {
     const anthropic = new Anthropic({ baseURL: stack.workerUrl, apiKey: stack.keys.bob, maxRetries: 3, fetch: counting });
     // The same long question: what is left of the budget cannot cover its worst case (a short one might still fit).
     const a = await anthropic.messages
-      .create({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${long}` }] })
+      .create({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${LONG}` }] })
       .catch((e: unknown) => e);
     expect(a).toBeInstanceOf(Anthropic.RateLimitError);
     expect((a as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ error: { type: "budget_exceeded" } });
     const openai = new OpenAI({ baseURL: `${stack.workerUrl}/v1`, apiKey: stack.keys.bob, maxRetries: 3, fetch: counting });
     // gpt-5.4's input costs what Claude Haiku's does at the local prices, and twice the question keeps its worst case past what is left.
     const o = await openai.chat.completions
-      .create({ model: "gpt-5.4", max_completion_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${long} ${long}` }] })
+      .create({ model: "gpt-5.4", max_completion_tokens: 64, messages: [{ role: "user", content: `${m} sdk ${LONG} ${LONG}` }] })
       .catch((e: unknown) => e);
     expect(o).toBeInstanceOf(OpenAI.RateLimitError);
     expect((o as InstanceType<typeof OpenAI.RateLimitError>).type).toBe("budget_exceeded");
     expect(calls).toBe(2);
+  });
+});
+
+describe("streams that meet the budget", () => {
+  it("ends an OpenAI stream that names no max_tokens at the client's budget, with an error the SDK raises; what was streamed is charged", async () => {
+    const m = marker("stream-cut");
+    const question = `${m} ${Array.from({ length: 800 }, (_, i) => `w${i}`).join(" ")}`;
+    // No output cap: the hold assumes the stack's default (BUDGETS.estimate), and the answer (the question, echoed)
+    // is worth more than carol's whole budget at gpt-5.4's output price.
+    const stream = await stack.openai(stack.keys.carol).chat.completions.create({
+      model: "gpt-5.4",
+      stream: true,
+      messages: [{ role: "user", content: question }],
+    });
+    let text = "";
+    const read = async () => {
+      for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
+    };
+    const err = await read().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).type).toBe("budget_exceeded");
+    const full = answerText("openai", "gpt-5.4", question);
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(full.length);
+    expect(full.startsWith(text)).toBe(true);
+
+    // The streamed text is booked, and the budget is spent: carol's next call is refused before it goes upstream.
+    const usage = await usageUntil(stack.workerUrl, stack.keys.carol, (u) => u.totalUsd > 0);
+    expect(usage.totalUsd).toBeGreaterThanOrEqual(new TextEncoder().encode(text).byteLength * 10e-6 - 1e-9);
+    expect(usage.totalUsd).toBeLessThanOrEqual(STREAM_DAILY_USD + 1e-3);
+    const before = stack.recordsFor(m).length;
+    const again = await stack
+      .openai(stack.keys.carol)
+      .chat.completions.create({ model: "gpt-5.4", stream: true, messages: [{ role: "user", content: `${m} again` }] })
+      .catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(stack.recordsFor(m).length).toBe(before);
+  });
+
+  it("runs an Anthropic stream to its end when max_tokens bounds it, though its text is more bytes than the budget buys as tokens", async () => {
+    const m = marker("stream-held");
+    const question = `${m} ${Array.from({ length: 400 }, (_, i) => `word${1000 + i}xxxxxx`).join(" ")}`;
+    // Held before the call: about 7,000 input tokens (bytes and overhead) and 400 output tokens, within dave's budget.
+    // The answer is 400 words, about 5,600 bytes: as many output tokens, it would be worth more than the whole budget.
+    const stream = stack
+      .anthropic(stack.keys.dave)
+      .messages.stream({ model: CLAUDE, max_tokens: 400, messages: [{ role: "user", content: question }] });
+    let text = "";
+    stream.on("text", (t) => (text += t));
+    const msg = await stream.finalMessage();
+    expect(msg.stop_reason).toBe("max_tokens");
+    expect(msg.usage.output_tokens).toBe(400);
+    expect(new TextEncoder().encode(text).byteLength * 5e-6).toBeGreaterThan(STREAM_DAILY_USD);
+    const usage = await usageUntil(stack.workerUrl, stack.keys.dave, (u) => u.totalUsd > 0);
+    // Charged what the stream reported (its input and 400 output tokens), not its bytes.
+    expect(usage.totalUsd).toBeCloseTo(msg.usage.input_tokens * 1e-6 + 400 * 5e-6, 9);
+  });
+});
+
+describe("budget windows, on a Worker whose clock the test moves", () => {
+  const ask = (key: string, m: string) =>
+    stack
+      .anthropic(key, stack.clockedUrl)
+      .messages.create({ model: CLAUDE, max_tokens: 64, messages: [{ role: "user", content: `${m} ${LONG}` }] })
+      .withResponse();
+
+  it("refuses a spent daily budget until midnight UTC and a spent monthly one until the month turns, then serves both SDKs again", async () => {
+    const m = marker("windows");
+    // The last day of January, a minute before midnight, on the clocked Worker only.
+    stack.clock.set("2027-01-30T23:59:00Z");
+    const bob = await spendUntilRefused(stack.clockedUrl, stack.keys.bob, `${m} bob`);
+    const alice = await spendUntilRefused(stack.clockedUrl, stack.keys.alice, `${m} alice`);
+    expect(bob.served).toBeGreaterThan(0);
+    expect(alice.served).toBeGreaterThan(0);
+    expect(bob.refused?.status).toBe(429);
+    expect(alice.refused?.status).toBe(429);
+    expect(bob.refused!.headers.get("x-ai-budget-reset")).toBe("2027-01-31T00:00:00Z");
+    expect(alice.refused!.headers.get("x-ai-budget-reset")).toBe("2027-02-01T00:00:00Z");
+    expect(Number(bob.refused!.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    expect(Number(alice.refused!.headers.get("retry-after"))).toBeGreaterThan(86_400);
+
+    // Past midnight: bob's day starts again; alice's month has not.
+    stack.clock.set("2027-01-31T00:00:05Z");
+    const b = await ask(stack.keys.bob, `${m} bob next day`);
+    expect(b.response.status).toBe(200);
+    expect(b.response.headers.get("x-ai-budget-limit")).toBe(String(BOB_DAILY_USD));
+    expect(Number(b.response.headers.get("x-ai-budget-remaining"))).toBeGreaterThan(BOB_DAILY_USD * 0.7);
+    expect(b.response.headers.get("x-ai-budget-reset")).toBe("2027-02-01T00:00:00Z");
+    // The same long question alice was refused: what is left of her month cannot cover its worst case.
+    const stillSpent = await ask(stack.keys.alice, `${m} alice next day`).catch((e: unknown) => e);
+    expect(stillSpent).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((stillSpent as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ error: { type: "budget_exceeded" } });
+
+    // The first of February: alice's month starts again.
+    stack.clock.set("2027-02-01T00:00:05Z");
+    const a = await stack
+      .openai(stack.keys.alice, stack.clockedUrl)
+      .chat.completions.create({ model: GPT, messages: [{ role: "user", content: `${m} alice next month ${LONG}` }] })
+      .withResponse();
+    expect(a.response.status).toBe(200);
+    expect(a.response.headers.get("x-ai-budget-limit")).toBe(String(ALICE_MONTHLY_USD));
+    expect(Number(a.response.headers.get("x-ai-budget-remaining"))).toBeGreaterThan(ALICE_MONTHLY_USD * 0.9);
+    expect(a.response.headers.get("x-ai-budget-reset")).toBe("2027-03-01T00:00:00Z");
+
+    // The ledger keeps each day apart: alice's spend is on January 30th and February 1st.
+    const usage = await usageUntil(
+      stack.clockedUrl,
+      stack.keys.alice,
+      (u) => u.days.some((d) => d.day === "2027-02-01"),
+      "?from=2027-01-30&to=2027-02-01",
+    );
+    expect(usage.days.map((d) => d.day)).toEqual(expect.arrayContaining(["2027-01-30", "2027-02-01"]));
   });
 });
 
