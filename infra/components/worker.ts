@@ -151,6 +151,28 @@ export interface WorkerMigrations {
 }
 
 /**
+ * The migrations to send with this upload, given the tag the script is at now (from the account's script list;
+ * undefined for a script that does not exist yet or has never been migrated). Cloudflare applies a migration once:
+ * an upload whose migration's old tag (none, when omitted) is not the script's current tag is refused with
+ * "Migration tag precondition failed; current tag is ..." (code 10079), so the first upload creates the class and
+ * every later one sends no migration, since new code for an existing class needs none
+ * (https://developers.cloudflare.com/durable-objects/reference/durable-objects-migrations/). A script at a tag this
+ * program does not declare has a migration history of its own; the deploy stops rather than guess.
+ */
+export function migrationsToSend(
+  scriptName: string,
+  wanted: WorkerMigrations,
+  currentTag: string | undefined,
+): WorkerMigrations | undefined {
+  if (!currentTag) return { newTag: wanted.newTag, newSqliteClasses: [...wanted.newSqliteClasses] };
+  if (currentTag === wanted.newTag) return undefined;
+  throw new Error(
+    `Worker script ${scriptName} is at Durable Object migration tag "${currentTag}", but this program declares "${wanted.newTag}": ` +
+      "its classes were created by another deploy. Delete the script or adopt its tag before deploying it from this stack.",
+  );
+}
+
+/**
  * Every durable_object_namespace binding must name a class the migrations create: Cloudflare refuses a binding to a
  * class the script has not declared, and a migration nobody binds is a namespace nothing reaches.
  */
@@ -195,6 +217,14 @@ export interface WorkerArgs {
   migrations?: WorkerMigrations;
 }
 
+/** The Durable Object migration tag of `scriptName` in the account now; undefined when there is no such script or tag. */
+function currentMigrationTag(accountId: pulumi.Input<string>, scriptName: string): pulumi.Output<string | undefined> {
+  // https://developers.cloudflare.com/api/resources/workers/subresources/scripts/methods/list/ (id is the script name)
+  return cloudflare
+    .getWorkersScriptsOutput({ accountId, maxItems: 1000 })
+    .apply((r) => r.results.find((s) => s.id === scriptName)?.migrationTag || undefined);
+}
+
 /** Pulumi runs the program from the project directory; tests and plans find it the same way. */
 function projectRoot(): string {
   return process.cwd();
@@ -214,6 +244,7 @@ export class Worker extends pulumi.ComponentResource {
     this.bundleSha256 = bundle.sha256;
     const bindings = workerBindings(BINDINGS, withDerivedBindings({ ...args.bindings, ...args.extraBindings }));
     checkMigrations(bindings, args.migrations);
+    const wanted = args.migrations;
     this.script = new cloudflare.WorkersScript(
       name,
       {
@@ -225,8 +256,12 @@ export class Worker extends pulumi.ComponentResource {
         compatibilityFlags: args.compatibilityFlags ?? ["nodejs_compat"],
         observability: args.observability ?? { enabled: true, headSamplingRate: 1 },
         bindings,
-        ...(args.migrations
-          ? { migrations: { newTag: args.migrations.newTag, newSqliteClasses: [...args.migrations.newSqliteClasses] } }
+        ...(wanted
+          ? {
+              migrations: currentMigrationTag(args.accountId, args.scriptName).apply((tag) =>
+                migrationsToSend(args.scriptName, wanted, tag),
+              ),
+            }
           : {}),
       },
       { parent: this },

@@ -191,6 +191,9 @@ function answerInvoke(token: string, inputs: Record<string, unknown>, extra: Run
       const name = typeof inputs.name === "string" ? decodeURIComponent(inputs.name) : undefined;
       return { ...inputs, results: MOCK_PERMISSION_GROUPS.filter((g) => name === undefined || g.name === name) };
     }
+    case "cloudflare:index/getWorkersScripts:getWorkersScripts":
+      // A first deploy: the account has none of the stack's scripts yet.
+      return { ...inputs, results: [] };
     default:
       throw new Error(`the mock runtime has no answer for invoke ${token}; pass one in RunOptions.invokes`);
   }

@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, test, vi } from "vitest";
 import { BINDING_NAMES, BINDINGS, type BindingSpec } from "../../../worker/src/contract/bindings";
 import { BUDGET_LEDGER_MIGRATIONS } from "../../budget-ledger";
-import { buildWorkerBundle, checkMigrations, withDerivedBindings, workerBindings } from "../../components/worker";
+import { buildWorkerBundle, checkMigrations, migrationsToSend, withDerivedBindings, workerBindings } from "../../components/worker";
+import { runProgram } from "../../testing/harness";
 import { readWorkerBuild } from "../../wrangler-config";
 
 const SPECS: Record<string, BindingSpec> = {
@@ -49,6 +50,56 @@ describe("checkMigrations", () => {
     expect(() => checkMigrations([], BUDGET_LEDGER_MIGRATIONS)).toThrow(
       "migrations create class BudgetLedger but no durable_object_namespace binding names it",
     );
+  });
+});
+
+describe("migrations on each upload", () => {
+  test("the first upload creates the class; once the script is at the tag, uploads send no migration", () => {
+    expect(migrationsToSend("gw", BUDGET_LEDGER_MIGRATIONS, undefined)).toEqual({
+      newTag: "budget-ledger-v1",
+      newSqliteClasses: ["BudgetLedger"],
+    });
+    expect(migrationsToSend("gw", BUDGET_LEDGER_MIGRATIONS, "budget-ledger-v1")).toBeUndefined();
+    expect(() => migrationsToSend("gw", BUDGET_LEDGER_MIGRATIONS, "v7")).toThrow(
+      'Worker script gw is at Durable Object migration tag "v7", but this program declares "budget-ledger-v1"',
+    );
+  });
+
+  const SCRIPTS = "cloudflare:index/getWorkersScripts:getWorkersScripts";
+  const scriptOf = (r: Awaited<ReturnType<typeof runProgram>>) =>
+    r.resources.find((x) => x.type === "cloudflare:index/workersScript:WorkersScript")!;
+
+  test("the program asks the account which tag its script is at, and sends the migration only to a new script", async () => {
+    const asked: Record<string, unknown>[] = [];
+    const first = await runProgram("dev", { invokes: { [SCRIPTS]: (inputs) => (asked.push(inputs), { ...inputs, results: [] }) } });
+    expect(asked[0]).toMatchObject({ accountId: expect.any(String) });
+    expect(scriptOf(first).inputs.migrations).toEqual({ newTag: "budget-ledger-v1", newSqliteClasses: ["BudgetLedger"] });
+
+    const name = String(first.outputs.workerName);
+    const listed = (tag: string) => ({
+      [SCRIPTS]: (inputs: Record<string, unknown>) => ({
+        ...inputs,
+        results: [
+          { id: "someone-else", migrationTag: "v3" },
+          { id: name, migrationTag: tag },
+        ],
+      }),
+    });
+    // The program module runs once per registry; each run needs a fresh one.
+    vi.resetModules();
+    const again = await runProgram("dev", { invokes: listed("budget-ledger-v1") });
+    expect(scriptOf(again).inputs.migrations).toBeUndefined();
+    // Still bound to the class the first upload created (the binding list is a secret: it holds secret_text values).
+    expect(JSON.stringify(scriptOf(again).inputs.bindings)).toContain(
+      '{"className":"BudgetLedger","name":"BUDGET_LEDGER","type":"durable_object_namespace"}',
+    );
+
+    vi.resetModules();
+    const foreign = await runProgram("dev", { invokes: listed("v9") }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(String(foreign)).toContain(`Worker script ${name} is at Durable Object migration tag "v9"`);
   });
 });
 
