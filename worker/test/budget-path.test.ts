@@ -151,6 +151,27 @@ describe("budgets on the request path", () => {
     expect(((await usage.json()) as { totalUsd: number }).totalUsd).toBeCloseTo(10 * 1e-6 + 50 * 5e-6, 9);
   });
 
+  it("asks OpenAI for the usage chunk of a metered stream, books what it counted, and passes on only what the client asked for", async () => {
+    const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("usage-chunk") } as never });
+    h.gateway.always("openai", () => sse(openaiFrames(["Hello", " there"])));
+    const ask = { model: "gpt-4.1-mini", stream: true, messages: [{ role: "user", content: "Hi" }] };
+
+    const plain = await readSse(await h.fetch("/v1/chat/completions", post(ask)));
+    await h.settled();
+    expect(h.gateway.calls[0]!.body.stream_options).toEqual({ include_usage: true });
+    expect(plain.at(-1)!.data).toBe("[DONE]");
+    // The client did not ask for usage: no chunk with empty choices reaches it.
+    expect(plain.filter((e) => e.data !== "[DONE]").every((e) => (JSON.parse(e.data) as { choices: unknown[] }).choices.length > 0)).toBe(
+      true,
+    );
+    const usage = await h.fetch("/v1/usage", { headers: { authorization: `Bearer ${WEB_KEY}` } });
+    // 13 prompt and 5 completion tokens, as OpenAI counted them (the bound would be 11 bytes of text and the body's estimate).
+    expect(((await usage.json()) as { totalUsd: number }).totalUsd).toBeCloseTo(13 * 1e-6 + 5 * 5e-6, 9);
+
+    const asked = await readSse(await h.fetch("/v1/chat/completions", post({ ...ask, stream_options: { include_usage: true } })));
+    expect(asked.some((e) => e.data.includes('"completion_tokens":5'))).toBe(true);
+  });
+
   it("charges nothing for a gateway cache hit", async () => {
     const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("hit") } as never });
     h.gateway.on("anthropic", answer, () =>

@@ -48,6 +48,7 @@ export const openai: Provider = {
     if (isRecord(data.usage)) {
       piece.usage = { input: count(data.usage.prompt_tokens), output: count(data.usage.completion_tokens) };
       piece.billed = openaiUsage(data.usage);
+      if (Array.isArray(data.choices) && data.choices.length === 0) piece.usageOnly = true;
     }
     return piece;
   },

@@ -36,6 +36,8 @@ export interface StreamPiece {
   error?: boolean;
   /** The event's usage split the way the provider bills it (cache reads and writes apart), for the budget. */
   billed?: Billed;
+  /** The event carries usage and nothing else (OpenAI's include_usage chunk, whose choices are empty). */
+  usageOnly?: boolean;
 }
 
 export interface ProviderError {

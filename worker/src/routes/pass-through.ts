@@ -22,6 +22,10 @@ export interface PassThroughRequest {
   /** Client headers the provider should see (they also key the cache). */
   forwarded: Record<string, string>;
   feature: string | undefined;
+  /** The body to send instead of the client's bytes (a metered OpenAI stream asks for its usage chunk). */
+  upstreamText?: string;
+  /** Read the usage chunk and do not pass it on: the client did not ask for it. */
+  dropUsageChunk?: boolean;
 }
 
 function failed(e: unknown): ApiError {
@@ -52,7 +56,7 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
     ({ up, plan, held } = await sendAttempt(call, {
       provider: r.provider,
       model: r.model,
-      text: call.body.text,
+      text: r.upstreamText ?? call.body.text,
       value: call.body.value,
       forwarded: r.forwarded,
       variant: NO_VARIANT,
@@ -98,7 +102,7 @@ export async function passThrough(call: ApiCall, r: PassThroughRequest): Promise
         held?.settle(free, outcome.error === null);
         ended();
       },
-      held,
+      held ? { held, dropUsageChunk: r.dropUsageChunk } : undefined,
     );
     return new Response(body, { status: up.status, headers: out });
   }

@@ -72,18 +72,31 @@ const encoder = new TextEncoder();
 /** The blank line that ends an SSE event (https://html.spec.whatwg.org/multipage/server-sent-events.html). */
 const EVENT_END = /\r\n\r\n|\n\n|\r\r/g;
 
+/** How a relayed stream is metered: the hold it runs under, and whether to keep a usage chunk the client did not ask for. */
+export interface RelayBudget {
+  held: Held;
+  /**
+   * The Worker asked the provider for a usage chunk (OpenAI's stream_options.include_usage) so the stream is charged
+   * its real usage; the client did not, so that chunk is read and not passed on.
+   */
+  dropUsageChunk?: boolean;
+}
+
 /**
- * Passes an upstream SSE body through unchanged, each chunk forwarded before it is looked at. If it stalls for idleMs,
- * fails, or stops before the provider's end marker, the client gets an error event in the provider's own dialect
- * (so its SDK raises) instead of a silently truncated answer.
+ * Passes an upstream SSE body through unchanged. Unmetered, each chunk is forwarded before it is looked at. Metered,
+ * each complete event is read before it goes out, so a stream the budget cannot cover ends right after the event
+ * that passed it (never later, never inside an event), and a usage chunk only the Worker asked for is left out. If it
+ * stalls for idleMs, fails, or stops before the provider's end marker, the client gets an error event in the
+ * provider's own dialect (so its SDK raises) instead of a silently truncated answer.
  */
 export function relay(
   src: ChunkSource,
   provider: Provider,
   idleMs: number,
   onEnd: (outcome: RelayOutcome) => void,
-  held?: Held,
+  budget?: RelayBudget,
 ): ReadableStream<Uint8Array> {
+  const held = budget?.held;
   const decoder = new TextDecoder();
   const usage: Usage = { input: 0, output: 0 };
   let sawEnd = false;
@@ -91,6 +104,10 @@ export function relay(
   let finished = false;
   /** The lease cannot cover what has streamed: the ledger is asked at the event's end, and the stream ends if it says no. */
   let overBudget = false;
+  /** The event just read is the usage chunk the client did not ask for. */
+  let skip = false;
+  /** Metered: text of an event that has not ended yet. */
+  let partial = "";
   const parser = createParser({
     onEvent(ev) {
       // With a budget to hold, every event is read: the text so far is what the running cost is checked against.
@@ -102,6 +119,7 @@ export function relay(
       if (piece?.text && held && !held.streamed(piece.text)) overBudget = true;
       if (piece?.done) sawEnd = true;
       if (piece?.error) sawError = true;
+      if (budget?.dropUsageChunk && piece?.usageOnly) skip = true;
     },
   });
   const idle = new IdleTimer(idleMs, src);
@@ -118,49 +136,62 @@ export function relay(
     out.close();
     finish(why === "ended" ? "stream_truncated" : `stream_${why}`);
   };
+  /** Feeds one event (or the unfinished rest) to the parser; the text to pass on, "" for a dropped usage chunk. */
+  const read = (event: string): string => {
+    skip = false;
+    parser.feed(event);
+    return skip ? "" : event;
+  };
 
   return new ReadableStream<Uint8Array>({
+    // Loops until it has enqueued something or ended: a pull that enqueues nothing may not be called again.
     async pull(out) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await src.read();
-      } catch {
-        return fail(out, idle.fired ? "stalled" : "failed");
+      for (;;) {
+        let r: ReadableStreamReadResult<Uint8Array>;
+        try {
+          r = await src.read();
+        } catch {
+          return fail(out, idle.fired ? "stalled" : "failed");
+        }
+        if (idle.fired) return fail(out, "stalled");
+        if (r.done) {
+          const rest = read(partial + decoder.decode());
+          partial = "";
+          parser.reset({ consume: true });
+          if (held && rest !== "") out.enqueue(encoder.encode(rest));
+          if (!sawEnd && !sawError) return fail(out, "ended");
+          out.close();
+          return finish(sawError ? "stream_error_event" : null);
+        }
+        idle.touch();
+        if (!held) {
+          out.enqueue(r.value);
+          parser.feed(decoder.decode(r.value, { stream: true }));
+          return;
+        }
+        const text = partial + decoder.decode(r.value, { stream: true });
+        let from = 0;
+        let send = "";
+        // matchAll reads a copy of the pattern: other streams use it while this one waits for the ledger.
+        for (const m of text.matchAll(EVENT_END)) {
+          const end = m.index + m[0].length;
+          send += read(text.slice(from, end));
+          from = end;
+          if (!overBudget || sawEnd) continue;
+          overBudget = false;
+          if (await held.cover()) continue;
+          src.cancel();
+          if (send !== "") out.enqueue(encoder.encode(send));
+          out.enqueue(encoder.encode(provider.sseError(STREAM_BUDGET_MESSAGE, "budget_exceeded")));
+          out.close();
+          return finish("budget_exceeded");
+        }
+        partial = text.slice(from);
+        if (send !== "") {
+          out.enqueue(encoder.encode(send));
+          return;
+        }
       }
-      if (idle.fired) return fail(out, "stalled");
-      if (r.done) {
-        parser.feed(decoder.decode());
-        parser.reset({ consume: true });
-        if (!sawEnd && !sawError) return fail(out, "ended");
-        out.close();
-        return finish(sawError ? "stream_error_event" : null);
-      }
-      idle.touch();
-      if (!held) {
-        out.enqueue(r.value);
-        parser.feed(decoder.decode(r.value, { stream: true }));
-        return;
-      }
-      // With a budget, the chunk is read event by event before it goes out, so that a stream the budget cannot
-      // cover ends right after the event that passed it: never later, and never inside an event.
-      const text = decoder.decode(r.value, { stream: true });
-      let from = 0;
-      // matchAll reads a copy of the pattern: other streams use it while this one waits for the ledger.
-      for (const m of text.matchAll(EVENT_END)) {
-        const end = m.index + m[0].length;
-        parser.feed(text.slice(from, end));
-        from = end;
-        if (!overBudget || sawEnd) continue;
-        overBudget = false;
-        if (await held.cover()) continue;
-        src.cancel();
-        out.enqueue(encoder.encode(text.slice(0, end)));
-        out.enqueue(encoder.encode(provider.sseError(STREAM_BUDGET_MESSAGE, "budget_exceeded")));
-        out.close();
-        return finish("budget_exceeded");
-      }
-      parser.feed(text.slice(from));
-      out.enqueue(r.value);
     },
     cancel() {
       src.cancel();
