@@ -40,13 +40,13 @@ describe("readWorkerBuild", () => {
     "main": "src/index.ts",
     "compatibility_date": "2026-11-01",
     "compatibility_flags": ["nodejs_compat"],
-    "alias": { "@opentelemetry/api": "./src/shims/otel.ts", "left-pad": "tiny-pad", },
+    "alias": { "heavy-sdk": "./src/stand-ins/heavy-sdk.ts", "left-pad": "tiny-pad", },
   }`;
 
   test("gives the entry and relative aliases from the project root, package aliases as written", () => {
     expect(readWorkerBuild(project(config))).toEqual({
       entry: "worker/src/index.ts",
-      alias: { "@opentelemetry/api": "./worker/src/shims/otel.ts", "left-pad": "tiny-pad" },
+      alias: { "heavy-sdk": "./worker/src/stand-ins/heavy-sdk.ts", "left-pad": "tiny-pad" },
       compatibilityDate: "2026-11-01",
       compatibilityFlags: ["nodejs_compat"],
     });
@@ -66,10 +66,12 @@ describe("readWorkerBuild", () => {
     );
   });
 
-  test("reads the repository's wrangler.jsonc: entry worker/src/index.ts and the OpenTelemetry no-op alias", () => {
-    const real = readWorkerBuild(process.cwd());
-    expect(real.entry).toBe("worker/src/index.ts");
-    expect(real.alias["@opentelemetry/api"]).toBe("./worker/src/shims/opentelemetry-api.ts");
+  test("gives no aliases when the config declares none", () => {
+    expect(readWorkerBuild(project(`{ "main": "src/index.ts", "compatibility_date": "2026-11-01" }`)).alias).toEqual({});
+  });
+
+  test("reads the repository's wrangler.jsonc: entry worker/src/index.ts", () => {
+    expect(readWorkerBuild(process.cwd()).entry).toBe("worker/src/index.ts");
   });
 });
 

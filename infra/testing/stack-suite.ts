@@ -266,8 +266,6 @@ export function stackSuite(stack: string): void {
       expect(s.observability).toEqual({ enabled: w.observability.enabled, headSamplingRate: w.observability.headSamplingRate });
       expect(createHash("sha256").update(String(s.content)).digest("hex")).toBe(result.outputs.bundleSha256);
       expect(String(s.content)).toMatch(/export\s*\{/);
-      // Built with wrangler.jsonc's alias: the no-op stands in for the OpenTelemetry API the Anthropic SDK imports.
-      expect(String(s.content)).not.toContain("opentelemetry.js.api");
     });
 
     test("runs on the same compatibility date and flags as local development (wrangler.jsonc)", () => {

@@ -42,7 +42,7 @@ describe("wrangler config copies and env files", () => {
   "$schema": "x.json",
   "name": "orig",
   "main": "src/index.ts", // trailing comment
-  "alias": { "@opentelemetry/api": "./src/shims/otel.ts", "node-fetch": "undici" },
+  "alias": { "heavy-sdk": "./src/stand-ins/heavy-sdk.ts", "node-fetch": "undici" },
   "compatibility_date": "2026-11-01",
   "vars": { "AI_GATEWAY_BASE_URL": "http://127.0.0.1:8788/v1", "STACK": "local" },
   "ratelimits": [{ "name": "RATE_LIMITER", "namespace_id": "1001", "simple": { "limit": 600, "period": 60 } }],
@@ -55,7 +55,7 @@ describe("wrangler config copies and env files", () => {
     copyWranglerConfig(source, out, { name: "bench", vars: { AI_GATEWAY_BASE_URL: "http://127.0.0.1:1/v1" }, rateLimit: { limit: 1e9 } });
     const written = JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>;
     expect(written.main).toBe(join(dir, "src/index.ts"));
-    expect(written.alias).toEqual({ "@opentelemetry/api": join(dir, "src/shims/otel.ts"), "node-fetch": "undici" });
+    expect(written.alias).toEqual({ "heavy-sdk": join(dir, "src/stand-ins/heavy-sdk.ts"), "node-fetch": "undici" });
     expect(written.name).toBe("bench");
     expect(written.$schema).toBeUndefined();
     expect(written.vars).toEqual({ AI_GATEWAY_BASE_URL: "http://127.0.0.1:1/v1", STACK: "local" });

@@ -59,36 +59,36 @@ function budgetRuntime(env: Env, now: () => number, warn: (detail: string) => vo
 }
 
 /** The bindings an Isolate is built from; a change to any of them (a new deploy, a test's env) rebuilds it. */
-function raws(env: Env): unknown[] {
-  return [
-    env.ROUTING,
-    env.CLIENTS,
-    env.CLIENT_KEYS,
-    env.RATE_LIMIT_PERIOD,
-    env.RATE_LIMITER,
-    env.AI_GATEWAY_TOKEN,
-    env.ANTHROPIC_API_KEY,
-    env.OPENAI_API_KEY,
-    env.AI_GATEWAY_ACCOUNT_ID,
-    env.AI_GATEWAY_ID,
-    env.AI_GATEWAY_BASE_URL,
-    env.STACK,
-    env.BUDGETS,
-    env.BUDGET_LEDGER,
-  ];
-}
+const SOURCES = [
+  "ROUTING",
+  "CLIENTS",
+  "CLIENT_KEYS",
+  "RATE_LIMIT_PERIOD",
+  "RATE_LIMITER",
+  "AI_GATEWAY_TOKEN",
+  "ANTHROPIC_API_KEY",
+  "OPENAI_API_KEY",
+  "AI_GATEWAY_ACCOUNT_ID",
+  "AI_GATEWAY_ID",
+  "AI_GATEWAY_BASE_URL",
+  "STACK",
+  "BUDGETS",
+  "BUDGET_LEDGER",
+] as const satisfies readonly (keyof Env)[];
 
-let cached: { raws: unknown[]; value: Isolate } | undefined;
+/** The cached Isolate and the raw values of SOURCES (in that order) it was built from. */
+let cached: { raws: readonly unknown[]; value: Isolate } | undefined;
 
-function same(a: unknown[], b: unknown[]): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** Whether env holds the very values the cached Isolate was built from: identity checks only, nothing allocated. */
+function unchanged(env: Env, raws: readonly unknown[]): boolean {
+  for (let i = 0; i < SOURCES.length; i++) if (env[SOURCES[i]!] !== raws[i]) return false;
   return true;
 }
 
 /** The isolate's view of its bindings; throws config_error (naming the binding, never a value) when one is broken. */
 export function isolateOf(env: Env, warn: (detail: string) => void, now: () => number = Date.now): Isolate {
-  const current = raws(env);
-  if (cached && same(cached.raws, current)) return cached.value;
+  if (cached && unchanged(env, cached.raws)) return cached.value;
+  const raws = SOURCES.map((name) => env[name]);
   requireBindings(env);
   const routing = routingOf(env);
   const keys = clientKeysOf(env, warn);
@@ -114,6 +114,6 @@ export function isolateOf(env: Env, warn: (detail: string) => void, now: () => n
     anyOrigin: routing.cors.allowOrigins.includes("*"),
     budget: budgetRuntime(env, now, warn),
   };
-  cached = { raws: current, value };
+  cached = { raws, value };
   return value;
 }

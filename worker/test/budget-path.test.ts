@@ -206,6 +206,49 @@ describe("budgets on the request path", () => {
     }
   });
 
+  it("frames GET /v1/usage like the API: request id and security headers, budget headers, one log line per answer", async () => {
+    // The limiter lets the first two calls through: the third is refused after auth, so the frame adds the budget.
+    let calls = 0;
+    const limiter: RateLimit = { limit: async () => ({ success: ++calls <= 2 }) };
+    const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("usage-frame"), RATE_LIMITER: limiter } as never });
+    // One call first, so the isolate holds the client's budget windows (the usage answer itself asks for no lease).
+    h.gateway.on("anthropic", answer);
+    expect((await h.fetch("/v1/messages", post(ask))).status).toBe(200);
+    const ok = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("x-request-id")).toBe("req-2");
+    expect(ok.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(ok.headers.get("cache-control")).toBe("no-store");
+    expect(ok.headers.get("x-ai-budget-limit")).toBe("1");
+
+    const limited = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("x-request-id")).toBe("req-3");
+    expect(limited.headers.get("retry-after")).toBe("60");
+    expect(limited.headers.get("x-ai-budget-limit")).toBe("1");
+    expect(await limited.json()).toEqual({ error: { type: "rate_limited", message: expect.stringContaining("Rate limit") } });
+
+    const wrong = await h.fetch("/v1/usage", { method: "POST", headers: { "x-api-key": WEB_KEY } });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("GET, OPTIONS");
+    expect(wrong.headers.get("x-request-id")).toBe("req-4");
+    expect(wrong.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(wrong.headers.get("x-ai-budget-limit")).toBeNull();
+
+    const anonymous = await h.fetch("/v1/usage");
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("x-request-id")).toBe("req-5");
+    expect(anonymous.headers.get("x-ai-budget-limit")).toBeNull();
+
+    expect(h.logs).toHaveLength(5);
+    expect(h.logs[1]).toMatchObject({ requestId: "req-2", method: "GET", path: "/v1/usage", surface: null, client: "web", status: 200 });
+    expect(h.logs[1]!.error).toBeNull();
+    expect(h.logs[1]!.durationMs).toEqual(expect.any(Number));
+    expect(h.logs[2]).toMatchObject({ requestId: "req-3", client: "web", status: 429, error: "rate_limited" });
+    expect(h.logs[3]).toMatchObject({ requestId: "req-4", method: "POST", client: null, status: 405, error: "method_not_allowed" });
+    expect(h.logs[4]).toMatchObject({ requestId: "req-5", client: null, status: 401 });
+  });
+
   it("answers 404 on GET /v1/usage for a stack that keeps no ledger", async () => {
     const h = harness();
     const res = await h.fetch("/v1/usage", { headers: { "x-api-key": WEB_KEY } });

@@ -94,67 +94,95 @@ function finish(deps: Deps, ctx: Lifetime, log: LogRecord, started: number, stre
   else write();
 }
 
+/** One request's frame, as an endpoint's handler fills it in: the isolate (for the budget headers) and a stream's end. */
+interface Frame {
+  readonly requestId: string;
+  readonly log: LogRecord;
+  /** The answer's headers so far: security headers and the request id. */
+  readonly out: Headers;
+  iso: Isolate | undefined;
+  streamDone: Promise<void> | undefined;
+}
+
+/**
+ * The frame the API and usage endpoints share: request id, log record and base headers first; anything the handler
+ * throws answered as an error on `errorSurface`; then the client's budget headers, the status and the log line.
+ */
+function framed(
+  deps: Deps,
+  logSurface: Surface | null,
+  errorSurface: Surface,
+  handle: (c: Context<AppEnv>, frame: Frame) => Promise<Response>,
+) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const req = c.req.raw;
+    const started = deps.now();
+    const requestId = deps.requestId();
+    const frame: Frame = {
+      requestId,
+      log: newLog(requestId, req.method, c.req.path, logSurface),
+      out: baseHeaders(requestId),
+      iso: undefined,
+      streamDone: undefined,
+    };
+    let res: Response;
+    try {
+      res = await handle(c, frame);
+    } catch (e) {
+      res = errorResponse(e, errorSurface, requestId, frame.out, frame.log, c.env);
+    }
+    addBudget(res, frame.iso, frame.log.client);
+    frame.log.status = res.status;
+    finish(deps, c.executionCtx, frame.log, started, frame.streamDone);
+    return res;
+  };
+}
+
 /** The Hono handler of one API path. */
 export function apiEndpoint(deps: Deps, surface: Surface, route: Route) {
   const warn = (detail: string) => deps.log({ level: "warn", warning: "config", detail });
-  return async (c: Context<AppEnv>): Promise<Response> => {
+  return framed(deps, surface, surface, async (c, frame) => {
     const req = c.req.raw;
     const env = c.env;
-    const started = deps.now();
-    const requestId = deps.requestId();
-    const log = newLog(requestId, req.method, c.req.path, surface);
-    const out = baseHeaders(requestId);
-    let streamDone: Promise<void> | undefined;
-    let res: Response;
-    let iso: Isolate | undefined;
+    const { out, log } = frame;
+    let broken: unknown;
     try {
-      let broken: unknown;
-      try {
-        iso = isolateOf(env, warn, deps.now);
-      } catch (e) {
-        broken = e;
-      }
-      addCors(out, req.headers.get("origin"), iso);
-      if (req.method === "OPTIONS") {
-        res = preflight(out);
-      } else {
-        if (req.method !== "POST") throw methodNotAllowed(req.method, ["POST"]);
-        if (!iso) throw broken;
-        const client = await authenticate(req.headers, iso.keys);
-        log.client = client;
-        // The limiter is a call outside the isolate: it runs while the body arrives, and decides before the route.
-        const limited = iso.limiter.limit({ key: client });
-        let body: JsonBody;
-        try {
-          body = await readJsonBody(req, iso.routing.limits.maxRequestBytes);
-        } catch (e) {
-          await allowedOrThrow(limited, iso.period);
-          throw e;
-        }
-        await allowedOrThrow(limited, iso.period);
-        res = await route({
-          req,
-          env,
-          ctx: c.executionCtx,
-          deps,
-          iso,
-          surface,
-          client,
-          requestId,
-          log,
-          body,
-          out,
-          streaming: (done) => void (streamDone = done),
-        });
-      }
+      frame.iso = isolateOf(env, warn, deps.now);
     } catch (e) {
-      res = errorResponse(e, surface, requestId, out, log, env);
+      broken = e;
     }
-    addBudget(res, iso, log.client);
-    log.status = res.status;
-    finish(deps, c.executionCtx, log, started, streamDone);
-    return res;
-  };
+    const iso = frame.iso;
+    addCors(out, req.headers.get("origin"), iso);
+    if (req.method === "OPTIONS") return preflight(out);
+    if (req.method !== "POST") throw methodNotAllowed(req.method, ["POST"]);
+    if (!iso) throw broken;
+    const client = await authenticate(req.headers, iso.keys);
+    log.client = client;
+    // The limiter is a call outside the isolate: it runs while the body arrives, and decides before the route.
+    const limited = iso.limiter.limit({ key: client });
+    let body: JsonBody;
+    try {
+      body = await readJsonBody(req, iso.routing.limits.maxRequestBytes);
+    } catch (e) {
+      await allowedOrThrow(limited, iso.period);
+      throw e;
+    }
+    await allowedOrThrow(limited, iso.period);
+    return route({
+      req,
+      env,
+      ctx: c.executionCtx,
+      deps,
+      iso,
+      surface,
+      client,
+      requestId: frame.requestId,
+      log,
+      body,
+      out,
+      streaming: (done) => void (frame.streamDone = done),
+    });
+  });
 }
 
 /**
@@ -163,33 +191,21 @@ export function apiEndpoint(deps: Deps, surface: Surface, route: Route) {
  */
 export function usageEndpoint(deps: Deps) {
   const warn = (detail: string) => deps.log({ level: "warn", warning: "config", detail });
-  return async (c: Context<AppEnv>): Promise<Response> => {
+  return framed(deps, null, "chat", async (c, frame) => {
     const req = c.req.raw;
-    const started = deps.now();
-    const requestId = deps.requestId();
-    const log = newLog(requestId, req.method, c.req.path, null);
-    const out = baseHeaders(requestId);
-    let res: Response;
-    let iso: Isolate | undefined;
-    try {
-      if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET"]);
-      iso = isolateOf(c.env, warn, deps.now);
-      const client = await authenticate(req.headers, iso.keys);
-      log.client = client;
-      await allowedOrThrow(iso.limiter.limit({ key: client }), iso.period);
-      const budget = iso.budget;
-      if (!budget) throw new ApiError(404, "not_found", "This service keeps no spend ledger (its stack declares no budgets).");
-      const ledger = c.env.BUDGET_LEDGER.getByName(client);
-      res = await usageResponse(client, ledger, new URL(req.url).searchParams, deps.now(), budget.leases.status(client));
-      for (const [name, value] of out) res.headers.set(name, value);
-    } catch (e) {
-      res = errorResponse(e, "chat", requestId, out, log, c.env);
-    }
-    addBudget(res, iso, log.client);
-    log.status = res.status;
-    finish(deps, c.executionCtx, log, started, undefined);
+    if (req.method !== "GET") throw methodNotAllowed(req.method, ["GET"]);
+    const iso = isolateOf(c.env, warn, deps.now);
+    frame.iso = iso;
+    const client = await authenticate(req.headers, iso.keys);
+    frame.log.client = client;
+    await allowedOrThrow(iso.limiter.limit({ key: client }), iso.period);
+    const budget = iso.budget;
+    if (!budget) throw new ApiError(404, "not_found", "This service keeps no spend ledger (its stack declares no budgets).");
+    const ledger = c.env.BUDGET_LEDGER.getByName(client);
+    const res = await usageResponse(client, ledger, new URL(req.url).searchParams, deps.now(), budget.leases.status(client));
+    for (const [name, value] of frame.out) res.headers.set(name, value);
     return res;
-  };
+  });
 }
 
 /** A handler outside the API (health, unknown paths): security headers, request id and a log line, no auth. */
