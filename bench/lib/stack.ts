@@ -205,7 +205,8 @@ export function writeStackConfigs(root: string, sourceDir: string, si: StandinPr
   const workerCfgPath = join(tmp, "worker.wrangler.json");
   const workerCfg = copyWranglerConfig(join(sourceDir, "worker", "wrangler.jsonc"), workerCfgPath, {
     name: "bench-gateway-worker",
-    // The request-path figures are of the Worker without budgets (no ledger Durable Object on a bare workerd).
+    // The Worker targets run without budgets; the budget subject (budgetWorkerSubjectFor) puts the committed
+    // BUDGETS back, with a ledger Durable Object, to measure what the budget check costs.
     vars: { AI_GATEWAY_BASE_URL: si.baseUrl, BUDGETS: undefined },
     rateLimit: { limit: 1_000_000_000 },
   });
