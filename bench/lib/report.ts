@@ -19,7 +19,11 @@ export const TARGET_NAMES = ["direct", "proxy-workerd", "worker-workerd", "proxy
  * tables and checks are of the Worker without budgets.
  */
 export const BUDGET_TARGET = "worker-budget-workerd" as const;
-export const LOAD_TARGETS = [...TARGET_NAMES, BUDGET_TARGET] as const;
+/**
+ * The load cells' order (rotated per cell): the Worker with budgets right after the one without, so each pair of
+ * cells runs back to back and the machine's noise hits both alike.
+ */
+export const LOAD_TARGETS = ["direct", "proxy-workerd", "worker-workerd", BUDGET_TARGET, "proxy-dev", "worker-dev"] as const;
 export type TargetName = (typeof LOAD_TARGETS)[number];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
@@ -170,6 +174,8 @@ export interface BudgetJsonCost {
   readonly p99VsWorker: number;
   readonly rpsVsProxy: number;
   readonly p50VsProxy: number;
+  /** Throughput with budgets ÷ without, round by round (the two cells ran back to back): the noise on the ratio. */
+  readonly rpsVsWorkerByRound: readonly number[];
 }
 
 export interface BudgetStreamCost {
@@ -178,6 +184,7 @@ export interface BudgetStreamCost {
   readonly ttfbDeltaMs: number;
   readonly rpsVsWorker: number;
   readonly rpsVsProxy: number;
+  readonly rpsVsWorkerByRound: readonly number[];
 }
 
 /** What the budget subject showed: that it metered, what the ledger saw, and the cost ratios. */
@@ -204,6 +211,18 @@ export interface BudgetFigures {
 /** The ledger methods the request path's lease protocol calls (GET /v1/usage's `usage` reads are the bench's own). */
 export const LEASE_METHODS = ["acquireLease", "settle", "returnLease"] as const;
 
+/** Throughput ratio of two targets' rounds, pairing round i with round i. */
+function byRound(a: ReadonlyArray<{ rps: number }>, b: ReadonlyArray<{ rps: number }>): number[] {
+  return a.slice(0, b.length).map((r, i) => ratio(r.rps, b[i]!.rps));
+}
+
+/** "0.91×–1.08×", the lowest and highest of per-round ratios; "1 round" with fewer than two. */
+export function ratioSpread(values: readonly number[]): string {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length < 2) return "1 round";
+  return `${formatRatio(Math.min(...finite))}–${formatRatio(Math.max(...finite))}`;
+}
+
 /** Budget cost ratios per cell, from the measured cells of the three workerd targets. */
 export function budgetCost(
   json: readonly JsonCell[],
@@ -226,6 +245,7 @@ export function budgetCost(
         p99VsWorker: ratio(b.p99, w.p99),
         rpsVsProxy: ratio(b.rps, p.rps),
         p50VsProxy: ratio(b.p50, p.p50),
+        rpsVsWorkerByRound: byRound(b.rounds, w.rounds),
       });
     }
   }
@@ -240,6 +260,7 @@ export function budgetCost(
       ttfbDeltaMs: b.ttfbP50 - w.ttfbP50,
       rpsVsWorker: ratio(b.rps, w.rps),
       rpsVsProxy: ratio(b.rps, p.rps),
+      rpsVsWorkerByRound: byRound(b.rounds, w.rounds),
     });
   }
   return out;
@@ -632,8 +653,10 @@ export function budgetSection(r: BenchReport): string[] {
       `${formatUsd(b.limits.monthlyUsd)} a month so the load never exhausts them) and a real ledger: the BudgetLedger ` +
       `Durable Object, SQLite-backed, on local disk in the same workerd process. Every request holds its worst case on ` +
       `the isolate's lease and settles its cost; the lease is renewed and spend reported to the ledger in the ` +
-      `background. Measured in the same cells as the other targets, rotating with them. "× without" is to the gateway ` +
-      `Worker without budgets, "× proxy" to the bare proxy, both on workerd.`,
+      `background. Measured in the same cells as the other targets, rotating with them, each cell right after the gateway ` +
+      `Worker's without budgets. "× without" is to the gateway Worker without budgets (medians across rounds; ` +
+      `"by round" the lowest and highest of the round-by-round ratios, the noise on it), "× proxy" to the bare ` +
+      `proxy, both on workerd.`,
   );
   out.push("");
   const jsonRows = b.json.map((c) => {
@@ -645,6 +668,7 @@ export function budgetSection(r: BenchReport): string[] {
       w ? `${formatRps(w.rps)} req/s, p50 ${formatMs(w.p50)}` : "n/a",
       bw ? `${formatRps(bw.rps)} req/s, p50 ${formatMs(bw.p50)}` : "n/a",
       formatRatio(c.rpsVsWorker),
+      ratioSpread(c.rpsVsWorkerByRound),
       `${formatRatio(c.p50VsWorker)} (${formatDeltaMs(c.p50DeltaMs)})`,
       formatRatio(c.p99VsWorker),
       `${formatRatio(c.rpsVsProxy)} / ${formatRatio(c.p50VsProxy)}`,
@@ -652,7 +676,7 @@ export function budgetSection(r: BenchReport): string[] {
   });
   out.push(
     table(
-      ["cell", "without budgets", "with budgets", "req/s × without", "p50 × without", "p99 × without", "req/s / p50 × proxy"],
+      ["cell", "without budgets", "with budgets", "req/s × without", "by round", "p50 × without", "p99 × without", "req/s / p50 × proxy"],
       jsonRows,
     ),
   );
@@ -660,7 +684,7 @@ export function budgetSection(r: BenchReport): string[] {
   if (b.stream.length > 0) {
     out.push(
       table(
-        ["SSE", "first byte p50, without", "with budgets", "vs without", "streams/s × without", "streams/s × proxy"],
+        ["SSE", "first byte p50, without", "with budgets", "vs without", "streams/s × without", "by round", "streams/s × proxy"],
         b.stream.map((c) => {
           const match = (x: StreamCell) => x.connections === c.connections;
           const w = cellFor(r.stream, match, "worker-workerd");
@@ -671,6 +695,7 @@ export function budgetSection(r: BenchReport): string[] {
             bw ? formatMs(bw.ttfbP50) : "n/a",
             formatDeltaMs(c.ttfbDeltaMs),
             formatRatio(c.rpsVsWorker),
+            ratioSpread(c.rpsVsWorkerByRound),
             formatRatio(c.rpsVsProxy),
           ];
         }),

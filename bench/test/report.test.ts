@@ -14,13 +14,17 @@ import {
   formatRatio,
   headlineTable,
   type JsonCell,
+  LOAD_TARGETS,
   ledgerCallsPer1000,
+  ratioSpread,
   renderMarkdown,
   type StreamCell,
   spread,
+  TARGET_NAMES,
   type TargetName,
 } from "../lib/report";
 import { summarize } from "../lib/stats";
+import { rotation } from "../run";
 
 function jsonCell(path: "miss" | "hit", connections: number, target: TargetName, rps: number, p50: number, p99: number): JsonCell {
   return {
@@ -371,6 +375,27 @@ describe("the budget check's cost", () => {
     expect(b.stream[1]!.ttfbDeltaMs).toBeCloseTo(0.5, 10);
     expect(b.stream[1]!.rpsVsWorker).toBeCloseTo(800 / 850, 10);
     expect(b.stream[1]!.rpsVsProxy).toBeCloseTo(0.8, 10);
+    expect(miss1.rpsVsWorkerByRound).toEqual([900 / 950]);
+  });
+
+  it("pairs the two Workers' rounds for the spread of the ratio", () => {
+    const rounds = (rps: number[]) => rps.map((x) => ({ rps: x, latency: summarize([1]), errors: 0, non2xx: 0 }));
+    const w = { ...jsonCell("miss", 1, "worker-workerd", 1000, 1, 2), rounds: rounds([1000, 500, 800]) };
+    const b = { ...jsonCell("miss", 1, BUDGET_TARGET, 950, 1, 2), rounds: rounds([900, 550, 800]) };
+    const p = jsonCell("miss", 1, "proxy-workerd", 1200, 1, 2);
+    const cost = budgetCost([p, w, b], []).json[0]!;
+    expect(cost.rpsVsWorkerByRound.map((x) => Number(x.toFixed(9)))).toEqual([0.9, 1.1, 1]);
+    expect(ratioSpread(cost.rpsVsWorkerByRound)).toBe("0.90×–1.10×");
+    expect(ratioSpread([1.2])).toBe("1 round");
+  });
+
+  it("runs the Worker with budgets right after the one without in every rotation of the load cells", () => {
+    for (let k = 0; k < LOAD_TARGETS.length; k++) {
+      const order = rotation(LOAD_TARGETS, k);
+      const i = order.indexOf("worker-workerd");
+      expect(order[(i + 1) % order.length], `rotation ${k}`).toBe(BUDGET_TARGET);
+    }
+    expect([...LOAD_TARGETS].sort()).toEqual([...TARGET_NAMES, BUDGET_TARGET].sort());
   });
 
   it("counts the lease protocol's ledger calls per 1,000 requests, leaving the bench's own usage reads out", () => {
@@ -383,9 +408,9 @@ describe("the budget check's cost", () => {
     for (const line of [
       "## What the budget check costs (workerd)",
       "bench client `dev`'s limits, raised to $1,000,000 a day and $10,000,000 a month",
-      "| JSON, cache miss, 1 conn. | 950 req/s, p50 0.850 ms | 900 req/s, p50 0.950 ms | 0.95× | 1.12× (+0.100 ms) | 1.10× | 0.90× / 1.19× |",
-      "| JSON, cache miss, 8 conn. | 2,400 req/s, p50 2.60 ms | 2,000 req/s, p50 3.00 ms | 0.83× | 1.15× (+0.400 ms) | 1.50× | 0.67× / 1.50× |",
-      "| 8 conn. | 4.50 ms | 5.00 ms | +0.500 ms | 0.94× | 0.80× |",
+      "| JSON, cache miss, 1 conn. | 950 req/s, p50 0.850 ms | 900 req/s, p50 0.950 ms | 0.95× | 1 round | 1.12× (+0.100 ms) | 1.10× | 0.90× / 1.19× |",
+      "| JSON, cache miss, 8 conn. | 2,400 req/s, p50 2.60 ms | 2,000 req/s, p50 3.00 ms | 0.83× | 1 round | 1.15× (+0.400 ms) | 1.50× | 0.67× / 1.50× |",
+      "| 8 conn. | 4.50 ms | 5.00 ms | +0.500 ms | 0.94× | 1 round | 0.80× |",
       "x-ai-budget-remaining 999999.999919 → 999999.999838 → 999999.999757",
       "999999.500000 after the load",
       "answered 6,000 requests and the ledger booked 6,010",
