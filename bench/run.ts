@@ -4,22 +4,30 @@
  * Starts the stand-in and both Workers (wrangler dev --local) as child processes that are always cleaned up,
  * alternates targets within each round so machine noise hits all alike, and writes latest.json and latest.md:
  * JSON and SSE load, bursts of identical requests (upstream calls per burst), start-up, bundle, cache replay, soak.
+ * A sixth target, the same Worker bundle on workerd with BUDGETS on and a real ledger Durable Object, runs in the same
+ * load cells, after a check that it meters, for what the budget check costs.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyWranglerConfig } from "../scripts/local-stack";
+import { budgetOf, callsBetween, probeMetering, settledLedgerRequests } from "./lib/budget";
 import { runBurst, runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
 import { machineInfo, versions } from "./lib/machine";
 import { killAllNow } from "./lib/procs";
 import {
   type BenchReport,
+  BUDGET_TARGET,
   BURST_TARGETS,
+  type BudgetFigures,
   type BurstFigures,
   type BurstRow,
+  budgetCost,
   type CacheRow,
   checkTargets,
   type JsonCell,
+  LOAD_TARGETS,
+  ledgerCallsPer1000,
   type MemorySample,
   renderMarkdown,
   type SoakFigures,
@@ -29,6 +37,8 @@ import {
 } from "./lib/report";
 import { type WorkerSource, workerSource } from "./lib/source";
 import {
+  budgetWorkerSubjectFor,
+  durableObjectsOf,
   proxySubjectFor,
   type StandinProcess,
   SURFACES,
@@ -40,7 +50,7 @@ import {
 } from "./lib/stack";
 import { measureStartup } from "./lib/startup";
 import { median, share } from "./lib/stats";
-import { startWorkerd, type WorkerdInstance } from "./lib/workerd";
+import { type DurableObjectCalls, startWorkerd, type WorkerdInstance } from "./lib/workerd";
 import { exactKey, expectedHits, generateReplay, idealKey, type ReplayCall, type Surface, uniqueBody, VARIATIONS } from "./lib/workload";
 import { type DevServer, measureBundle, startWranglerDev } from "./lib/wrangler";
 
@@ -94,8 +104,13 @@ export function rotation<T>(items: readonly T[], k: number): T[] {
 
 /** The gateway Worker reports cache status as x-cache; the stand-in (directly or through the proxy) as cf-aig-cache-status. */
 function cacheHeader(target: TargetName): string {
-  return target === "worker-workerd" || target === "worker-dev" ? "x-cache" : "cf-aig-cache-status";
+  return target.startsWith("worker-") ? "x-cache" : "cf-aig-cache-status";
 }
+
+/** Requests one at a time on the budget target before the load: each must carry a lower x-ai-budget-remaining. */
+const METERING_PROBES = 3;
+/** The ledger class whose calls are counted. */
+const LEDGER_CLASS = "BudgetLedger";
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
@@ -143,12 +158,24 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const workerdBin = join(o.root, "node_modules", "workerd", "bin", "workerd");
     const workerSubject = workerSubjectFor(cfgs, workerBundle);
     const proxySubject = proxySubjectFor(cfgs, passBundle, si);
+    // The budget subject needs BUDGETS and a ledger binding in the measured config (a --at revision may have neither).
+    const withBudgets = cfgs.budgets !== undefined && durableObjectsOf(cfgs.workerCfg).some((d) => d.className === LEDGER_CLASS);
+    if (!withBudgets)
+      notes.push("The measured Worker's config declares no BUDGETS or no BudgetLedger binding: the budget check was not measured.");
+    const loadTargets: readonly TargetName[] = withBudgets ? LOAD_TARGETS : TARGET_NAMES;
 
-    o.log("bench: starting both Workers on workerd and under wrangler dev --local");
+    o.log(
+      `bench: starting both Workers on workerd${withBudgets ? " (the gateway Worker also with budgets)" : ""} and under wrangler dev --local`,
+    );
     const workerWd = await startWorkerd(workerdBin, workerSubject, join(tmp, "serve-worker"));
     workerds.push(workerWd);
     const proxyWd = await startWorkerd(workerdBin, proxySubject, join(tmp, "serve-passthrough"));
     workerds.push(proxyWd);
+    let budgetWd: WorkerdInstance | undefined;
+    if (withBudgets) {
+      budgetWd = await startWorkerd(workerdBin, budgetWorkerSubjectFor(cfgs, workerBundle), join(tmp, "serve-worker-budgets"));
+      workerds.push(budgetWd);
+    }
     const proxyDev = await startWranglerDev({
       root: o.root,
       name: "passthrough",
@@ -188,6 +215,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       "worker-workerd": { name: "worker-workerd", origin: workerWd.origin, ...workerRequest(surface) },
       "proxy-dev": { name: "proxy-dev", origin: proxyDev.origin, ...upstream[surface] },
       "worker-dev": { name: "worker-dev", origin: workerDev.origin, ...workerRequest(surface) },
+      // No origin without the budget subject (loadTargets then leaves it out): a stray request would fail, not mislead.
+      [BUDGET_TARGET]: { name: BUDGET_TARGET, origin: budgetWd?.origin ?? "", ...workerRequest(surface) },
     });
     const targets = targetsFor("messages");
 
@@ -211,9 +240,21 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const streamBody = () => uniqueBody("messages", n++, { stream: true });
     const hitBody = uniqueBody("messages", 0, { tag: "Repeated" });
 
+    // A Worker that skipped its budget or failed closed would be measured as nothing: prove it meters first.
+    let probe: Awaited<ReturnType<typeof probeMetering>> | undefined;
+    if (budgetWd) {
+      probe = await probeMetering(targets[BUDGET_TARGET], missBody, METERING_PROBES, sendOnce);
+      o.log(`bench: the Worker with budgets meters: x-ai-budget-remaining ${probe.remainingUsd.map((x) => x.toFixed(6)).join(" → ")}`);
+    }
+
     o.log("bench: warming up");
-    for (const t of TARGET_NAMES) {
+    for (const t of loadTargets) {
       await runJsonLoad(targets[t], { connections: 8, durationS: o.quick ? 0.3 : 1, body: missBody });
+    }
+    let ledgerBefore: { booked: number; calls: DurableObjectCalls } | undefined;
+    if (budgetWd) {
+      const booked = await settledLedgerRequests(budgetWd.origin, targets[BUDGET_TARGET].headers);
+      ledgerBefore = { booked, calls: await budgetWd.doCalls() };
     }
 
     const jsonRounds = new Map<string, JsonCell["rounds"][number][]>();
@@ -224,7 +265,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       for (const path of ["miss", "hit"] as const) {
         for (const c of o.concurrency) {
           await si.clearCache();
-          for (const t of rotation(TARGET_NAMES, k++)) {
+          for (const t of rotation(loadTargets, k++)) {
             if (path === "hit") {
               await sendOnce(targets[t], hitBody);
               const check = await sendOnce(targets[t], hitBody);
@@ -250,7 +291,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }
       for (const c of o.concurrency) {
         await si.clearCache();
-        for (const t of rotation(TARGET_NAMES, k++)) {
+        for (const t of rotation(loadTargets, k++)) {
           const r = await runStreamLoad(targets[t], {
             connections: c,
             durationS: o.cellSeconds,
@@ -266,10 +307,22 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }
     }
 
+    let budget: Omit<BudgetFigures, "json" | "stream"> | undefined;
+    if (budgetWd && ledgerBefore && probe) {
+      const mine = (id: string) => id.endsWith(`/${BUDGET_TARGET}`);
+      const answered =
+        [...jsonRounds].filter(([id]) => mine(id)).reduce((n, [, rs]) => n + rs.reduce((m, r) => m + r.latency.count, 0), 0) +
+        [...streamRounds].filter(([id]) => mine(id)).reduce((n, [, rs]) => n + rs.reduce((m, r) => m + r.total.count, 0), 0);
+      budget = await budgetFigures(cfgs.budgets!, budgetWd, targets[BUDGET_TARGET], ledgerBefore, probe, answered, missBody);
+      o.log(
+        `bench: budget target answered ${budget.answered} requests, the ledger booked ${budget.booked}; ledger calls ${JSON.stringify(budget.ledgerCalls)} (${budget.ledgerCallsPer1000.toFixed(1)} per 1,000 requests)`,
+      );
+    }
+
     const json: JsonCell[] = [];
     for (const path of ["miss", "hit"] as const) {
       for (const c of o.concurrency) {
-        for (const t of TARGET_NAMES) {
+        for (const t of loadTargets) {
           const rounds = jsonRounds.get(key(path, c, t)) ?? [];
           json.push({
             path,
@@ -288,7 +341,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
     const stream: StreamCell[] = [];
     for (const c of o.concurrency) {
-      for (const t of TARGET_NAMES) {
+      for (const t of loadTargets) {
         const rounds = streamRounds.get(key("stream", c, t)) ?? [];
         stream.push({
           connections: c,
@@ -327,7 +380,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     };
     const partial = { json, stream, bundle, startup: startupFigures, burst };
     const report: BenchReport = {
-      schema: 2,
+      schema: 3,
       date: new Date().toISOString(),
       quick: o.quick,
       machine: machineInfo(loadBefore),
@@ -339,7 +392,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         surface: "Anthropic Messages, POST /v1/messages",
         workerCommit: `${source.commit}${source.dirty ? " + uncommitted changes" : ""}`,
         notes: [
-          "The Worker's per-client rate-limit binding stays on the path with a limit the load cannot reach; everything else is worker/wrangler.jsonc as committed.",
+          "The Worker's per-client rate-limit binding stays on the path with a limit the load cannot reach; the gateway Worker targets run without BUDGETS (the budget check is measured on its own target, in its own section); everything else is worker/wrangler.jsonc as committed.",
           "The stand-in writes each stream in one piece (no token pacing), so first-byte figures are processing overhead, not provider pacing.",
           "Three processes (load generator, stand-in, workerd) share the machine's cores: absolute figures are loopback figures, the ratios are what carries over.",
           ...notes,
@@ -359,6 +412,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       cache,
       burst,
       soak,
+      ...(budget ? { budget: { ...budget, ...budgetCost(json, stream) } } : {}),
       targets: checkTargets(partial),
       durationS: (performance.now() - started) / 1000,
     };
@@ -377,6 +431,46 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     if (ok && !o.keepTmp) rmSync(tmp, { recursive: true, force: true });
     else o.log(`bench: logs and configs kept in ${tmp}`);
   }
+}
+
+/**
+ * The budget target's ledger figures over the timed cells; throws when the ledger booked fewer requests than were
+ * answered or the remaining amount did not fall over the load (the Worker was not metering what was measured).
+ */
+async function budgetFigures(
+  budgets: NonNullable<ReturnType<typeof writeStackConfigs>["budgets"]>,
+  wd: WorkerdInstance,
+  target: Target,
+  before: { booked: number; calls: DurableObjectCalls },
+  probe: Awaited<ReturnType<typeof probeMetering>>,
+  answered: number,
+  body: () => string,
+): Promise<Omit<BudgetFigures, "json" | "stream">> {
+  const booked = (await settledLedgerRequests(target.origin, target.headers)) - before.booked;
+  const ledgerCalls = callsBetween(before.calls, await wd.doCalls(), LEDGER_CLASS);
+  if (booked < answered) {
+    throw new Error(`the ledger booked ${booked} requests of the ${answered} the Worker with budgets answered: it was not metering them`);
+  }
+  const last = await sendOnce(target, body());
+  const after = budgetOf(last.headers);
+  if (last.status !== 200 || typeof after === "string") {
+    throw new Error(
+      `the Worker with budgets answered ${last.status} after the load: ${typeof after === "string" ? after : last.text.slice(0, 300)}`,
+    );
+  }
+  const probed = probe.remainingUsd[probe.remainingUsd.length - 1]!;
+  if (!(after.remainingUsd < probed))
+    throw new Error(`x-ai-budget-remaining did not fall over the load (${probed} → ${after.remainingUsd})`);
+  return {
+    client: budgets.client,
+    limits: budgets.limits,
+    probe: { limitUsd: probe.limitUsd, remainingUsd: probe.remainingUsd },
+    remainingAfterUsd: after.remainingUsd,
+    answered,
+    booked,
+    ledgerCalls,
+    ledgerCallsPer1000: ledgerCallsPer1000(ledgerCalls, answered),
+  };
 }
 
 async function measureCache(

@@ -12,7 +12,19 @@ import { ratio, type Summary } from "./stats";
  * each on a bare workerd (production-like) and under wrangler dev (the local tool, with its dev proxy in the path).
  */
 export const TARGET_NAMES = ["direct", "proxy-workerd", "worker-workerd", "proxy-dev", "worker-dev"] as const;
-export type TargetName = (typeof TARGET_NAMES)[number];
+
+/**
+ * The sixth target, in the same load cells as the five: the same Worker bundle on a bare workerd with BUDGETS on and
+ * a real ledger Durable Object. Its figures have their own section (what the budget check costs); the five targets'
+ * tables and checks are of the Worker without budgets.
+ */
+export const BUDGET_TARGET = "worker-budget-workerd" as const;
+/**
+ * The load cells' order (rotated per cell): the Worker with budgets right after the one without, so each pair of
+ * cells runs back to back and the machine's noise hits both alike.
+ */
+export const LOAD_TARGETS = ["direct", "proxy-workerd", "worker-workerd", BUDGET_TARGET, "proxy-dev", "worker-dev"] as const;
+export type TargetName = (typeof LOAD_TARGETS)[number];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
   direct: "stand-in direct",
@@ -20,6 +32,7 @@ export const TARGET_LABELS: Record<TargetName, string> = {
   "worker-workerd": "gateway Worker, workerd",
   "proxy-dev": "bare proxy, wrangler dev",
   "worker-dev": "gateway Worker, wrangler dev",
+  [BUDGET_TARGET]: "gateway Worker with budgets, workerd",
 };
 
 /** Each gateway Worker target with the bare proxy in the same runtime set-up: the floor its ratios are taken to. */
@@ -149,8 +162,118 @@ export interface SoakFigures {
   readonly memory: readonly MemorySample[];
 }
 
+/** The budget check's cost at one JSON cell: the Worker with budgets against the one without and the bare proxy. */
+export interface BudgetJsonCost {
+  readonly path: "miss" | "hit";
+  readonly connections: number;
+  /** Throughput with budgets ÷ without. */
+  readonly rpsVsWorker: number;
+  readonly p50VsWorker: number;
+  /** p50 with budgets − without, ms. */
+  readonly p50DeltaMs: number;
+  readonly p99VsWorker: number;
+  readonly rpsVsProxy: number;
+  readonly p50VsProxy: number;
+  /** Throughput with budgets ÷ without, round by round (the two cells ran back to back): the noise on the ratio. */
+  readonly rpsVsWorkerByRound: readonly number[];
+}
+
+export interface BudgetStreamCost {
+  readonly connections: number;
+  /** First byte p50 with budgets − without, ms. */
+  readonly ttfbDeltaMs: number;
+  readonly rpsVsWorker: number;
+  readonly rpsVsProxy: number;
+  readonly rpsVsWorkerByRound: readonly number[];
+}
+
+/** What the budget subject showed: that it metered, what the ledger saw, and the cost ratios. */
+export interface BudgetFigures {
+  /** The client the load ran as, and the limits it was given so the load never exhausts them. */
+  readonly client: string;
+  readonly limits: { readonly dailyUsd: number; readonly monthlyUsd: number };
+  /** Requests one at a time before the load: x-ai-budget-limit, and x-ai-budget-remaining after each (falling). */
+  readonly probe: { readonly limitUsd: number; readonly remainingUsd: readonly number[] };
+  /** x-ai-budget-remaining of one request after the load. */
+  readonly remainingAfterUsd: number;
+  /** 2xx answers (JSON) and complete streams the budget target gave in the timed cells. */
+  readonly answered: number;
+  /** Requests the ledger booked over the same cells (GET /v1/usage, read before and after). */
+  readonly booked: number;
+  /** Ledger (Durable Object) calls over the cells, by method: the lease protocol's (acquireLease, settle, returnLease). */
+  readonly ledgerCalls: Readonly<Record<string, number>>;
+  /** The lease protocol's calls per 1,000 answered requests. */
+  readonly ledgerCallsPer1000: number;
+  readonly json: readonly BudgetJsonCost[];
+  readonly stream: readonly BudgetStreamCost[];
+}
+
+/** The ledger methods the request path's lease protocol calls (GET /v1/usage's `usage` reads are the bench's own). */
+export const LEASE_METHODS = ["acquireLease", "settle", "returnLease"] as const;
+
+/** Throughput ratio of two targets' rounds, pairing round i with round i. */
+function byRound(a: ReadonlyArray<{ rps: number }>, b: ReadonlyArray<{ rps: number }>): number[] {
+  return a.slice(0, b.length).map((r, i) => ratio(r.rps, b[i]!.rps));
+}
+
+/** "0.91×–1.08×", the lowest and highest of per-round ratios; "1 round" with fewer than two. */
+export function ratioSpread(values: readonly number[]): string {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length < 2) return "1 round";
+  return `${formatRatio(Math.min(...finite))}–${formatRatio(Math.max(...finite))}`;
+}
+
+/** Budget cost ratios per cell, from the measured cells of the three workerd targets. */
+export function budgetCost(
+  json: readonly JsonCell[],
+  stream: readonly StreamCell[],
+): { json: BudgetJsonCost[]; stream: BudgetStreamCost[] } {
+  const out: { json: BudgetJsonCost[]; stream: BudgetStreamCost[] } = { json: [], stream: [] };
+  for (const path of ["miss", "hit"] as const) {
+    for (const c of levelsOf(json)) {
+      const match = (x: JsonCell) => x.path === path && x.connections === c;
+      const b = cellFor(json, match, BUDGET_TARGET);
+      const w = cellFor(json, match, "worker-workerd");
+      const p = cellFor(json, match, "proxy-workerd");
+      if (!b || !w || !p) continue;
+      out.json.push({
+        path,
+        connections: c,
+        rpsVsWorker: ratio(b.rps, w.rps),
+        p50VsWorker: ratio(b.p50, w.p50),
+        p50DeltaMs: b.p50 - w.p50,
+        p99VsWorker: ratio(b.p99, w.p99),
+        rpsVsProxy: ratio(b.rps, p.rps),
+        p50VsProxy: ratio(b.p50, p.p50),
+        rpsVsWorkerByRound: byRound(b.rounds, w.rounds),
+      });
+    }
+  }
+  for (const c of levelsOf(stream)) {
+    const match = (x: StreamCell) => x.connections === c;
+    const b = cellFor(stream, match, BUDGET_TARGET);
+    const w = cellFor(stream, match, "worker-workerd");
+    const p = cellFor(stream, match, "proxy-workerd");
+    if (!b || !w || !p) continue;
+    out.stream.push({
+      connections: c,
+      ttfbDeltaMs: b.ttfbP50 - w.ttfbP50,
+      rpsVsWorker: ratio(b.rps, w.rps),
+      rpsVsProxy: ratio(b.rps, p.rps),
+      rpsVsWorkerByRound: byRound(b.rounds, w.rounds),
+    });
+  }
+  return out;
+}
+
+/** Lease-protocol ledger calls per 1,000 answered requests. */
+export function ledgerCallsPer1000(calls: Readonly<Record<string, number>>, answered: number): number {
+  const n = LEASE_METHODS.reduce((s, m) => s + (calls[m] ?? 0), 0);
+  return answered > 0 ? (n / answered) * 1000 : Number.NaN;
+}
+
 export interface BenchReport {
-  readonly schema: 2;
+  readonly schema: 3;
   readonly date: string;
   readonly quick: boolean;
   readonly machine: MachineInfo;
@@ -176,6 +299,8 @@ export interface BenchReport {
   readonly cache: { readonly calls: number; readonly bases: number; readonly rows: readonly CacheRow[] };
   readonly burst: BurstFigures;
   readonly soak: SoakFigures;
+  /** The budget check's cost (absent when the measured Worker's config declares no BUDGETS or no ledger). */
+  readonly budget?: BudgetFigures;
   readonly targets: readonly TargetCheck[];
   readonly durationS: number;
 }
@@ -504,6 +629,102 @@ function burstTable(r: BenchReport): string {
   );
 }
 
+/** "$1,000,000" for whole amounts; fractions to the micro-dollar the headers carry. */
+export function formatUsd(usd: number): string {
+  if (!Number.isFinite(usd)) return "n/a";
+  return Number.isInteger(usd) ? `$${usd.toLocaleString("en-US")}` : `$${usd.toFixed(6)}`;
+}
+
+/** The remaining amounts as a falling sequence: "999999.999919 → 999999.999838 → …". */
+function remainingLine(values: readonly number[]): string {
+  return values.map((v) => v.toFixed(6)).join(" → ");
+}
+
+/** The budget section: the Worker with budgets beside the one without and the bare proxy, all three on workerd. */
+export function budgetSection(r: BenchReport): string[] {
+  const b = r.budget;
+  if (!b) return [];
+  const out: string[] = [];
+  out.push("## What the budget check costs (workerd)");
+  out.push("");
+  out.push(
+    `**${TARGET_LABELS[BUDGET_TARGET]}**: the same bundle as the gateway Worker on workerd, with BUDGETS on (worker/wrangler.jsonc's, ` +
+      `as committed except the bench client \`${b.client}\`'s limits, raised to ${formatUsd(b.limits.dailyUsd)} a day and ` +
+      `${formatUsd(b.limits.monthlyUsd)} a month so the load never exhausts them) and a real ledger: the BudgetLedger ` +
+      `Durable Object, SQLite-backed, on local disk in the same workerd process. Every request holds its worst case on ` +
+      `the isolate's lease and settles its cost; the lease is renewed and spend reported to the ledger in the ` +
+      `background. Measured in the same cells as the other targets, rotating with them, each cell right after the gateway ` +
+      `Worker's without budgets. "× without" is to the gateway Worker without budgets (medians across rounds; ` +
+      `"by round" the lowest and highest of the round-by-round ratios, the noise on it), "× proxy" to the bare ` +
+      `proxy, both on workerd.`,
+  );
+  out.push("");
+  const jsonRows = b.json.map((c) => {
+    const match = (x: JsonCell) => x.path === c.path && x.connections === c.connections;
+    const w = cellFor(r.json, match, "worker-workerd");
+    const bw = cellFor(r.json, match, BUDGET_TARGET);
+    return [
+      `JSON, cache ${c.path}, ${c.connections} conn.`,
+      w ? `${formatRps(w.rps)} req/s, p50 ${formatMs(w.p50)}` : "n/a",
+      bw ? `${formatRps(bw.rps)} req/s, p50 ${formatMs(bw.p50)}` : "n/a",
+      formatRatio(c.rpsVsWorker),
+      ratioSpread(c.rpsVsWorkerByRound),
+      `${formatRatio(c.p50VsWorker)} (${formatDeltaMs(c.p50DeltaMs)})`,
+      formatRatio(c.p99VsWorker),
+      `${formatRatio(c.rpsVsProxy)} / ${formatRatio(c.p50VsProxy)}`,
+    ];
+  });
+  out.push(
+    table(
+      ["cell", "without budgets", "with budgets", "req/s × without", "by round", "p50 × without", "p99 × without", "req/s / p50 × proxy"],
+      jsonRows,
+    ),
+  );
+  out.push("");
+  if (b.stream.length > 0) {
+    out.push(
+      table(
+        ["SSE", "first byte p50, without", "with budgets", "vs without", "streams/s × without", "by round", "streams/s × proxy"],
+        b.stream.map((c) => {
+          const match = (x: StreamCell) => x.connections === c.connections;
+          const w = cellFor(r.stream, match, "worker-workerd");
+          const bw = cellFor(r.stream, match, BUDGET_TARGET);
+          return [
+            `${c.connections} conn.`,
+            w ? formatMs(w.ttfbP50) : "n/a",
+            bw ? formatMs(bw.ttfbP50) : "n/a",
+            formatDeltaMs(c.ttfbDeltaMs),
+            formatRatio(c.rpsVsWorker),
+            ratioSpread(c.rpsVsWorkerByRound),
+            formatRatio(c.rpsVsProxy),
+          ];
+        }),
+      ),
+    );
+    out.push("");
+  }
+  const calls = Object.entries(b.ledgerCalls)
+    .filter(([m]) => (LEASE_METHODS as readonly string[]).includes(m))
+    .map(([m, n]) => `${m} ${n}`)
+    .join(", ");
+  out.push(
+    `Metering, checked before the figures count: ${b.probe.remainingUsd.length} requests one at a time answered ` +
+      `x-ai-budget-limit ${formatUsd(b.probe.limitUsd)} and x-ai-budget-remaining ${remainingLine(b.probe.remainingUsd)} ` +
+      `(falling: each was booked), ${b.remainingAfterUsd.toFixed(6)} after the load. Over the timed cells the budget ` +
+      `target answered ${b.answered.toLocaleString("en-US")} requests and the ledger booked ` +
+      `${b.booked.toLocaleString("en-US")} (GET /v1/usage before and after; the load generator does not count requests ` +
+      `cut off at a cell's end, nor the two that prime each cache-hit cell). Ledger calls the load caused: ${calls || "none"}, ` +
+      `**${Number.isFinite(b.ledgerCallsPer1000) ? b.ledgerCallsPer1000.toFixed(1) : "n/a"} per 1,000 requests** ` +
+      `(counted by the Durable Object, a bench-side subclass of BudgetLedger; GET /v1/usage reads left out). With a ` +
+      `budget this large one lease covers the whole run, so these are the batched spend reports (one per ` +
+      `lease.flushSeconds while requests settle) and renewals as the lease ages; a budget near its end renews more often. ` +
+      `Here the ledger is an in-process call to a local SQLite file; on Cloudflare it is a network round trip, made in ` +
+      `the background (waitUntil) except when a lease cannot cover a request.`,
+  );
+  out.push("");
+  return out;
+}
+
 function memoryLine(samples: readonly MemorySample[]): string {
   if (samples.length === 0) return "no samples";
   const mib = samples.map((s) => s.workerdRssMiB);
@@ -575,6 +796,7 @@ export function renderMarkdown(r: BenchReport): string {
   out.push("");
   out.push(streamTable(r));
   out.push("");
+  out.push(...budgetSection(r));
   out.push(`## Identical concurrent requests: upstream calls per ${r.burst.requests}`);
   out.push("");
   out.push(

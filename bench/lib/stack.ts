@@ -6,10 +6,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { readJsonc } from "../../infra/wrangler-config";
 import { copyWranglerConfig, envFileText } from "../../scripts/local-stack";
 import { freePort, HOST, waitUntil } from "./net";
 import { type Managed, spawnManaged } from "./procs";
-import type { WorkerdSubject } from "./workerd";
+import type { DurableObjectSpec, WorkerdSubject } from "./workerd";
 import type { Surface } from "./workload";
 import { toolEnv } from "./wrangler";
 
@@ -153,6 +154,36 @@ function workerSecrets(required: readonly string[], clientId: string): Record<st
   return out;
 }
 
+/**
+ * The bench client's limits in the budget subject: the most BUDGETS allows per month and a tenth of it per day,
+ * so no bench load comes near them (each request holds well under a cent), while both windows stay on the path.
+ */
+export const BENCH_CLIENT_LIMITS = { dailyUsd: 1_000_000, monthlyUsd: 10_000_000 } as const;
+
+/** The Worker's BUDGETS as committed, with the bench client's own entry replaced by limits the load cannot reach. */
+export interface BenchBudgets {
+  readonly value: Record<string, unknown>;
+  readonly client: string;
+  readonly limits: typeof BENCH_CLIENT_LIMITS;
+}
+
+/** BUDGETS from the config's vars with `client`'s limits raised; undefined when the config declares no budgets. */
+export function benchBudgets(vars: Record<string, unknown>, client: string): BenchBudgets | undefined {
+  const b = vars.BUDGETS;
+  if (b === undefined || b === null || typeof b !== "object") return undefined;
+  const budgets = b as Record<string, unknown>;
+  const clients = (budgets.clients as Record<string, unknown> | undefined) ?? {};
+  return { value: { ...budgets, clients: { ...clients, [client]: { ...BENCH_CLIENT_LIMITS } } }, client, limits: BENCH_CLIENT_LIMITS };
+}
+
+/** The config's Durable Object bindings, SQLite-backed when a migration lists the class in new_sqlite_classes. */
+export function durableObjectsOf(cfg: Record<string, unknown>): DurableObjectSpec[] {
+  const bindings = (cfg.durable_objects as { bindings?: Array<{ name: string; class_name: string }> } | undefined)?.bindings ?? [];
+  const migrations = (cfg.migrations as Array<{ new_sqlite_classes?: string[] }> | undefined) ?? [];
+  const sqlite = new Set(migrations.flatMap((m) => m.new_sqlite_classes ?? []));
+  return bindings.map((b) => ({ binding: b.name, className: b.class_name, sql: sqlite.has(b.class_name) }));
+}
+
 export interface StackConfigs {
   /** Bench copy of worker/wrangler.jsonc, pointed at the stand-in, with a rate limit the load cannot reach. */
   readonly workerCfgPath: string;
@@ -163,6 +194,10 @@ export interface StackConfigs {
   readonly passCfgPath: string;
   readonly passCfg: Record<string, unknown>;
   readonly passEnv: string;
+  /** The budget subject's BUDGETS (undefined when worker/wrangler.jsonc declares none). */
+  readonly budgets: BenchBudgets | undefined;
+  /** The bench client id (first of CLIENTS). */
+  readonly clientId: string;
 }
 
 /** Writes the bench configs into `tmp` for the Worker source in `sourceDir` and the bare proxy in the repository. */
@@ -170,12 +205,16 @@ export function writeStackConfigs(root: string, sourceDir: string, si: StandinPr
   const workerCfgPath = join(tmp, "worker.wrangler.json");
   const workerCfg = copyWranglerConfig(join(sourceDir, "worker", "wrangler.jsonc"), workerCfgPath, {
     name: "bench-gateway-worker",
-    // The request-path figures are of the Worker without budgets (no ledger Durable Object on a bare workerd).
+    // The Worker targets run without budgets; the budget subject (budgetWorkerSubjectFor) puts the committed
+    // BUDGETS back, with a ledger Durable Object, to measure what the budget check costs.
     vars: { AI_GATEWAY_BASE_URL: si.baseUrl, BUDGETS: undefined },
     rateLimit: { limit: 1_000_000_000 },
   });
   const required = ((workerCfg.secrets as { required?: string[] } | undefined)?.required ?? []).slice();
-  const secrets = workerSecrets(required, benchClientId((workerCfg.vars as Record<string, unknown> | undefined) ?? {}));
+  const clientId = benchClientId((workerCfg.vars as Record<string, unknown> | undefined) ?? {});
+  const secrets = workerSecrets(required, clientId);
+  const committedVars = (readJsonc(join(sourceDir, "worker", "wrangler.jsonc")).vars as Record<string, unknown> | undefined) ?? {};
+  const budgets = benchBudgets(committedVars, clientId);
   const workerEnv = join(tmp, "worker.env");
   writeFileSync(workerEnv, envFileText(secrets), { mode: 0o600 });
   const passCfgPath = join(tmp, "passthrough.wrangler.json");
@@ -186,7 +225,7 @@ export function writeStackConfigs(root: string, sourceDir: string, si: StandinPr
   });
   const passEnv = join(tmp, "passthrough.env");
   writeFileSync(passEnv, envFileText({ UPSTREAM: si.origin }));
-  return { workerCfgPath, workerCfg, secrets, workerEnv, passCfgPath, passCfg, passEnv };
+  return { workerCfgPath, workerCfg, secrets, workerEnv, passCfgPath, passCfg, passEnv, budgets, clientId };
 }
 
 /** The gateway Worker's built bundle as a workerd subject, with the config's vars and the bench's secrets. */
@@ -204,6 +243,27 @@ export function workerSubjectFor(c: StackConfigs, bundlePath: string): WorkerdSu
     json: Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v !== "string" && v !== undefined)),
     ratelimits: ((c.workerCfg.ratelimits as Array<{ name: string }> | undefined) ?? []).map((r) => r.name),
     kv: ((c.workerCfg.kv_namespaces as Array<{ binding: string }> | undefined) ?? []).map((k) => k.binding),
+  };
+}
+
+/** The ledger's RPC methods the Worker calls (worker/src/budget/lease.ts LedgerApi, and GET /v1/usage's read). */
+export const LEDGER_METHODS = ["acquireLease", "settle", "returnLease", "usage"] as const;
+
+/**
+ * The same bundle with budgets on: BUDGETS as committed (the bench client's limits raised, benchBudgets) and the
+ * config's Durable Object namespaces real, in memory, their calls counted (LEDGER_METHODS).
+ */
+export function budgetWorkerSubjectFor(c: StackConfigs, bundlePath: string): WorkerdSubject {
+  if (!c.budgets) throw new Error("worker/wrangler.jsonc declares no BUDGETS: there is no budget check to measure");
+  const durableObjects = durableObjectsOf(c.workerCfg);
+  if (durableObjects.length === 0) throw new Error("worker/wrangler.jsonc binds no Durable Object: the budget ledger has nowhere to run");
+  const base = workerSubjectFor(c, bundlePath);
+  return {
+    ...base,
+    name: "worker-budgets",
+    json: { ...base.json, BUDGETS: c.budgets.value },
+    durableObjects,
+    countDurableObjectCalls: LEDGER_METHODS,
   };
 }
 

@@ -7,8 +7,8 @@ import { readJsonc } from "../../infra/wrangler-config";
 import { sleep } from "../lib/net";
 import { isAlive, processTree, rssKiB, spawnManaged } from "../lib/procs";
 import { workerSource } from "../lib/source";
-import { benchClientId, upstreamHeadersFrom } from "../lib/stack";
-import { workerdConfig } from "../lib/workerd";
+import { BENCH_CLIENT_LIMITS, benchBudgets, benchClientId, durableObjectsOf, upstreamHeadersFrom } from "../lib/stack";
+import { countingEntry, workerdConfig } from "../lib/workerd";
 import { wranglerSizeLine } from "../lib/wrangler";
 import { rotation } from "../run";
 
@@ -66,6 +66,83 @@ describe("bench configs", () => {
     ]) {
       expect(cfg).toContain(line);
     }
+  });
+});
+
+describe("the budget subject's config", () => {
+  const subject = {
+    name: "worker-budgets",
+    bundlePath: "/tmp/x/index.js",
+    compatibilityDate: "2026-11-01",
+    compatibilityFlags: [],
+    text: {},
+    durableObjects: [{ binding: "BUDGET_LEDGER", className: "BudgetLedger", sql: true }],
+  };
+
+  it("declares the ledger's SQLite-backed namespace, its binding and its storage on disk", () => {
+    const cfg = workerdConfig(subject, 4321, { storageDir: "/tmp/x/do-storage" });
+    for (const line of [
+      '(name = "BUDGET_LEDGER", durableObjectNamespace = (className = "BudgetLedger"))',
+      '(className = "BudgetLedger", uniqueKey = "bench-worker-budgets-BudgetLedger", enableSql = true)',
+      'durableObjectStorage = (localDisk = "do-storage")',
+      '(name = "do-storage", disk = (path = "/tmp/x/do-storage", writable = true))',
+    ]) {
+      expect(cfg).toContain(line);
+    }
+    // Not counting: the bundle is the main module and there is no counts socket.
+    expect(cfg).toContain('modules = [\n    (name = "index.js", esModule = embed "index.js")\n  ]');
+    expect(cfg).not.toContain("do-calls");
+    // A Worker without Durable Objects gets no storage at all.
+    expect(workerdConfig({ ...subject, durableObjects: [] }, 4321)).not.toContain("durableObject");
+    expect(() => workerdConfig(subject, 4321)).toThrow(/storage directory/);
+  });
+
+  it("counts ledger calls through a bench entry module in front of the bundle, read on a second socket", () => {
+    const cfg = workerdConfig({ ...subject, countDurableObjectCalls: ["acquireLease"] }, 4321, {
+      countsPort: 4322,
+      storageDir: "/tmp/x/do-storage",
+    });
+    // The entry comes first: workerd's main module is the first one listed.
+    expect(cfg).toMatch(
+      /modules = \[\n {4}\(name = "bench-do-count\.js", esModule = embed "bench-do-count\.js"\),\n {4}\(name = "index\.js"/,
+    );
+    expect(cfg).toContain('(name = "do-calls", address = "127.0.0.1:4322", http = (), service = "do-calls")');
+    expect(cfg).toContain('(name = "BudgetLedger", durableObjectNamespace = (className = "BudgetLedger", serviceName = "main"))');
+    expect(() => workerdConfig({ ...subject, countDurableObjectCalls: [] }, 4321, { storageDir: "/d" })).toThrow(/port for the counts/);
+
+    const entry = countingEntry("index.js", ["BudgetLedger"], ["acquireLease", "settle"]);
+    expect(entry).toContain('export * from "./index.js";');
+    expect(entry).toContain("export default bundle.default;");
+    expect(entry).toContain('export const BudgetLedger = counted("BudgetLedger", bundle.BudgetLedger);');
+    expect(entry).toContain('["acquireLease","settle"]');
+  });
+
+  it("reads the Durable Object bindings and their SQLite migrations from the wrangler config", () => {
+    const cfg = readJsonc(join(__dirname, "..", "..", "worker", "wrangler.jsonc"));
+    expect(durableObjectsOf(cfg)).toEqual([{ binding: "BUDGET_LEDGER", className: "BudgetLedger", sql: true }]);
+    expect(
+      durableObjectsOf({
+        durable_objects: { bindings: [{ name: "A", class_name: "Plain" }] },
+        migrations: [{ new_classes: ["Plain"] }],
+      }),
+    ).toEqual([{ binding: "A", className: "Plain", sql: false }]);
+    expect(durableObjectsOf({})).toEqual([]);
+  });
+
+  it("keeps BUDGETS as committed except the bench client's limits, raised out of the load's reach", () => {
+    const committed = {
+      prices: { "anthropic/m": { inputPerMTok: 1, outputPerMTok: 5 } },
+      clients: { dev: { dailyUsd: 0.05, monthlyUsd: 1 }, web: { dailyUsd: 2 } },
+      default: { dailyUsd: 1 },
+      action: "refuse",
+    };
+    const b = benchBudgets({ BUDGETS: committed }, "dev");
+    expect(b?.value).toEqual({ ...committed, clients: { dev: { ...BENCH_CLIENT_LIMITS }, web: { dailyUsd: 2 } } });
+    expect(b?.client).toBe("dev");
+    // A client the committed config does not list gets its own entry too (it would otherwise fall to the default).
+    const other = benchBudgets({ BUDGETS: committed }, "other");
+    expect((other!.value.clients as Record<string, unknown>).other).toEqual(BENCH_CLIENT_LIMITS);
+    expect(benchBudgets({ STACK: "local" }, "dev")).toBeUndefined();
   });
 });
 

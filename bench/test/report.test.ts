@@ -2,7 +2,9 @@
 import { describe, expect, it } from "vitest";
 import {
   type BenchReport,
+  BUDGET_TARGET,
   type BurstRow,
+  budgetCost,
   checkTargets,
   formatBytes,
   formatDeltaMs,
@@ -12,12 +14,17 @@ import {
   formatRatio,
   headlineTable,
   type JsonCell,
+  LOAD_TARGETS,
+  ledgerCallsPer1000,
+  ratioSpread,
   renderMarkdown,
   type StreamCell,
   spread,
+  TARGET_NAMES,
   type TargetName,
 } from "../lib/report";
 import { summarize } from "../lib/stats";
+import { rotation } from "../run";
 
 function jsonCell(path: "miss" | "hit", connections: number, target: TargetName, rps: number, p50: number, p99: number): JsonCell {
   return {
@@ -96,7 +103,7 @@ function fixture(): BenchReport {
   };
   const partial = { json, stream, bundle, startup: startupFigures, burst };
   return {
-    schema: 2,
+    schema: 3,
     date: "2026-11-29T08:00:00.000Z",
     quick: false,
     machine: {
@@ -320,5 +327,104 @@ describe("renderMarkdown", () => {
       "| upstream calls per 100 identical concurrent JSON requests | 1 (99 COALESCED); bare proxy 100 | 1 (99 COALESCED) |",
     );
     expect(t).toContain("| start-up, launch → first answer | 129 ms (+26.0 ms) | 2500 ms (+400 ms) |");
+  });
+});
+
+/** The fixture with the Worker with budgets measured beside the other targets, and its ledger figures. */
+function withBudget(): BenchReport {
+  const r = fixture();
+  const json = [
+    ...r.json,
+    jsonCell("miss", 1, BUDGET_TARGET, 900, 0.95, 2.2),
+    jsonCell("miss", 8, BUDGET_TARGET, 2000, 3.0, 9),
+    jsonCell("hit", 1, BUDGET_TARGET, 1100, 0.75, 1.3),
+  ];
+  const stream = [...r.stream, streamCell(1, BUDGET_TARGET, 1.75, 342), streamCell(8, BUDGET_TARGET, 5.0, 800)];
+  const ledgerCalls = { acquireLease: 12, settle: 0, usage: 2 };
+  return {
+    ...r,
+    json,
+    stream,
+    budget: {
+      client: "dev",
+      limits: { dailyUsd: 1_000_000, monthlyUsd: 10_000_000 },
+      probe: { limitUsd: 1_000_000, remainingUsd: [999999.999919, 999999.999838, 999999.999757] },
+      remainingAfterUsd: 999999.5,
+      answered: 6000,
+      booked: 6010,
+      ledgerCalls,
+      ledgerCallsPer1000: ledgerCallsPer1000(ledgerCalls, 6000),
+      ...budgetCost(json, stream),
+    },
+  };
+}
+
+describe("the budget check's cost", () => {
+  it("takes each ratio to the Worker without budgets and to the bare proxy, cell by cell", () => {
+    const b = withBudget().budget!;
+    const miss1 = b.json.find((c) => c.path === "miss" && c.connections === 1)!;
+    expect(miss1.rpsVsWorker).toBeCloseTo(900 / 950, 10);
+    expect(miss1.p50VsWorker).toBeCloseTo(0.95 / 0.85, 10);
+    expect(miss1.p50DeltaMs).toBeCloseTo(0.1, 10);
+    expect(miss1.p99VsWorker).toBeCloseTo(1.1, 10);
+    expect(miss1.rpsVsProxy).toBeCloseTo(0.9, 10);
+    expect(miss1.p50VsProxy).toBeCloseTo(0.95 / 0.8, 10);
+    // A cell without all three targets (32 connections, 8-connection hits) has no ratio.
+    expect(b.json.map((c) => `${c.path} ${c.connections}`)).toEqual(["miss 1", "miss 8", "hit 1"]);
+    expect(b.stream).toHaveLength(2);
+    expect(b.stream[1]!.ttfbDeltaMs).toBeCloseTo(0.5, 10);
+    expect(b.stream[1]!.rpsVsWorker).toBeCloseTo(800 / 850, 10);
+    expect(b.stream[1]!.rpsVsProxy).toBeCloseTo(0.8, 10);
+    expect(miss1.rpsVsWorkerByRound).toEqual([900 / 950]);
+  });
+
+  it("pairs the two Workers' rounds for the spread of the ratio", () => {
+    const rounds = (rps: number[]) => rps.map((x) => ({ rps: x, latency: summarize([1]), errors: 0, non2xx: 0 }));
+    const w = { ...jsonCell("miss", 1, "worker-workerd", 1000, 1, 2), rounds: rounds([1000, 500, 800]) };
+    const b = { ...jsonCell("miss", 1, BUDGET_TARGET, 950, 1, 2), rounds: rounds([900, 550, 800]) };
+    const p = jsonCell("miss", 1, "proxy-workerd", 1200, 1, 2);
+    const cost = budgetCost([p, w, b], []).json[0]!;
+    expect(cost.rpsVsWorkerByRound.map((x) => Number(x.toFixed(9)))).toEqual([0.9, 1.1, 1]);
+    expect(ratioSpread(cost.rpsVsWorkerByRound)).toBe("0.90×–1.10×");
+    expect(ratioSpread([1.2])).toBe("1 round");
+  });
+
+  it("runs the Worker with budgets right after the one without in every rotation of the load cells", () => {
+    for (let k = 0; k < LOAD_TARGETS.length; k++) {
+      const order = rotation(LOAD_TARGETS, k);
+      const i = order.indexOf("worker-workerd");
+      expect(order[(i + 1) % order.length], `rotation ${k}`).toBe(BUDGET_TARGET);
+    }
+    expect([...LOAD_TARGETS].sort()).toEqual([...TARGET_NAMES, BUDGET_TARGET].sort());
+  });
+
+  it("counts the lease protocol's ledger calls per 1,000 requests, leaving the bench's own usage reads out", () => {
+    expect(ledgerCallsPer1000({ acquireLease: 12, settle: 3, returnLease: 1, usage: 50 }, 8000)).toBe(2);
+    expect(ledgerCallsPer1000({ acquireLease: 1 }, 0)).toBeNaN();
+  });
+
+  it("renders its own section beside the existing ones, and none when the budget was not measured", () => {
+    const md = renderMarkdown(withBudget());
+    for (const line of [
+      "## What the budget check costs (workerd)",
+      "bench client `dev`'s limits, raised to $1,000,000 a day and $10,000,000 a month",
+      "| JSON, cache miss, 1 conn. | 950 req/s, p50 0.850 ms | 900 req/s, p50 0.950 ms | 0.95× | 1 round | 1.12× (+0.100 ms) | 1.10× | 0.90× / 1.19× |",
+      "| JSON, cache miss, 8 conn. | 2,400 req/s, p50 2.60 ms | 2,000 req/s, p50 3.00 ms | 0.83× | 1 round | 1.15× (+0.400 ms) | 1.50× | 0.67× / 1.50× |",
+      "| 8 conn. | 4.50 ms | 5.00 ms | +0.500 ms | 0.94× | 1 round | 0.80× |",
+      "x-ai-budget-remaining 999999.999919 → 999999.999838 → 999999.999757",
+      "999999.500000 after the load",
+      "answered 6,000 requests and the ledger booked 6,010",
+      "acquireLease 12, settle 0, **2.0 per 1,000 requests**",
+    ]) {
+      expect(md).toContain(line);
+    }
+    // The section sits between the streaming table and the bursts; the existing tables keep their five targets.
+    expect(md.indexOf("## What the budget check costs")).toBeGreaterThan(md.indexOf("## Streaming (SSE)"));
+    expect(md.indexOf("## What the budget check costs")).toBeLessThan(md.indexOf("## Identical concurrent requests"));
+    expect(md.split("## What the budget check costs")[0]).not.toContain("with budgets");
+    expect(renderMarkdown(withBudget()).replace(/## What the budget check costs[\s\S]*?(?=## Identical)/, "")).toBe(
+      renderMarkdown(fixture()),
+    );
+    expect(renderMarkdown(fixture())).not.toContain("budget check");
   });
 });

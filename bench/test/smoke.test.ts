@@ -1,12 +1,13 @@
-// The whole bench, end to end at smoke size: stand-in, both Workers on workerd and under wrangler dev, every
-// section written. Asserts what the run must get right (no failed requests, the exact-match cache measured as the
-// bytes predict, a report naming the machine), never how fast anything was.
+// The whole bench, end to end at smoke size: stand-in, both Workers on workerd and under wrangler dev, the Worker
+// with budgets on workerd, every section written. Asserts what the run must get right (no failed requests, the
+// exact-match cache measured as the bytes predict, the budget metering what was measured, a report naming the
+// machine), never how fast anything was.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { groupMembers, spawnHistory } from "../lib/procs";
-import { type BenchReport, BURST_TARGETS, TARGET_NAMES } from "../lib/report";
+import { type BenchReport, BURST_TARGETS, LOAD_TARGETS } from "../lib/report";
 import { defaultOptions, runBench } from "../run";
 
 const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
@@ -29,7 +30,7 @@ describe("npm run bench at smoke size", () => {
       log: (l) => lines.push(l),
     });
 
-    for (const t of TARGET_NAMES) {
+    for (const t of LOAD_TARGETS) {
       for (const path of ["miss", "hit"] as const) {
         const cell = report.json.find((c) => c.target === t && c.path === path);
         expect(cell, `${t} ${path}`).toBeDefined();
@@ -50,6 +51,20 @@ describe("npm run bench at smoke size", () => {
       expect(b.upstreamCalls, `${b.target} ${b.kind}`).toBeLessThanOrEqual(b.requests);
     }
     for (const c of report.stream) expect(c.rps, `${c.target} streams/s`).toBeGreaterThan(0);
+    // The Worker with budgets metered what was measured: remaining fell, the ledger booked every answered request
+    // through far fewer ledger calls, and its cells have ratios to the Worker without budgets.
+    const b = report.budget!;
+    expect(b, "budget figures").toBeDefined();
+    expect(b.probe.remainingUsd.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < b.probe.remainingUsd.length; i++) expect(b.probe.remainingUsd[i]).toBeLessThan(b.probe.remainingUsd[i - 1]!);
+    expect(b.remainingAfterUsd).toBeLessThan(b.probe.remainingUsd[b.probe.remainingUsd.length - 1]!);
+    expect(b.answered).toBeGreaterThan(0);
+    expect(b.booked).toBeGreaterThanOrEqual(b.answered);
+    expect(b.ledgerCalls.acquireLease ?? 0).toBeGreaterThanOrEqual(1);
+    expect(b.ledgerCallsPer1000).toBeLessThan(1000);
+    expect(b.json.map((c) => `${c.path} ${c.connections}`)).toEqual(["miss 2", "hit 2"]);
+    expect(b.json.every((c) => c.rpsVsWorker > 0 && c.rpsVsProxy > 0)).toBe(true);
+    expect(b.stream).toHaveLength(1);
     // The exact-match column is the stand-in's own cache: measuring it must agree with predicting it from the bytes.
     for (const row of report.cache.rows) expect(row.exactMeasured, row.variation).toBe(row.exactExpected);
     expect(report.soak.errors + report.soak.non2xx + report.soak.timeouts).toBe(0);
@@ -65,6 +80,7 @@ describe("npm run bench at smoke size", () => {
     const md = readFileSync(join(out, "latest.md"), "utf8");
     for (const heading of [
       "## Targets from the issue",
+      "## What the budget check costs",
       "## Identical concurrent requests",
       "## Start-up",
       "## Cache effectiveness",
@@ -75,7 +91,7 @@ describe("npm run bench at smoke size", () => {
 
     // Every child led its own process group: wrangler's workerd grandchildren included, none may survive the run.
     const started = spawnHistory();
-    expect(started.length).toBeGreaterThanOrEqual(7);
+    expect(started.length).toBeGreaterThanOrEqual(8);
     expect(started.flatMap(groupMembers)).toEqual([]);
   }, 300_000);
 });
