@@ -157,19 +157,28 @@ export interface WorkerMigrations {
  * "Migration tag precondition failed; current tag is ..." (code 10079), so the first upload creates the class and
  * every later one sends no migration, since new code for an existing class needs none
  * (https://developers.cloudflare.com/durable-objects/reference/durable-objects-migrations/). A script at a tag this
- * program does not declare has a migration history of its own; the deploy stops rather than guess.
+ * program does not declare (its history came from another deploy) is migrated from that tag, with a warning: should
+ * that history have created the class already, Cloudflare refuses the upload and names the class.
  */
 export function migrationsToSend(
   scriptName: string,
   wanted: WorkerMigrations,
   currentTag: string | undefined,
-): WorkerMigrations | undefined {
-  if (!currentTag) return { newTag: wanted.newTag, newSqliteClasses: [...wanted.newSqliteClasses] };
+  warn: (message: string) => void = () => {},
+): WorkersScriptMigrations | undefined {
+  const create = { newTag: wanted.newTag, newSqliteClasses: [...wanted.newSqliteClasses] };
+  if (!currentTag) return create;
   if (currentTag === wanted.newTag) return undefined;
-  throw new Error(
-    `Worker script ${scriptName} is at Durable Object migration tag "${currentTag}", but this program declares "${wanted.newTag}": ` +
-      "its classes were created by another deploy. Delete the script or adopt its tag before deploying it from this stack.",
+  warn(
+    `Worker script ${scriptName} is at Durable Object migration tag "${currentTag}", which this program does not declare; ` +
+      `the upload migrates it from there to "${wanted.newTag}".`,
   );
+  return { oldTag: currentTag, ...create };
+}
+
+/** The migration one upload carries: from `oldTag` (omitted for a script never migrated) to `newTag`. */
+export interface WorkersScriptMigrations extends WorkerMigrations {
+  oldTag?: string;
 }
 
 /**
@@ -259,7 +268,7 @@ export class Worker extends pulumi.ComponentResource {
         ...(wanted
           ? {
               migrations: currentMigrationTag(args.accountId, args.scriptName).apply((tag) =>
-                migrationsToSend(args.scriptName, wanted, tag),
+                migrationsToSend(args.scriptName, wanted, tag, (m) => pulumi.log.warn(m, this)),
               ),
             }
           : {}),
