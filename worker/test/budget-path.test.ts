@@ -131,6 +131,20 @@ describe("budgets on the request path", () => {
     expect(body.totalUsd).toBeLessThanOrEqual(0.004 + 20 * 5e-6 + 1e-9);
   });
 
+  it("ends an /api/chat stream whose reported usage passes what was held and what the budget has left, with an error event", async () => {
+    const h = harness({ env: { BUDGETS: budgets(0.02), BUDGET_LEDGER: ledgers("chat-cut") } as never });
+    // /api/chat sends its own max_tokens, so output stays within the hold; the input the provider reports (30,000
+    // tokens, $0.03 at PRICE) is past the body's estimate and the whole $0.02 budget.
+    h.gateway.on("anthropic", () => sse(anthropicFrames(["one ", "two ", "three"], { input: 30_000 })));
+    const res = await h.fetch("/api/chat", post({ stream: true, messages: [{ role: "user", content: "Hi" }] }));
+    const events = await readSse(res);
+    await h.settled();
+    expect(events.at(-1)!.event).toBe("error");
+    expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ type: "budget_exceeded" });
+    expect(events.some((e) => e.event === "done")).toBe(false);
+    expect(h.logs.find((l) => l.surface === "chat")!.error).toBe("budget_exceeded");
+  });
+
   it("charges a stream that broke off for what it streamed, not for the usage its first event reported", async () => {
     const h = harness({ env: { BUDGETS: budgets(1), BUDGET_LEDGER: ledgers("broken-off") } as never });
     // message_start reports 10 input and 1 output token; then ten 5-byte deltas, and the stream ends without its end.

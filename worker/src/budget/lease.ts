@@ -230,14 +230,7 @@ export class LeaseClient {
         lease = this.usable(s, this.deps.now());
         if (lease && this.free(s, lease) >= worstNanos) return take(lease);
         if (!asked) continue;
-        this.log(
-          JSON.stringify({
-            event: "budget.ledger_unreachable",
-            level: "error",
-            client,
-            reason: err instanceof Error ? err.message : String(err),
-          }),
-        );
+        this.logFailure("budget.ledger_unreachable", "error", client, err);
         return this.unavailable(client);
       }
       lease = this.usable(s, this.deps.now());
@@ -248,6 +241,11 @@ export class LeaseClient {
     // Refuse locally for a while, unless money comes back here first (a settle or release below clears this).
     s.exhaustedUntil = now + this.deps.budgets.lease.recheckSeconds * 1000;
     return this.overLimit(client, s, worstNanos, now);
+  }
+
+  /** One log line for a ledger call that failed: the event, the client and the reason (never a value it carried). */
+  private logFailure(event: string, level: "warn" | "error", client: string, err: unknown): void {
+    this.log(JSON.stringify({ event, level, client, reason: err instanceof Error ? err.message : String(err) }));
   }
 
   private unavailable(client: string): Refusal {
@@ -314,14 +312,7 @@ export class LeaseClient {
     try {
       await this.sync(reservation.client, s, runningNanos - reservation.heldNanos);
     } catch (err) {
-      this.log(
-        JSON.stringify({
-          event: "budget.ledger_unreachable",
-          level: "error",
-          client: reservation.client,
-          reason: err instanceof Error ? err.message : String(err),
-        }),
-      );
+      this.logFailure("budget.ledger_unreachable", "error", reservation.client, err);
       return false;
     }
     return this.extend(reservation, runningNanos);
@@ -402,13 +393,7 @@ export class LeaseClient {
     const low = this.free(s, lease) < this.deps.budgets.lease.renewAtShare * lease.lastGrant;
     const ageing = now >= lease.grantedAt + (lease.expiresAt - lease.grantedAt) / 2;
     if (!low && !ageing) return;
-    ctx.waitUntil(
-      this.sync(client, s, 0).catch((err) =>
-        this.log(
-          JSON.stringify({ event: "budget.renew_failed", level: "warn", client, reason: err instanceof Error ? err.message : String(err) }),
-        ),
-      ),
-    );
+    ctx.waitUntil(this.sync(client, s, 0).catch((err) => this.logFailure("budget.renew_failed", "warn", client, err)));
   }
 
   private scheduleFlush(client: string, s: ClientState, ctx: Background): void {
@@ -423,14 +408,7 @@ export class LeaseClient {
     ctx.waitUntil(
       run().catch((err) => {
         s.flushing = false;
-        this.log(
-          JSON.stringify({
-            event: "budget.report_failed",
-            level: "warn",
-            client,
-            reason: err instanceof Error ? err.message : String(err),
-          }),
-        );
+        this.logFailure("budget.report_failed", "warn", client, err);
       }),
     );
   }
