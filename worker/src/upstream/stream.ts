@@ -108,6 +108,8 @@ export function relay(
   let skip = false;
   /** Metered: text of an event that has not ended yet. */
   let partial = "";
+  /** Metered: the last chunk ended at an event's end, on a line break (so the decoder holds no bytes of it). */
+  let between = true;
   const parser = createParser({
     onEvent(ev) {
       // With a budget to hold, every event is read: the text so far is what the running cost is checked against.
@@ -170,6 +172,8 @@ export function relay(
           return;
         }
         const text = partial + decoder.decode(r.value, { stream: true });
+        const last = r.value[r.value.byteLength - 1];
+        const startedBetween = between;
         let from = 0;
         let send = "";
         // matchAll reads a copy of the pattern: other streams use it while this one waits for the ledger.
@@ -187,10 +191,11 @@ export function relay(
           return finish("budget_exceeded");
         }
         partial = text.slice(from);
-        if (send !== "") {
-          out.enqueue(encoder.encode(send));
-          return;
-        }
+        between = partial === "" && (last === 0x0a || last === 0x0d);
+        if (send === "") continue;
+        // The common chunk: whole events, none left out, so its own bytes go on; otherwise the events read.
+        out.enqueue(startedBetween && between && send.length === text.length ? r.value : encoder.encode(send));
+        return;
       }
     },
     cancel() {
