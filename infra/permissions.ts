@@ -7,6 +7,7 @@
  * Resource -> permission group, as the provider's resource docs list their scopes (terraform-provider-cloudflare v5,
  * which @pulumi/cloudflare 6 bridges) and the dashboard names them.
  */
+import { patternHost } from "./stack-schema";
 
 export interface Permission {
   /** Account-wide, or on the zones the stack routes (`hosts` names them). */
@@ -70,8 +71,7 @@ const BY_TYPE: Record<string, { needs: [Permission["scope"], string, Permission[
 };
 
 function hostOf(type: string, inputs: Record<string, unknown>): string | undefined {
-  if (type === `${T}workersRoute:WorkersRoute` && typeof inputs.pattern === "string")
-    return inputs.pattern.slice(0, inputs.pattern.indexOf("/"));
+  if (type === `${T}workersRoute:WorkersRoute` && typeof inputs.pattern === "string") return patternHost(inputs.pattern);
   if (type === `${T}workersCustomDomain:WorkersCustomDomain` && typeof inputs.hostname === "string") return inputs.hostname;
   if (type === `${T}dnsRecord:DnsRecord` && typeof inputs.name === "string") return inputs.name;
   return undefined;

@@ -8,6 +8,7 @@
  * Offline runs opt in explicitly: infra/testing/harness.ts sets the config key `allowPlaceholders`, which a stack file
  * must never set. `pulumi.runtime.isDryRun()` cannot tell the two apart, since a real preview is a dry run too.
  */
+import { patternHost } from "./stack-schema";
 
 /** Domains reserved for examples and testing (RFC 2606, RFC 6761): nothing real answers under them. */
 const RESERVED_DOMAINS = ["example.com", "example.net", "example.org"];
@@ -89,7 +90,7 @@ export function findPlaceholders(s: PlaceholderInput, alerts?: PlaceholderAlerts
     add(`routes.customDomains[${i}].zone`, d.zone, reservedHost(d.zone));
   });
   s.routes.zoneRoutes.forEach((r, i) => {
-    add(`routes.zoneRoutes[${i}].pattern`, r.pattern, reservedHost(r.pattern.slice(0, r.pattern.indexOf("/"))));
+    add(`routes.zoneRoutes[${i}].pattern`, r.pattern, reservedHost(patternHost(r.pattern)));
     add(`routes.zoneRoutes[${i}].zone`, r.zone, reservedHost(r.zone));
   });
   s.routing.cors.allowOrigins.forEach((o, i) => {
