@@ -9,7 +9,7 @@ import { type AlertsBinding, parseWith } from "../worker/src/contract";
 import { asConfigError, ConfigError } from "./config-error";
 import { ALERT_SECRET_KEYS, type ANALYTICS_TOKEN_SOURCES, type INCIDENT_IMPACTS, StackAlertsSchema } from "./stack-schema";
 
-export { ALERT_SECRET_KEYS, ANALYTICS_TOKEN_SOURCES, INCIDENT_IMPACTS } from "./stack-schema";
+export { ALERT_SECRET_KEYS } from "./stack-schema";
 
 export interface AlertsConfig {
   /** The ALERTS binding for the Worker: cron, rules, webhook names/urls, pagerduty switch. */

@@ -11,19 +11,8 @@ import { asConfigError, ConfigError } from "./config-error";
 import { type Budgets, type GatewaySettings, type RoutesSettings, stackSchema, type WorkerSettings } from "./stack-schema";
 
 export { ConfigError } from "./config-error";
-export type { Budgets, GatewaySettings, RoutesSettings, WorkerSettings } from "./stack-schema";
-export {
-  configurableVars,
-  GUARDRAIL_ACTIONS,
-  GUARDRAIL_CATEGORIES,
-  LOG_STRATEGIES,
-  RATE_LIMIT_TECHNIQUES,
-  RATE_LIMITER_PERIODS,
-  RETRY_BACKOFFS,
-  ROUTE_DNS_RECORD,
-  routePatternProblem,
-  TOKEN_SOURCES,
-} from "./stack-schema";
+export type { GatewaySettings, RoutesSettings } from "./stack-schema";
+export { configurableVars, routePatternProblem } from "./stack-schema";
 
 /** Everything but the secrets: plain data, validated by validateSettings. */
 export interface Settings {

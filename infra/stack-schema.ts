@@ -380,5 +380,4 @@ export type StackValues = v.InferOutput<ReturnType<typeof stackSchema>>;
 export type GatewaySettings = v.InferOutput<typeof GatewaySchema>;
 export type WorkerSettings = v.InferOutput<typeof WorkerSchema>;
 export type RoutesSettings = v.InferOutput<typeof RoutesSchema>;
-export type StackAlerts = v.InferOutput<typeof StackAlertsSchema>;
 export type { Budgets } from "../worker/src/contract";
