@@ -114,6 +114,14 @@ export function gatewayTokenPermissions(routing: {
   return out;
 }
 
+/**
+ * What the analytics token the alerts mint (or the stack supplies) needs: Account Analytics Read, for the Worker's
+ * computed alerts to query the GraphQL Analytics API.
+ */
+export function analyticsTokenPermissions(): Permission[] {
+  return [{ scope: "Account", group: "Account Analytics", level: "Read", for: ["the Worker's computed alerts (GraphQL Analytics API)"] }];
+}
+
 /** "AI Gateway Run": the name Cloudflare's permission-group listing gives a permission. */
 export const groupName = (p: Pick<Permission, "group" | "level">): string => `${p.group} ${p.level}`;
 
