@@ -9,7 +9,7 @@ import { type AlertsBinding, parseWith } from "../worker/src/contract";
 import { asConfigError, ConfigError } from "./config-error";
 import { ALERT_SECRET_KEYS, type ANALYTICS_TOKEN_SOURCES, type INCIDENT_IMPACTS, StackAlertsSchema } from "./stack-schema";
 
-export { ALERT_SECRET_KEYS, ANALYTICS_TOKEN_SOURCES, INCIDENT_IMPACTS } from "./stack-schema";
+export { ALERT_SECRET_KEYS } from "./stack-schema";
 
 export interface AlertsConfig {
   /** The ALERTS binding for the Worker: cron, rules, webhook names/urls, pagerduty switch. */
@@ -56,6 +56,27 @@ export function parseAlertsConfig(raw: unknown, stack: string, project = "ai-gat
   return { binding, analyticsToken: a.analyticsToken, webhooks, emails, native: a.native };
 }
 
+/** A structured config value as the schema reads it: its JSON, or the plain string (validation then names the shape). */
+export function configValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A plain string where a structure belongs (pulumi config set gateway x): let validation name the shape.
+    return text;
+  }
+}
+
+/** Whether the secret `key` holds a value, checked on the raw string (never shown). Blank counts as unset. */
+export function secretIsSet(cfg: pulumi.Config, key: string): boolean {
+  return (cfg.get(key) ?? "").trim() !== "";
+}
+
+/** The secret `key` as a Pulumi secret; unset or blank stops the program with `problem`, naming the key and the stack. */
+export function requireSecretKey(cfg: pulumi.Config, stack: string, key: string, problem: string): pulumi.Output<string> {
+  if (!secretIsSet(cfg, key)) throw new ConfigError(`${cfg.name}:${key}`, stack, problem);
+  return cfg.requireSecret(key);
+}
+
 /**
  * Reads `alerts` and the secrets it needs from the current stack's config; undefined when the stack has no alerts.
  * Secrets only through requireSecret, so they stay Pulumi secrets all the way to the Worker's bindings.
@@ -64,19 +85,9 @@ export function readAlertsConfig(cfg: pulumi.Config, stack: string): { config: A
   const project = cfg.name;
   const text = cfg.get("alerts");
   if (text === undefined) return undefined;
-  let raw: unknown = text;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    // A plain string where the object belongs: validation names the shape.
-  }
-  const config = parseAlertsConfig(raw, stack, project);
-  const require = (key: string, why: string) => {
-    // Blank counts as unset, as for every other secret of the program: a blank webhook secret would sign nothing.
-    if ((cfg.get(key) ?? "").trim() === "")
-      throw new ConfigError(`${project}:${key}`, stack, `must be set (pulumi config set --secret ${key} ...) ${why}`);
-    return cfg.requireSecret(key);
-  };
+  const config = parseAlertsConfig(configValue(text), stack, project);
+  const require = (key: string, why: string) =>
+    requireSecretKey(cfg, stack, key, `must be set (pulumi config set --secret ${key} ...) ${why}`);
   const byKey = new Map<string, pulumi.Output<string>>();
   const webhookSecrets: Record<string, pulumi.Output<string>> = {};
   for (const w of config.webhooks) {

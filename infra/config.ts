@@ -6,24 +6,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parseWith, type Routing } from "../worker/src/contract";
-import { readAlertsConfig } from "./alerts-config";
+import { configValue, readAlertsConfig, requireSecretKey, secretIsSet } from "./alerts-config";
 import { asConfigError, ConfigError } from "./config-error";
 import { type Budgets, type GatewaySettings, type RoutesSettings, stackSchema, type WorkerSettings } from "./stack-schema";
 
 export { ConfigError } from "./config-error";
-export type { Budgets, GatewaySettings, RoutesSettings, WorkerSettings } from "./stack-schema";
-export {
-  configurableVars,
-  GUARDRAIL_ACTIONS,
-  GUARDRAIL_CATEGORIES,
-  LOG_STRATEGIES,
-  RATE_LIMIT_TECHNIQUES,
-  RATE_LIMITER_PERIODS,
-  RETRY_BACKOFFS,
-  ROUTE_DNS_RECORD,
-  routePatternProblem,
-  TOKEN_SOURCES,
-} from "./stack-schema";
+export type { GatewaySettings, RoutesSettings } from "./stack-schema";
+export { configurableVars, routePatternProblem } from "./stack-schema";
 
 /** Everything but the secrets: plain data, validated by validateSettings. */
 export interface Settings {
@@ -102,23 +91,14 @@ export function loadConfig(): StackConfig {
   }
   for (const key of STRUCTURED) {
     const text = cfg.get(key);
-    if (text === undefined) continue;
-    try {
-      raw[key] = JSON.parse(text);
-    } catch {
-      // A plain string where a structure belongs (pulumi config set gateway x): let validation name the shape.
-      raw[key] = text;
-    }
+    if (text !== undefined) raw[key] = configValue(text);
   }
   const settings = validateSettings(raw, project, stack);
 
-  // Presence is checked on the raw string (never shown) so a missing secret names its stack like every other key.
-  const present = (key: string) => (pulumi.runtime.getConfig(`${project}:${key}`) ?? "").trim() !== "";
-  const secret = (key: string): pulumi.Output<string> => {
-    if (!present(key)) fail(key, `is missing or empty: set it with pulumi config set --secret ${key} <value> --stack ${stack}`);
-    return cfg.requireSecret(key);
-  };
-  if (settings.gatewayTokenSource === "mint" && present("gatewayToken")) {
+  // A missing secret names its stack like every other key.
+  const secret = (key: string) =>
+    requireSecretKey(cfg, stack, key, `is missing or empty: set it with pulumi config set --secret ${key} <value> --stack ${stack}`);
+  if (settings.gatewayTokenSource === "mint" && secretIsSet(cfg, "gatewayToken")) {
     fail("gatewayToken", 'is set but gatewayTokenSource is "mint": remove it or set gatewayTokenSource to config');
   }
   const alerts = readAlertsConfig(cfg, stack);

@@ -16,15 +16,7 @@ import { refusePlaceholders } from "./placeholders";
 
 const cfg = loadConfig();
 // A sample value would reach Cloudflare: stop now with every key to set, not half way through a deploy.
-refusePlaceholders(
-  {
-    ...cfg,
-    corsOrigins: cfg.routing.cors.allowOrigins,
-    alerts: cfg.alerts && { webhooks: cfg.alerts.config.webhooks, emails: cfg.alerts.config.emails },
-  },
-  pulumi.getProject(),
-  cfg.stack,
-);
+refusePlaceholders(cfg, pulumi.getProject(), cfg.stack);
 const opts = { protect: cfg.protect };
 const { accountId, resourceName } = cfg;
 

@@ -7,6 +7,7 @@
  * Resource -> permission group, as the provider's resource docs list their scopes (terraform-provider-cloudflare v5,
  * which @pulumi/cloudflare 6 bridges) and the dashboard names them.
  */
+import { patternHost } from "./stack-schema";
 
 export interface Permission {
   /** Account-wide, or on the zones the stack routes (`hosts` names them). */
@@ -70,8 +71,7 @@ const BY_TYPE: Record<string, { needs: [Permission["scope"], string, Permission[
 };
 
 function hostOf(type: string, inputs: Record<string, unknown>): string | undefined {
-  if (type === `${T}workersRoute:WorkersRoute` && typeof inputs.pattern === "string")
-    return inputs.pattern.slice(0, inputs.pattern.indexOf("/"));
+  if (type === `${T}workersRoute:WorkersRoute` && typeof inputs.pattern === "string") return patternHost(inputs.pattern);
   if (type === `${T}workersCustomDomain:WorkersCustomDomain` && typeof inputs.hostname === "string") return inputs.hostname;
   if (type === `${T}dnsRecord:DnsRecord` && typeof inputs.name === "string") return inputs.name;
   return undefined;
@@ -112,6 +112,14 @@ export function gatewayTokenPermissions(routing: {
   const reaches = [...routing.chat.fallback, ...routing.chat.experiments.map((e) => e.target)].some((t) => t.provider === "workers-ai");
   if (reaches) out.push({ scope: "Account", group: "Workers AI", level: "Read", for: ["the /api/chat chain reaches Workers AI"] });
   return out;
+}
+
+/**
+ * What the analytics token the alerts mint (or the stack supplies) needs: Account Analytics Read, for the Worker's
+ * computed alerts to query the GraphQL Analytics API.
+ */
+export function analyticsTokenPermissions(): Permission[] {
+  return [{ scope: "Account", group: "Account Analytics", level: "Read", for: ["the Worker's computed alerts (GraphQL Analytics API)"] }];
 }
 
 /** "AI Gateway Run": the name Cloudflare's permission-group listing gives a permission. */

@@ -8,6 +8,7 @@
  * Offline runs opt in explicitly: infra/testing/harness.ts sets the config key `allowPlaceholders`, which a stack file
  * must never set. `pulumi.runtime.isDryRun()` cannot tell the two apart, since a real preview is a dry run too.
  */
+import { patternHost } from "./stack-schema";
 
 /** Domains reserved for examples and testing (RFC 2606, RFC 6761): nothing real answers under them. */
 const RESERVED_DOMAINS = ["example.com", "example.net", "example.org"];
@@ -23,7 +24,7 @@ export interface Placeholder {
   why: string;
 }
 
-/** The plain settings a placeholder can hide in, as validated by infra/config.ts and infra/alerts-config.ts. */
+/** The plain settings a placeholder can hide in: infra/config.ts's Settings (validateSettings) fits it as is. */
 export interface PlaceholderInput {
   accountId: string;
   routes: {
@@ -32,9 +33,13 @@ export interface PlaceholderInput {
     customDomains: readonly { hostname: string; zone: string }[];
     zoneRoutes: readonly { pattern: string; zone: string }[];
   };
-  /** ROUTING's CORS origins. */
-  corsOrigins: readonly string[];
-  alerts?: { webhooks: readonly { name: string; url: string }[]; emails: readonly string[] };
+  routing: { cors: { allowOrigins: readonly string[] } };
+}
+
+/** The alerts destinations a placeholder can hide in: infra/alerts-config.ts's AlertsConfig fits it as is. */
+export interface PlaceholderAlerts {
+  webhooks: readonly { name: string; url: string }[];
+  emails: readonly string[];
 }
 
 /** Why `host` cannot be real, or undefined. */
@@ -60,8 +65,8 @@ function hostOf(url: string): string | undefined {
 
 const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
-/** Every placeholder in the settings, in the order a reader meets the keys. */
-export function findPlaceholders(s: PlaceholderInput): Placeholder[] {
+/** Every placeholder in the settings and the stack's alerts (if any), in the order a reader meets the keys. */
+export function findPlaceholders(s: PlaceholderInput, alerts?: PlaceholderAlerts): Placeholder[] {
   const out: Placeholder[] = [];
   const add = (key: string, value: string, why: string | undefined) => why && out.push({ key, value, why });
 
@@ -85,14 +90,14 @@ export function findPlaceholders(s: PlaceholderInput): Placeholder[] {
     add(`routes.customDomains[${i}].zone`, d.zone, reservedHost(d.zone));
   });
   s.routes.zoneRoutes.forEach((r, i) => {
-    add(`routes.zoneRoutes[${i}].pattern`, r.pattern, reservedHost(r.pattern.slice(0, r.pattern.indexOf("/"))));
+    add(`routes.zoneRoutes[${i}].pattern`, r.pattern, reservedHost(patternHost(r.pattern)));
     add(`routes.zoneRoutes[${i}].zone`, r.zone, reservedHost(r.zone));
   });
-  s.corsOrigins.forEach((o, i) => {
+  s.routing.cors.allowOrigins.forEach((o, i) => {
     // A local origin is a real choice for a dev stack (an app on the developer's machine calling it).
     if (!LOCAL_ORIGIN.test(o)) add(`routing.cors.allowOrigins[${i}]`, o, reservedHost(hostOf(o) ?? ""));
   });
-  s.alerts?.webhooks.forEach((w, i) => {
+  alerts?.webhooks.forEach((w, i) => {
     const why = reservedHost(hostOf(w.url) ?? "");
     add(
       `alerts.destinations.webhooks[${i}].url`,
@@ -100,7 +105,7 @@ export function findPlaceholders(s: PlaceholderInput): Placeholder[] {
       why && `${why}; Cloudflare test-POSTs a webhook destination when it creates it, and the deploy stops there`,
     );
   });
-  s.alerts?.emails.forEach((e, i) => add(`alerts.destinations.emails[${i}]`, e, reservedHost(e.slice(e.lastIndexOf("@") + 1))));
+  alerts?.emails.forEach((e, i) => add(`alerts.destinations.emails[${i}]`, e, reservedHost(e.slice(e.lastIndexOf("@") + 1))));
   return out;
 }
 
@@ -125,8 +130,12 @@ export class PlaceholderError extends Error {
 }
 
 /** Stops the program, before anything is declared, when the settings hold a placeholder and the run does not allow them. */
-export function refusePlaceholders(s: PlaceholderInput & { allowPlaceholders: boolean }, project: string, stack: string): void {
+export function refusePlaceholders(
+  s: PlaceholderInput & { allowPlaceholders: boolean; alerts?: { config: PlaceholderAlerts } },
+  project: string,
+  stack: string,
+): void {
   if (s.allowPlaceholders) return;
-  const found = findPlaceholders(s);
+  const found = findPlaceholders(s, s.alerts?.config);
   if (found.length > 0) throw new PlaceholderError(found, project, stack);
 }

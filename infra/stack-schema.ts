@@ -191,19 +191,24 @@ function inZone(host: string, zone: string): boolean {
 /** A zone route's hostname needs a proxied DNS record: declare one ("create") or rely on one already there ("exists"). */
 export const ROUTE_DNS_RECORD = ["create", "exists"] as const;
 
+/** The hostname of a zone route pattern ("api.example.com/v1/*" -> "api.example.com"). */
+export function patternHost(pattern: string): string {
+  return pattern.slice(0, pattern.indexOf("/"));
+}
+
 /**
  * Why a Workers route pattern is unusable in `zone`, or undefined if it is fine. Patterns are `host/path` with no
  * scheme, an optional leading `*` on the host and an optional trailing `*` on the path.
  */
 export function routePatternProblem(pattern: string, zone: string): string | undefined {
   if (/^[a-z]+:\/\//i.test(pattern)) return `"${pattern}" must not include a scheme (write host/path, e.g. api.${zone}/v1/*)`;
-  const slash = pattern.indexOf("/");
-  if (slash < 0) return `"${pattern}" needs a path (e.g. ${pattern}/*)`;
-  const host = pattern.slice(0, slash);
+  if (!pattern.includes("/")) return `"${pattern}" needs a path (e.g. ${pattern}/*)`;
+  const host = patternHost(pattern);
   const bare = host.replace(/^\*\.?/, "");
   if (bare !== "" && !HOSTNAME.test(bare)) return `"${pattern}" has an invalid host "${host}"`;
   if (!inZone(bare || zone, zone)) return `"${pattern}" is not in zone ${zone}`;
-  if (pattern.slice(slash).slice(0, -1).includes("*")) return `"${pattern}" may only use * at the start of the host or the end of the path`;
+  if (pattern.slice(host.length).slice(0, -1).includes("*"))
+    return `"${pattern}" may only use * at the start of the host or the end of the path`;
   return undefined;
 }
 
@@ -375,5 +380,4 @@ export type StackValues = v.InferOutput<ReturnType<typeof stackSchema>>;
 export type GatewaySettings = v.InferOutput<typeof GatewaySchema>;
 export type WorkerSettings = v.InferOutput<typeof WorkerSchema>;
 export type RoutesSettings = v.InferOutput<typeof RoutesSchema>;
-export type StackAlerts = v.InferOutput<typeof StackAlertsSchema>;
 export type { Budgets } from "../worker/src/contract";

@@ -9,11 +9,12 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { BindingName } from "../../worker/src/contract/bindings";
 import type { AlertsConfig, AlertsSecrets } from "../alerts-config";
+import { analyticsTokenPermissions, groupName } from "../permissions";
 import { permissionGroupIds, tokenPolicy } from "./gateway-token";
 import type { WorkerBindingValues } from "./worker";
 
-/** The permission group the minted analytics token carries. */
-export const ANALYTICS_PERMISSION_GROUP = "Account Analytics Read";
+/** The permission groups the minted analytics token carries (infra/permissions.ts), by their Cloudflare names. */
+const ANALYTICS_PERMISSION_GROUPS = analyticsTokenPermissions().map(groupName);
 
 export interface AlertsArgs {
   /** Cloudflare account that owns the destinations, policies, KV namespace and token. */
@@ -102,13 +103,15 @@ export class Alerts extends pulumi.ComponentResource {
 
     let analyticsToken: pulumi.Output<string> | undefined;
     if (config.analyticsToken === "mint") {
+      // The listing is asked for the one group by name; a second group would need its own lookup (and until it has
+      // one, permissionGroupIds fails rather than mint a weaker token).
       const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput(
-        { accountId, name: encodeURIComponent(ANALYTICS_PERMISSION_GROUP) },
+        { accountId, name: encodeURIComponent(ANALYTICS_PERMISSION_GROUPS[0]!) },
         child,
       );
       const policy = pulumi
         .all([accountId, groups.results])
-        .apply(([id, list]) => tokenPolicy(id, permissionGroupIds(list, [ANALYTICS_PERMISSION_GROUP])));
+        .apply(([id, list]) => tokenPolicy(id, permissionGroupIds(list, ANALYTICS_PERMISSION_GROUPS)));
       const token = new cloudflare.AccountToken(
         `${name}-analytics-token`,
         { accountId, name: `${resourceName}-alerts-analytics-read`, policies: [policy] },

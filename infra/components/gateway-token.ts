@@ -1,13 +1,11 @@
 /**
- * The token the Worker sends as cf-aig-authorization. Either minted here as an account token that may run the AI
- * Gateway and read Workers AI (the Worker uses it for both through the gateway), or supplied by the stack as a secret.
- * Its value leaves this component only as a Pulumi secret.
+ * The token the Worker sends as cf-aig-authorization. Either minted here as an account token with the permission
+ * groups the caller passes (infra/permissions.ts derives them from ROUTING: AI Gateway Run, and Workers AI Read when
+ * a route reaches Workers AI), or supplied by the stack as a secret. Its value leaves this component only as a Pulumi
+ * secret.
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-
-/** Permission groups the minted token carries by default, by their Cloudflare names. */
-export const TOKEN_PERMISSION_GROUPS = ["AI Gateway Run", "Workers AI Read"] as const;
 
 export type GatewayTokenArgs =
   | {
@@ -17,8 +15,8 @@ export type GatewayTokenArgs =
       accountId: string;
       /** Token name as shown in the dashboard. @default "<component name>" */
       tokenName?: string;
-      /** Permission groups by name, as infra/permissions.ts derives them from ROUTING. @default TOKEN_PERMISSION_GROUPS */
-      permissionGroups?: readonly string[];
+      /** Permission groups by name, as infra/permissions.ts derives them from ROUTING. */
+      permissionGroups: readonly string[];
     }
   | {
       /** Use a token created outside the program. */
@@ -56,8 +54,7 @@ export class GatewayToken extends pulumi.ComponentResource {
     super("ai-gateway-stack:infra:GatewayToken", name, {}, opts);
     if (args.source === "mint") {
       const groups = cloudflare.getAccountApiTokenPermissionGroupsListOutput({ accountId: args.accountId }, { parent: this });
-      const wanted = args.permissionGroups ?? TOKEN_PERMISSION_GROUPS;
-      const ids = groups.results.apply((list) => permissionGroupIds(list, wanted));
+      const ids = groups.results.apply((list) => permissionGroupIds(list, args.permissionGroups));
       this.token = new cloudflare.AccountToken(
         name,
         {

@@ -6,6 +6,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import type { RoutesSettings } from "../config";
+import { patternHost } from "../stack-schema";
 
 export interface RoutesArgs extends RoutesSettings {
   /** Account that owns the Worker and the zones. */
@@ -16,10 +17,9 @@ export interface RoutesArgs extends RoutesSettings {
 
 /** Base URL a client uses for a zone route pattern: its host (wildcard dropped) and the path before any `*`. */
 export function routeUrl(pattern: string): string {
-  const slash = pattern.indexOf("/");
-  const host = pattern.slice(0, slash).replace(/^\*\.?/, "");
-  const pathPart = pattern.slice(slash).replace(/\*$/, "");
-  return `https://${host}${pathPart === "/" ? "" : pathPart.replace(/\/$/, "")}`;
+  const host = patternHost(pattern);
+  const pathPart = pattern.slice(host.length).replace(/\*$/, "");
+  return `https://${host.replace(/^\*\.?/, "")}${pathPart === "/" ? "" : pathPart.replace(/\/$/, "")}`;
 }
 
 /** The Worker's public URLs for the settings, custom domains first. */
@@ -40,11 +40,6 @@ export function publicUrls(settings: RoutesSettings, scriptName: string): string
 export function sdkBaseUrl(url: string): { url: string; anthropic: string; openai: string } {
   const anthropic = url.replace(/\/+$/, "").replace(/\/v1$/, "");
   return { url, anthropic, openai: `${anthropic}/v1` };
-}
-
-/** The hostname of a zone route pattern ("api.example.com/v1/*" -> "api.example.com"). */
-export function patternHost(pattern: string): string {
-  return pattern.slice(0, pattern.indexOf("/"));
 }
 
 /**

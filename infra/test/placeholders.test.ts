@@ -4,9 +4,8 @@
  * values are its own runs. The offline runs (plan, the other tests) allow them through the harness.
  */
 import { beforeEach, describe, expect, test, vi } from "vitest";
-import { placeholdersOf } from "../../scripts/plan/snapshot";
 import { findPlaceholders, reservedHost } from "../placeholders";
-import { findProjectRoot, loadStackConfig, ProgramError, runProgram } from "../testing/harness";
+import { findProjectRoot, loadStackConfig, ProgramError, placeholdersOf, runProgram } from "../testing/harness";
 
 const PROJECT = "ai-gateway-stack";
 const root = findProjectRoot();
@@ -46,12 +45,12 @@ describe("findPlaceholders", () => {
       customDomains: [{ hostname: "ai.acme.io", zone: "acme.io" }],
       zoneRoutes: [],
     },
-    corsOrigins: ["https://app.acme.io", "http://localhost:5173"],
+    routing: { cors: { allowOrigins: ["https://app.acme.io", "http://localhost:5173"] } },
     alerts: { webhooks: [{ name: "ops", url: "https://alerts.acme.io/cf" }], emails: ["oncall@acme.io"] },
   };
 
   test("finds nothing in a stack's own values, a local dev origin included", () => {
-    expect(findPlaceholders(real)).toEqual([]);
+    expect(findPlaceholders(real, real.alerts)).toEqual([]);
   });
 
   test.each([
@@ -68,11 +67,13 @@ describe("findPlaceholders", () => {
     ],
     ["an email at example.net", { alerts: { ...real.alerts, emails: ["a@example.net"] } }, "alerts.destinations.emails[0]"],
   ])("flags %s", (_label, change, key) => {
-    expect(findPlaceholders({ ...real, ...change }).map((p) => p.key)).toEqual([key]);
+    const s = { ...real, ...change };
+    expect(findPlaceholders(s, s.alerts).map((p) => p.key)).toEqual([key]);
   });
 
   test("ignores the workers.dev subdomain when workers.dev is off", () => {
-    expect(findPlaceholders({ ...real, routes: { ...real.routes, workersDev: false, workersDevSubdomain: "example-ai" } })).toEqual([]);
+    const routes = { ...real.routes, workersDev: false, workersDevSubdomain: "example-ai" };
+    expect(findPlaceholders({ ...real, routes }, real.alerts)).toEqual([]);
   });
 
   test("knows reserved names from real ones that merely look alike", () => {

@@ -14,6 +14,9 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import { parseAlertsConfig } from "../alerts-config";
+import { validateSettings } from "../config";
+import { findPlaceholders, type Placeholder } from "../placeholders";
 
 /** The SDK's marker for a secret value in serialized inputs: `{[SECRET_SIG]: SECRET_SIG_VALUE, value}`. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -153,6 +156,21 @@ export function loadStackConfig(root: string, stack: string, overrides: Record<s
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) config[k] = typeof v === "string" ? v : JSON.stringify(v);
   return { project, config, secretKeys: [...secret].sort(), values };
+}
+
+/**
+ * The placeholders in a stack's config, found by the same function the program refuses them with, on the same
+ * validated settings. Reads plain keys only: secrets are neither read nor shown.
+ */
+export function placeholdersOf(stack: string, config?: Record<string, unknown>, root = findProjectRoot()): Placeholder[] {
+  const { project, values } = loadStackConfig(root, stack, config);
+  const raw = Object.fromEntries(
+    Object.entries(values)
+      .filter(([k]) => k.startsWith(`${project}:`))
+      .map(([k, v]) => [k.slice(project.length + 1), v]),
+  );
+  const alerts = raw.alerts === undefined ? undefined : parseAlertsConfig(raw.alerts, stack, project);
+  return findPlaceholders(validateSettings(raw, project, stack), alerts);
 }
 
 /** Deterministic stand-in ids: same name, same id, run after run. */

@@ -412,11 +412,11 @@ export function stackSuite(stack: string): void {
 
     test("declares a proxied AAAA 100:: record for each zone route hostname unless the yaml says it exists, before its route", () => {
       const routes = y.value("routes");
-      const domains = new Set((routes.customDomains ?? []).map((d) => d.hostname));
+      const domains = new Set(routes.customDomains.map((d) => d.hostname));
       const hosts = new Map<string, string>();
-      for (const r of routes.zoneRoutes ?? []) {
+      for (const r of routes.zoneRoutes) {
         const host = r.pattern.slice(0, r.pattern.indexOf("/"));
-        if ((r.dnsRecord ?? "create") === "create" && !domains.has(host)) hosts.set(host, r.zone);
+        if (r.dnsRecord === "create" && !domains.has(host)) hosts.set(host, r.zone);
       }
       const got = ofType(T.dns);
       expect(got.map((d) => d.inputs.name).sort()).toEqual([...hosts.keys()].sort());

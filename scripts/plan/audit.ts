@@ -5,7 +5,7 @@
  * and the secrets by name.
  */
 import { describeStatus, installedCatalog, type ModelCatalog, routedModels } from "../../infra/models";
-import { deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../../infra/permissions";
+import { analyticsTokenPermissions, deployTokenPermissions, describePermission, gatewayTokenPermissions } from "../../infra/permissions";
 import { routedModelsOf } from "../../infra/stack-schema";
 import { type AlertFact, alertFacts, type NativeAlertFact } from "../../policy/alerts";
 import type { PolicyResource } from "../../policy/rules";
@@ -221,6 +221,7 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
   const worker = of(snapshot, T.worker)[0];
   const bindings = bindingsOf(worker);
   const routing = routingOf(bindings);
+  const clientIds = clientIdsOf(bindings);
   const limiter = bindings.find((b) => b.type === "ratelimit");
   const simple = rec(limiter?.simple);
   const obs = rec(worker?.inputs.observability);
@@ -233,7 +234,7 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
 
   return {
     callers: {
-      clientIds: clientIdsOf(bindings),
+      clientIds,
       corsOrigins: routing?.cors.allowOrigins ?? [],
       publicUrls: Array.isArray(urls) ? urls.map(String) : [],
     },
@@ -292,7 +293,7 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
           }))
         : [],
     },
-    spend: spendOf(worker, bindings, routing, clientIdsOf(bindings)),
+    spend: spendOf(worker, bindings, routing, clientIds),
     guardrails:
       Object.keys(guard).length > 0
         ? { prompt: rec(guard.prompt) as Record<string, string>, response: rec(guard.response) as Record<string, string> }
@@ -319,7 +320,7 @@ export function auditOf(snapshot: Snapshot, opts: AuditOptions): AuditSummary {
             source: snapshot.resources.some((r) => r.type === T.token && r.parent?.startsWith("ai-gateway-stack:infra:Alerts::"))
               ? "mint"
               : "config",
-            permissions: ["Account › Account Analytics: Read"],
+            permissions: analyticsTokenPermissions().map(describePermission),
           }
         : null,
     },

@@ -5,18 +5,8 @@
  * hash. Nothing is read from inside a secret: who may call comes from the plain CLIENTS binding (see audit.ts).
  */
 import { createHash } from "node:crypto";
-import { parseAlertsConfig } from "../../infra/alerts-config";
-import { validateSettings } from "../../infra/config";
-import { findPlaceholders, type Placeholder } from "../../infra/placeholders";
-import {
-  findProjectRoot,
-  isSecretValue,
-  loadStackConfig,
-  type ProgramResult,
-  placeholderSecret,
-  reveal,
-  runProgram,
-} from "../../infra/testing/harness";
+import type { Placeholder } from "../../infra/placeholders";
+import { isSecretValue, type ProgramResult, placeholderSecret, placeholdersOf, reveal, runProgram } from "../../infra/testing/harness";
 
 export const SECRET = "[secret]";
 
@@ -103,26 +93,6 @@ export function redactInputs(inputs: Record<string, unknown>, secretPaths: reado
 }
 
 const WORKER = "cloudflare:index/workersScript:WorkersScript";
-
-/**
- * The placeholders in a stack's config, found by the same function the program refuses them with, on the same
- * validated settings. Reads plain keys only: secrets are neither read nor shown.
- */
-export function placeholdersOf(stack: string, config?: Record<string, unknown>, root = findProjectRoot()): Placeholder[] {
-  const { project, values } = loadStackConfig(root, stack, config);
-  const raw = Object.fromEntries(
-    Object.entries(values)
-      .filter(([k]) => k.startsWith(`${project}:`))
-      .map(([k, v]) => [k.slice(project.length + 1), v]),
-  );
-  const settings = validateSettings(raw, project, stack);
-  const alerts = raw.alerts === undefined ? undefined : parseAlertsConfig(raw.alerts, stack, project);
-  return findPlaceholders({
-    ...settings,
-    corsOrigins: settings.routing.cors.allowOrigins,
-    alerts: alerts && { webhooks: alerts.webhooks, emails: alerts.emails },
-  });
-}
 
 export function snapshotOf(result: ProgramResult, placeholders: Placeholder[] = []): Snapshot {
   const bundles: Snapshot["bundles"] = {};
