@@ -12,18 +12,21 @@ import {
   type RoutedModel,
   routedModels,
 } from "../infra/models";
+import { parseRouting, type Routing } from "../worker/src/contract";
 import type { PolicyResource, ResourceRule, RuleContext } from "./resource";
 
 const WORKERS_SCRIPT = "cloudflare:index/workersScript:WorkersScript";
 
-/** The ROUTING binding's value as declared, or undefined when there is none or it is not JSON (other rules say so). */
-function routingOf(worker: PolicyResource): Parameters<typeof routedModels>[0] | undefined {
+/**
+ * The ROUTING binding's value as declared, or undefined when there is none or it is not a valid ROUTING value (the
+ * program validates it before declaring anything; the models of an invalid one are not known).
+ */
+function routingOf(worker: PolicyResource): Routing | undefined {
   const list = Array.isArray(worker.props.bindings) ? (worker.props.bindings as Record<string, unknown>[]) : [];
   const b = list.find((x) => x?.name === "ROUTING");
   if (typeof b?.json !== "string") return undefined;
   try {
-    const v = JSON.parse(b.json) as { models?: unknown };
-    return typeof v.models === "object" && v.models !== null ? (v as Parameters<typeof routedModels>[0]) : undefined;
+    return parseRouting(JSON.parse(b.json));
   } catch {
     return undefined;
   }

@@ -338,8 +338,20 @@ describe("policy rules", () => {
     ]);
   });
 
-  const routingTo = (models: Record<string, string[]>, fallback: { provider: string; model: string }[] = []) =>
-    stack({ routing: { models, chat: { fallback, experiments: [] }, cors: { allowOrigins: [] } } });
+  // A ROUTING value the Worker accepts (the rules read no other); the fallback defaults to the first listed model.
+  const routingTo = (models: Record<string, string[]>, fallback?: { provider: string; model: string }[]) => {
+    const [provider, [model] = []] = Object.entries(models)[0] ?? [];
+    return stack({
+      routing: {
+        models,
+        chat: { fallback: fallback ?? [{ provider, model }], experiments: [] },
+        cacheTtl: { messages: 0, chatCompletions: 0, chat: 0 },
+        limits: { maxRequestBytes: 1024 },
+        timeouts: { attemptMs: 1000, totalMs: 1000 },
+        cors: { allowOrigins: [] },
+      },
+    });
+  };
 
   it("fires models-not-retired for each model past its end of life, naming the date, and passes live ones", () => {
     const r = rule("models-not-retired");
