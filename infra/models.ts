@@ -14,9 +14,6 @@ import { routedModelsOf } from "./stack-schema";
 
 export type ModelProvider = LifecycleEntry["provider"];
 
-/** Days ahead of an end of life that the policy warns and the committed stacks' tests fail. */
-export const RETIREMENT_WARNING_DAYS = 30;
-
 export interface CatalogEntry {
   /** YYYY-MM-DD, the first day the model no longer answers. */
   endOfLife?: string;
