@@ -232,7 +232,7 @@ export function routedModels(routing: Routing, catalog: ModelCatalog, now: Date)
   return out;
 }
 
-/** Past its end of life, or not a model: a call fails. */
-export const isDead = (s: ModelStatus): boolean => s.state === "retired" || s.state === "unsupported";
+/** Past its end of life, or not a model: a call fails. Reads only the state (the plan keeps that alone). */
+export const isDead = (s: { readonly state: string }): boolean => s.state === "retired" || s.state === "unsupported";
 /** Retiring within `days`. */
 export const isRetiringWithin = (s: ModelStatus, days: number): boolean => s.state === "retiring" && s.inDays <= days;
