@@ -13,20 +13,17 @@ import {
   routedModels,
 } from "../infra/models";
 import { parseRouting, type Routing } from "../worker/src/contract";
-import type { PolicyResource, ResourceRule, RuleContext } from "./resource";
-
-const WORKERS_SCRIPT = "cloudflare:index/workersScript:WorkersScript";
+import { jsonBinding, type PolicyResource, type ResourceRule, type RuleContext, TYPES } from "./resource";
 
 /**
  * The ROUTING binding's value as declared, or undefined when there is none or it is not a valid ROUTING value (the
  * program validates it before declaring anything; the models of an invalid one are not known).
  */
 function routingOf(worker: PolicyResource): Routing | undefined {
-  const list = Array.isArray(worker.props.bindings) ? (worker.props.bindings as Record<string, unknown>[]) : [];
-  const b = list.find((x) => x?.name === "ROUTING");
-  if (typeof b?.json !== "string") return undefined;
+  const json = jsonBinding(worker, "ROUTING");
+  if (json === undefined) return undefined;
   try {
-    return parseRouting(JSON.parse(b.json));
+    return parseRouting(JSON.parse(json));
   } catch {
     return undefined;
   }
@@ -43,7 +40,7 @@ export const modelsNotRetired: ResourceRule = {
   name: "models-not-retired",
   description: "No Worker routes to a model past its end of life (the installed SDKs' dates and infra/model-lifecycle.ts).",
   settings: [],
-  appliesTo: (t) => t === WORKERS_SCRIPT,
+  appliesTo: (t) => t === TYPES.workersScript,
   check: (r, ctx) =>
     routed(r, ctx)
       .filter((m) => isDead(m.status))
@@ -59,7 +56,7 @@ export const modelsNotRetiringSoon: ResourceRule = {
   description: "Warns when a Worker routes to a model retiring within modelRetirementWarningDays, or to one no lifecycle source knows.",
   settings: ["modelRetirementWarningDays"],
   enforcement: "advisory",
-  appliesTo: (t) => t === WORKERS_SCRIPT,
+  appliesTo: (t) => t === TYPES.workersScript,
   check: (r, ctx) =>
     routed(r, ctx).flatMap((m) => {
       if (isRetiringWithin(m.status, ctx.settings.modelRetirementWarningDays)) {
