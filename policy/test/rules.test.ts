@@ -325,7 +325,7 @@ describe("policy rules", () => {
     expect(messages(stack({ bindings: (l) => l.filter((b) => b.name !== "ALERTS") }), ctx("dev"), r)).toHaveLength(3);
   });
 
-  it("fires alerts-cost-error-usage when the alerts have no destination or no cron runs them", () => {
+  it("fires alerts-cost-error-usage when the ALERTS binding is invalid (here: no destination) or no cron runs them", () => {
     const r = rule("alerts-cost-error-usage");
     const noDestination = JSON.parse(alertsJson()) as Record<string, unknown>;
     noDestination.destinations = { webhooks: [], pagerduty: false };
