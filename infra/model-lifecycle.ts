@@ -16,8 +16,7 @@ export interface LifecycleEntry {
   source: string;
 }
 
-/** When the entries below were last compared with their sources. */
-export const TABLE_CHECKED = "2026-12-01";
+// The entries below were last compared with their sources on 2026-12-01.
 
 const WORKERS_AI_DEPRECATIONS = "https://developers.cloudflare.com/changelog/post/2026-05-08-planned-model-deprecations/";
 

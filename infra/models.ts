@@ -8,12 +8,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
+import type { Routing } from "../worker/src/contract";
 import { LIFECYCLE_TABLE, type LifecycleEntry } from "./model-lifecycle";
+import { routedModelsOf } from "./stack-schema";
 
 export type ModelProvider = LifecycleEntry["provider"];
-
-/** Days ahead of an end of life that the policy warns and the committed stacks' tests fail. */
-export const RETIREMENT_WARNING_DAYS = 30;
 
 export interface CatalogEntry {
   /** YYYY-MM-DD, the first day the model no longer answers. */
@@ -218,35 +217,22 @@ export interface RoutedModel {
 }
 
 /**
- * Every model a ROUTING value lets traffic reach (the per-provider allow-lists, which the fallback chain and the A/B
- * targets must be drawn from), each with its status, in the ROUTING value's order.
+ * Every model a ROUTING value lets traffic reach (`routedModelsOf`: the per-provider allow-lists, which the fallback
+ * chain and the A/B targets must be drawn from), each once with its status, in that order.
  */
-export function routedModels(
-  routing: {
-    models: Partial<Record<string, readonly string[]>>;
-    chat?: {
-      fallback?: readonly { provider: string; model: string }[];
-      experiments?: readonly { target: { provider: string; model: string } }[];
-    };
-  },
-  catalog: ModelCatalog,
-  now: Date,
-): RoutedModel[] {
+export function routedModels(routing: Routing, catalog: ModelCatalog, now: Date): RoutedModel[] {
   const seen = new Set<string>();
   const out: RoutedModel[] = [];
-  const add = (provider: string, model: string) => {
+  for (const { provider, model } of routedModelsOf(routing)) {
     const k = `${provider}\n${model}`;
-    if (seen.has(k)) return;
+    if (seen.has(k)) continue;
     seen.add(k);
     out.push({ provider, model, status: modelStatus(catalog, provider, model, now) });
-  };
-  for (const [provider, models] of Object.entries(routing.models)) for (const m of models ?? []) add(provider, m);
-  for (const t of routing.chat?.fallback ?? []) add(t.provider, t.model);
-  for (const e of routing.chat?.experiments ?? []) add(e.target.provider, e.target.model);
+  }
   return out;
 }
 
-/** Past its end of life, or not a model: a call fails. */
-export const isDead = (s: ModelStatus): boolean => s.state === "retired" || s.state === "unsupported";
+/** Past its end of life, or not a model: a call fails. Reads only the state (the plan keeps that alone). */
+export const isDead = (s: { readonly state: string }): boolean => s.state === "retired" || s.state === "unsupported";
 /** Retiring within `days`. */
 export const isRetiringWithin = (s: ModelStatus, days: number): boolean => s.state === "retiring" && s.inDays <= days;

@@ -5,7 +5,7 @@
  * Shared by the alerts policy rule and the plan's audit summary, so both describe the same thing.
  */
 import { type AlertsBinding, parseAlertsBinding } from "../worker/src/contract/alerts";
-import type { PolicyResource } from "./resource";
+import { bindingsOf, type PolicyResource, record, TYPES } from "./resource";
 
 export const ALERTS_BINDING = "ALERTS";
 
@@ -40,16 +40,8 @@ export interface AlertFacts {
   readonly problems: string[];
 }
 
-const WORKER = "cloudflare:index/workersScript:WorkersScript";
-const CRON_TRIGGER = "cloudflare:index/workersCronTrigger:WorkersCronTrigger";
-const NOTIFICATION_POLICY = "cloudflare:index/notificationPolicy:NotificationPolicy";
-
-function rec(v: unknown): Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
 function list(v: unknown): Record<string, unknown>[] {
-  return Array.isArray(v) ? v.map(rec) : [];
+  return Array.isArray(v) ? v.map(record) : [];
 }
 
 function host(url: string): string {
@@ -106,7 +98,7 @@ function computedAlerts(b: AlertsBinding, resource: string): AlertFact[] {
 
 function scriptCrons(resources: readonly PolicyResource[], scriptName: unknown): string[] {
   return resources
-    .filter((r) => r.type === CRON_TRIGGER && r.props.scriptName === scriptName)
+    .filter((r) => r.type === TYPES.workersCronTrigger && r.props.scriptName === scriptName)
     .flatMap((r) => list(r.props.schedules).map((s) => String(s.cron).trim()));
 }
 
@@ -114,8 +106,8 @@ export function alertFacts(resources: readonly PolicyResource[]): AlertFacts {
   const alerts: AlertFact[] = [];
   const schedules: AlertFacts["schedules"] = [];
   const problems: string[] = [];
-  for (const w of resources.filter((r) => r.type === WORKER)) {
-    const binding = list(w.props.bindings).find((b) => b.name === ALERTS_BINDING);
+  for (const w of resources.filter((r) => r.type === TYPES.workersScript)) {
+    const binding = bindingsOf(w).find((b) => b.name === ALERTS_BINDING);
     if (!binding) continue;
     if (binding.type !== "json") {
       problems.push(`Worker "${w.name}" binding ${ALERTS_BINDING} must be a json binding (found ${String(binding.type)})`);
@@ -137,9 +129,9 @@ export function alertFacts(resources: readonly PolicyResource[]): AlertFacts {
     }
   }
   const native = resources
-    .filter((r) => r.type === NOTIFICATION_POLICY)
+    .filter((r) => r.type === TYPES.notificationPolicy)
     .map((r): NativeAlertFact => {
-      const m = rec(r.props.mechanisms);
+      const m = record(r.props.mechanisms);
       return {
         resource: r.name,
         alertType: String(r.props.alertType),

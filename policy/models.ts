@@ -12,18 +12,18 @@ import {
   type RoutedModel,
   routedModels,
 } from "../infra/models";
-import type { PolicyResource, ResourceRule, RuleContext } from "./resource";
+import { parseRouting, type Routing } from "../worker/src/contract";
+import { jsonBinding, type PolicyResource, type ResourceRule, type RuleContext, TYPES } from "./resource";
 
-const WORKERS_SCRIPT = "cloudflare:index/workersScript:WorkersScript";
-
-/** The ROUTING binding's value as declared, or undefined when there is none or it is not JSON (other rules say so). */
-function routingOf(worker: PolicyResource): Parameters<typeof routedModels>[0] | undefined {
-  const list = Array.isArray(worker.props.bindings) ? (worker.props.bindings as Record<string, unknown>[]) : [];
-  const b = list.find((x) => x?.name === "ROUTING");
-  if (typeof b?.json !== "string") return undefined;
+/**
+ * The ROUTING binding's value as declared, or undefined when there is none or it is not a valid ROUTING value (the
+ * program validates it before declaring anything; the models of an invalid one are not known).
+ */
+function routingOf(worker: PolicyResource): Routing | undefined {
+  const json = jsonBinding(worker, "ROUTING");
+  if (json === undefined) return undefined;
   try {
-    const v = JSON.parse(b.json) as { models?: unknown };
-    return typeof v.models === "object" && v.models !== null ? (v as Parameters<typeof routedModels>[0]) : undefined;
+    return parseRouting(JSON.parse(json));
   } catch {
     return undefined;
   }
@@ -40,7 +40,7 @@ export const modelsNotRetired: ResourceRule = {
   name: "models-not-retired",
   description: "No Worker routes to a model past its end of life (the installed SDKs' dates and infra/model-lifecycle.ts).",
   settings: [],
-  appliesTo: (t) => t === WORKERS_SCRIPT,
+  appliesTo: (t) => t === TYPES.workersScript,
   check: (r, ctx) =>
     routed(r, ctx)
       .filter((m) => isDead(m.status))
@@ -56,7 +56,7 @@ export const modelsNotRetiringSoon: ResourceRule = {
   description: "Warns when a Worker routes to a model retiring within modelRetirementWarningDays, or to one no lifecycle source knows.",
   settings: ["modelRetirementWarningDays"],
   enforcement: "advisory",
-  appliesTo: (t) => t === WORKERS_SCRIPT,
+  appliesTo: (t) => t === TYPES.workersScript,
   check: (r, ctx) =>
     routed(r, ctx).flatMap((m) => {
       if (isRetiringWithin(m.status, ctx.settings.modelRetirementWarningDays)) {

@@ -51,7 +51,7 @@ function stackPolicy(rule: Extract<Rule, { scope: "stack" }>, now: () => Date) {
   };
 }
 
-/** The pack's policies, every one mandatory; `now` is injected so tests can fix the date. */
+/** The pack's policies, each at its rule's enforcement level (mandatory unless the rule is advisory); `now` is injected so tests can fix the date. */
 export function policies(now: () => Date = () => new Date(), rules: readonly Rule[] = RULES): Policies {
   return rules.map((rule) => {
     const base = {

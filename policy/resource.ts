@@ -1,9 +1,18 @@
 /**
  * The shapes the policy rules share: a declared resource as the rules read it (also the alert facts' and the plans'
- * input), the pack settings, and what a rule is. Apart from policy/rules.ts so rule modules (policy/models.ts) need
- * not import the rule list that imports them.
+ * input), the pack settings, what a rule is, the resource types and the readers of a Worker's bindings. Apart from
+ * policy/rules.ts so rule modules (policy/models.ts, policy/alerts.ts) need not import the rule list that imports them.
  */
 import type { ModelCatalog } from "../infra/models";
+
+/** The resource types the rules read. */
+export const TYPES = {
+  aiGateway: "cloudflare:index/aiGateway:AiGateway",
+  workersScript: "cloudflare:index/workersScript:WorkersScript",
+  workersCronTrigger: "cloudflare:index/workersCronTrigger:WorkersCronTrigger",
+  notificationPolicy: "cloudflare:index/notificationPolicy:NotificationPolicy",
+  notificationWebhooks: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
+} as const;
 
 /** One declared resource as the policy rules read it: the shape shared by the rules, the alert facts and the plans. */
 export interface PolicyResource {
@@ -64,3 +73,20 @@ export interface StackRule extends RuleBase {
 }
 
 export type Rule = ResourceRule | StackRule;
+
+/** `v` when it is a plain object, else an empty one: declared inputs are read without trusting their shape. */
+export function record(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** A Worker's declared bindings, each as a record (none when it declares no list). */
+export function bindingsOf(resource: PolicyResource): Record<string, unknown>[] {
+  const list = resource.props.bindings;
+  return Array.isArray(list) ? list.map(record) : [];
+}
+
+/** The JSON text of the binding `name`; undefined when there is no such binding or it carries no JSON text. */
+export function jsonBinding(resource: PolicyResource, name: string): string | undefined {
+  const json = bindingsOf(resource).find((b) => b.name === name)?.json;
+  return typeof json === "string" ? json : undefined;
+}

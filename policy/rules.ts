@@ -9,18 +9,24 @@
 import { ContractError, limitsFor, parseBudgets, parseClients } from "../worker/src/contract";
 import { type AlertFacts, alertFacts, REQUIRED_ALERT_KINDS } from "./alerts";
 import { modelsNotRetired, modelsNotRetiringSoon } from "./models";
-import type { PolicyResource, PolicySettings, ResourceRule, Rule, RuleContext, StackRule, Violation } from "./resource";
+import {
+  bindingsOf,
+  jsonBinding,
+  type PolicyResource,
+  type PolicySettings,
+  type ResourceRule,
+  type Rule,
+  type RuleContext,
+  record,
+  type StackRule,
+  TYPES,
+  type Violation,
+} from "./resource";
 import { findKeyShapedValue } from "./secrets";
-
-export const TYPES = {
-  aiGateway: "cloudflare:index/aiGateway:AiGateway",
-  workersScript: "cloudflare:index/workersScript:WorkersScript",
-  notificationPolicy: "cloudflare:index/notificationPolicy:NotificationPolicy",
-  notificationWebhooks: "cloudflare:index/notificationPolicyWebhooks:NotificationPolicyWebhooks",
-} as const;
 
 /** One declared resource, as both the policy engine and the offline plan see it; the rule shapes (policy/resource.ts). */
 export type { PolicyResource, PolicySettings, ResourceRule, Rule, RuleContext, StackRule, Violation } from "./resource";
+export { TYPES } from "./resource";
 
 export const DEFAULT_SETTINGS: PolicySettings = {
   productionStacks: ["prod"],
@@ -34,15 +40,6 @@ const ofType =
   (type: string) =>
   (t: string): boolean =>
     t === type;
-
-function record(v: unknown): Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-function bindings(worker: PolicyResource): Record<string, unknown>[] {
-  const list = worker.props.bindings;
-  return Array.isArray(list) ? list.map(record) : [];
-}
 
 const positive = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v > 0;
 
@@ -89,7 +86,7 @@ export const workerRateLimited: ResourceRule = {
   settings: [],
   appliesTo: ofType(TYPES.workersScript),
   check: (r) => {
-    const limiters = bindings(r).filter((b) => b.type === "ratelimit");
+    const limiters = bindingsOf(r).filter((b) => b.type === "ratelimit");
     if (limiters.length === 0) return [`Worker "${r.name}" must declare a ratelimit binding (per-client rate limit); none found`];
     return limiters.flatMap((b) => {
       const simple = record(b.simple);
@@ -109,7 +106,7 @@ export const workerClientsListed: ResourceRule = {
   settings: [],
   appliesTo: ofType(TYPES.workersScript),
   check: (r) => {
-    const b = bindings(r).find((x) => x.name === "CLIENTS");
+    const b = bindingsOf(r).find((x) => x.name === "CLIENTS");
     if (!b) return [`Worker "${r.name}" must declare the CLIENTS json binding (the client ids that may call); none found`];
     if (b.type !== "json" || typeof b.json !== "string") {
       return [`Worker "${r.name}" binding "CLIENTS" must be a json binding, readable in plans and audits (found ${String(b.type)})`];
@@ -138,7 +135,7 @@ export const productionClientsBudgeted: ResourceRule = {
   check: (r, ctx) => {
     if (!isProduction(ctx)) return [];
     const where = `in production stack "${ctx.stack}"`;
-    const list = bindings(r);
+    const list = bindingsOf(r);
     const b = list.find((x) => x.name === "BUDGETS");
     if (!b)
       return [
@@ -156,10 +153,10 @@ export const productionClientsBudgeted: ResourceRule = {
     if (!list.some((x) => x.name === "BUDGET_LEDGER" && x.type === "durable_object_namespace")) {
       out.push(`Worker "${r.name}" must bind the BUDGET_LEDGER Durable Object ${where}: without its ledger the Worker cannot hold budgets`);
     }
-    const clients = list.find((x) => x.name === "CLIENTS");
+    const clients = jsonBinding(r, "CLIENTS");
     let ids: string[] = [];
     try {
-      ids = typeof clients?.json === "string" ? parseClients(JSON.parse(clients.json)) : [];
+      ids = clients !== undefined ? parseClients(JSON.parse(clients)) : [];
     } catch {
       // worker-clients-listed reports a bad CLIENTS binding.
     }
@@ -200,7 +197,7 @@ export const secretsOnlyInSecretBindings: ResourceRule = {
   check: (r) => {
     const accountId = typeof r.props.accountId === "string" ? r.props.accountId : undefined;
     const out: string[] = [];
-    for (const b of bindings(r)) {
+    for (const b of bindingsOf(r)) {
       const name = String(b.name);
       if (b.type !== "plain_text" && b.type !== "json") continue;
       if (SECRET_NAME.test(name)) {

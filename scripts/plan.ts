@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { findProjectRoot } from "../infra/testing/harness";
 import { generatePlans, listStacks, PLANS_DIR, stalePlans } from "./plan/generate";
+import { policyCounts } from "./plan/render";
 
 async function main(argv: string[]): Promise<number> {
   const check = argv.includes("--check");
@@ -31,8 +32,7 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(path.join(root, PLANS_DIR), { recursive: true });
   for (const r of rendered) {
     for (const [file, content] of Object.entries(r.files)) writeFileSync(path.join(root, PLANS_DIR, file), content);
-    const failed = r.plan.policy.filter((p) => !p.passed && p.enforcement === "mandatory").map((p) => p.rule);
-    const warned = r.plan.policy.filter((p) => !p.passed && p.enforcement === "advisory").map((p) => p.rule);
+    const { failed, warned } = policyCounts(r.plan.policy);
     const verdict = [
       failed.length === 0 ? "all mandatory rules pass" : `FAILS ${failed.join(", ")}`,
       ...(warned.length > 0 ? [`warns ${warned.join(", ")}`] : []),

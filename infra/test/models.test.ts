@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
+import type { Routing } from "../../worker/src/contract";
 import { LIFECYCLE_TABLE } from "../model-lifecycle";
 import {
   buildCatalog,
@@ -114,17 +115,20 @@ describe("an SDK upgrade brings its new dates in", () => {
 });
 
 test("routedModels lists every allowed model, fallback and A/B target once, with its status in words", () => {
-  const got = routedModels(
-    {
-      models: { anthropic: ["claude-haiku-4-5"], openai: ["gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] },
-      chat: {
-        fallback: [{ provider: "openai", model: "gpt-5-mini" }],
-        experiments: [{ target: { provider: "openai", model: "gpt-5.4" } }],
-      },
+  // Not a value parseRouting accepts (the A/B target is in no allow-list), so that the targets are seen to be listed too.
+  const routing: Routing = {
+    models: { anthropic: ["claude-haiku-4-5"], openai: ["gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] },
+    chat: {
+      fallback: [{ provider: "openai", model: "gpt-5-mini" }],
+      experiments: [{ name: "b", weight: 1, target: { provider: "openai", model: "gpt-5.4" } }],
+      maxTokens: 1024,
     },
-    catalog,
-    DAY,
-  );
+    cacheTtl: { messages: 0, chatCompletions: 0, chat: 0 },
+    limits: { maxRequestBytes: 1024 },
+    timeouts: { attemptMs: 1000, totalMs: 1000 },
+    cors: { allowOrigins: [] },
+  };
+  const got = routedModels(routing, catalog, DAY);
   expect(got.map((m) => [`${m.provider}/${m.model}`, describeStatus(m.status)])).toEqual([
     ["anthropic/claude-haiku-4-5", "live"],
     ["openai/gpt-5-mini", "retiring on 2026-12-11 (in 10 days)"],

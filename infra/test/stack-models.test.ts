@@ -4,13 +4,13 @@
  * (models-not-retiring-soon), none that no lifecycle source knows. A retirement announced in an SDK upgrade, or a
  * date that arrives, turns this red before the deployed Worker starts failing.
  */
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import * as yaml from "js-yaml";
 import { describe, expect, test } from "vitest";
 import { DEFAULT_SETTINGS } from "../../policy/rules";
+import { parseRouting, type Routing } from "../../worker/src/contract";
 import { describeStatus, installedCatalog, isDead, isRetiringWithin, routedModels } from "../models";
 import { findProjectRoot } from "../testing/harness";
+import { stackYaml } from "../testing/stack-suite";
 import { readJsonc } from "../wrangler-config";
 
 const ROOT = findProjectRoot(__dirname);
@@ -18,19 +18,11 @@ const TODAY = new Date();
 const WARN_DAYS = DEFAULT_SETTINGS.modelRetirementWarningDays;
 const catalog = installedCatalog(ROOT);
 
-type Routing = Parameters<typeof routedModels>[0];
-
 const sources: [string, () => Routing][] = [
-  ...["dev", "prod"].map((stack): [string, () => Routing] => [
-    `Pulumi.${stack}.yaml`,
-    () =>
-      (yaml.load(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config[
-        "ai-gateway-stack:routing"
-      ] as Routing,
-  ]),
+  ...["dev", "prod"].map((stack): [string, () => Routing] => [`Pulumi.${stack}.yaml`, () => stackYaml(stack).value("routing")]),
   [
     "worker/wrangler.jsonc (local dev)",
-    () => (readJsonc(path.join(ROOT, "worker", "wrangler.jsonc")).vars as { ROUTING: Routing }).ROUTING,
+    () => parseRouting((readJsonc(path.join(ROOT, "worker", "wrangler.jsonc")).vars as { ROUTING: unknown }).ROUTING),
   ],
 ];
 

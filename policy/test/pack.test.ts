@@ -4,7 +4,7 @@
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
 import { policies } from "../pack";
-import { RULES, TYPES } from "../rules";
+import { RULES, type StackRule, TYPES } from "../rules";
 
 const NOW = new Date("2026-11-29T00:00:00Z");
 const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::ai-gateway-stack::${type}::${name}`;
@@ -70,26 +70,50 @@ describe("policy pack", () => {
     expect(runResource("gateway-authenticated", resourceArgs("prod", TYPES.workersScript, "w", {}, true))).toEqual([]);
   });
 
-  it("reports stack violations against the stack or the offending resource's URN", () => {
-    const p = policies(() => NOW).find((x) => x.name === "alerts-cost-error-usage") as StackValidationPolicy;
-    const worker = {
-      ...resourceArgs("dev", TYPES.workersScript, "worker", { scriptName: "s", bindings: [] }, false),
-      dependencies: [],
-      propertyDependencies: {},
-    };
-    const args = {
-      resources: [worker],
+  const stackArgs = (...names: string[]) =>
+    ({
+      resources: names.map((name) => ({
+        ...resourceArgs("dev", TYPES.workersScript, name, { scriptName: "s", bindings: [] }, false),
+        dependencies: [],
+        propertyDependencies: {},
+      })),
       stackTags: new Map(),
       getConfig: () => ({}),
       notApplicable: () => undefined,
-    } as unknown as StackValidationArgs;
+    }) as unknown as StackValidationArgs;
+
+  function runStack(p: StackValidationPolicy, args: StackValidationArgs): [string, string | undefined][] {
     const found: [string, string | undefined][] = [];
     void p.validateStack(args, (m, u) => found.push([m, u]));
+    return found;
+  }
+
+  it("reports a stack-wide violation against the stack, with no URN", () => {
+    const p = policies(() => NOW).find((x) => x.name === "alerts-cost-error-usage") as StackValidationPolicy;
+    const found = runStack(p, stackArgs("worker"));
     expect(found.map(([m]) => m)).toEqual([
       expect.stringContaining("no cost alert"),
       expect.stringContaining("no error-rate alert"),
       expect.stringContaining("no usage-spike alert"),
     ]);
     expect(found.every(([, u]) => u === undefined)).toBe(true);
+  });
+
+  it("reports a stack violation that names a resource against that resource's URN", () => {
+    // No shipped rule names a resource with a binding that parses (an alert without a destination cannot be
+    // declared), so a rule of the test's own drives the pack's mapping.
+    const rule: StackRule = {
+      scope: "stack",
+      name: "names-a-resource",
+      description: "test rule",
+      settings: [],
+      check: () => [{ message: "about b", resource: "b" }, { message: "about nobody", resource: "missing" }, { message: "stack-wide" }],
+    };
+    const [p] = policies(() => NOW, [rule]) as StackValidationPolicy[];
+    expect(runStack(p!, stackArgs("a", "b"))).toEqual([
+      ["about b", urn("dev", TYPES.workersScript, "b")],
+      ["about nobody", undefined],
+      ["stack-wide", undefined],
+    ]);
   });
 });

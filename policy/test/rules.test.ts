@@ -325,7 +325,7 @@ describe("policy rules", () => {
     expect(messages(stack({ bindings: (l) => l.filter((b) => b.name !== "ALERTS") }), ctx("dev"), r)).toHaveLength(3);
   });
 
-  it("fires alerts-cost-error-usage when the alerts have no destination or no cron runs them", () => {
+  it("fires alerts-cost-error-usage when the ALERTS binding is invalid (here: no destination) or no cron runs them", () => {
     const r = rule("alerts-cost-error-usage");
     const noDestination = JSON.parse(alertsJson()) as Record<string, unknown>;
     noDestination.destinations = { webhooks: [], pagerduty: false };
@@ -338,8 +338,20 @@ describe("policy rules", () => {
     ]);
   });
 
-  const routingTo = (models: Record<string, string[]>, fallback: { provider: string; model: string }[] = []) =>
-    stack({ routing: { models, chat: { fallback, experiments: [] }, cors: { allowOrigins: [] } } });
+  // A ROUTING value the Worker accepts (the rules read no other); the fallback defaults to the first listed model.
+  const routingTo = (models: Record<string, string[]>, fallback?: { provider: string; model: string }[]) => {
+    const [provider, [model] = []] = Object.entries(models)[0] ?? [];
+    return stack({
+      routing: {
+        models,
+        chat: { fallback: fallback ?? [{ provider, model }], experiments: [] },
+        cacheTtl: { messages: 0, chatCompletions: 0, chat: 0 },
+        limits: { maxRequestBytes: 1024 },
+        timeouts: { attemptMs: 1000, totalMs: 1000 },
+        cors: { allowOrigins: [] },
+      },
+    });
+  };
 
   it("fires models-not-retired for each model past its end of life, naming the date, and passes live ones", () => {
     const r = rule("models-not-retired");

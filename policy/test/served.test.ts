@@ -98,7 +98,10 @@ describe("policy pack served to the engine", () => {
     // gpt-5-mini's shutdown date comes from the installed openai SDK; the pack runs from policy/, as under the CLI.
     const routing = {
       models: { openai: ["gpt-5-mini"], "workers-ai": ["@cf/meta/llama-3.1-8b-instruct"] },
-      chat: { fallback: [], experiments: [] },
+      chat: { fallback: [{ provider: "openai", model: "gpt-5-mini" }], experiments: [] },
+      cacheTtl: { messages: 0, chatCompletions: 0, chat: 0 },
+      limits: { maxRequestBytes: 1024 },
+      timeouts: { attemptMs: 1000, totalMs: 1000 },
     };
     const worker = { scriptName: "w", bindings: [{ name: "ROUTING", type: "json", json: JSON.stringify(routing) }] };
     const found = (await analyze("dev", TYPES.workersScript, "worker", worker, false)).filter((d) => d.policy.startsWith("models-"));

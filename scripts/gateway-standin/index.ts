@@ -284,15 +284,20 @@ async function cutAfter(res: ServerResponse, pieces: string[]): Promise<void> {
   res.socket?.destroy();
 }
 
-/** The model a gateway call names, read without judging the body (the checks after this do that). */
-function requestedModel(provider: Provider, endpoint: string, body: string): string | undefined {
-  if (provider === "workers-ai" && endpoint.startsWith("/@cf/")) return endpoint.slice(1);
+/** A request body as a JSON object; undefined when it is not one (the checks after the gateway's refuse it). */
+function jsonObject(body: string): Record<string, unknown> | undefined {
   try {
-    const m = (JSON.parse(body) as { model?: unknown }).model;
-    return typeof m === "string" ? m : undefined;
+    const v: unknown = JSON.parse(body);
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The model a gateway call names, read without judging the body (the checks after this do that). */
+function requestedModel(provider: Provider, endpoint: string, parsed: Record<string, unknown> | undefined): string | undefined {
+  if (provider === "workers-ai" && endpoint.startsWith("/@cf/")) return endpoint.slice(1);
+  return typeof parsed?.model === "string" ? parsed.model : undefined;
 }
 
 export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
@@ -509,23 +514,24 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         return reply(400, gatewayError(400, 2006, `cf-aig-cache-ttl must be whole seconds from 0 to ${MAX_CACHE_TTL}, got "${ttlHeader}"`));
       }
     }
+    /** A gateway refusal; a rate limit says when to retry (`retryAfter` seconds, default 1). */
+    const refuse = (f: GatewayFault, retryAfter = 1) => {
+      rec.fault = f.kind;
+      const r = GATEWAY_REFUSALS[f.kind];
+      const scope = [f.provider && `provider ${f.provider}`, f.model && `model ${f.model}`].filter(Boolean).join(", ");
+      const message = f.kind === "spend-limit" && scope ? `${r.message} (rule scoped to ${scope})` : r.message;
+      return reply(r.status, gatewayError(r.status, r.code, message), f.kind === "rate-limit" ? { "retry-after": String(retryAfter) } : {});
+    };
     if (rateLimit) {
       const now = Date.now();
       if (now - window.start >= rateLimit.windowMs) window = { start: now, count: 0 };
       window.count += 1;
       if (window.count > rateLimit.limit) {
-        const retry = Math.max(1, Math.ceil((window.start + rateLimit.windowMs - now) / 1000));
-        return reply(429, gatewayError(429, 2003, "Rate limited: too many requests to this gateway"), { "retry-after": String(retry) });
+        return refuse({ kind: "rate-limit" }, Math.max(1, Math.ceil((window.start + rateLimit.windowMs - now) / 1000)));
       }
     }
-    const refuse = (f: GatewayFault) => {
-      rec.fault = f.kind;
-      const r = GATEWAY_REFUSALS[f.kind];
-      const scope = [f.provider && `provider ${f.provider}`, f.model && `model ${f.model}`].filter(Boolean).join(", ");
-      const message = f.kind === "spend-limit" && scope ? `${r.message} (rule scoped to ${scope})` : r.message;
-      return reply(r.status, gatewayError(r.status, r.code, message), f.kind === "rate-limit" ? { "retry-after": "1" } : {});
-    };
-    const requested = requestedModel(provider, endpoint, body);
+    const parsed = jsonObject(body);
+    const requested = requestedModel(provider, endpoint, parsed);
     const before = takeGatewayFault(
       ["rate-limit", "spend-limit", "prompt-blocked", "guardrails-credits", "guardrails-unavailable"],
       provider,
@@ -595,25 +601,17 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     }
     if (req.method !== "POST") return fail(405, `${req.method} is not supported on ${endpoint}`);
 
-    let parsed: Record<string, unknown>;
-    try {
-      const v: unknown = JSON.parse(body);
-      if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
-      parsed = v as Record<string, unknown>;
-    } catch {
-      return fail(400, "request body is not a JSON object");
-    }
+    if (!parsed) return fail(400, "request body is not a JSON object");
 
-    let model: string;
     let kind: "anthropic" | "openai" | "workers-ai";
     if (provider === "anthropic" && endpoint === "/v1/messages") kind = "anthropic";
     else if (provider === "openai" && endpoint === "/chat/completions") kind = "openai";
     else if (provider === "workers-ai" && endpoint === "/v1/chat/completions") kind = "openai";
     else if (provider === "workers-ai" && endpoint.startsWith("/@cf/")) kind = "workers-ai";
     else return fail(404, `${provider} has no endpoint ${endpoint}`);
-    if (kind === "workers-ai") model = endpoint.slice(1);
-    else if (typeof parsed.model === "string" && parsed.model !== "") model = parsed.model;
-    else return fail(400, "model: field required");
+    // requestedModel's reading: the endpoint's for Workers AI's own route, else the body's "model".
+    if (!requested) return fail(400, "model: field required");
+    const model = requested;
     if (kind === "anthropic" && typeof parsed.max_tokens !== "number") return fail(400, "max_tokens: field required");
     const life = mode.retireModels ? modelStatus(lifecycle(), provider, model, now()) : undefined;
     if (fault?.retired || (life && isDead(life))) {

@@ -4,6 +4,7 @@
  * the machine or the environment: the same snapshot and date give the same bytes.
  */
 import * as yaml from "js-yaml";
+import { isDead } from "../../infra/models";
 import { DEFAULT_SETTINGS, evaluate, type PolicySettings, type RuleResult } from "../../policy/rules";
 import { type AuditSummary, auditOf } from "./audit";
 import type { Snapshot, SnapshotResource } from "./snapshot";
@@ -216,8 +217,7 @@ function auditMarkdown(a: AuditSummary): string[] {
   if (a.routing.lifecycle.length > 0) {
     out.push("- Model lifecycle (end-of-life dates from the installed SDKs and `infra/model-lifecycle.ts`):");
     for (const m of a.routing.lifecycle) {
-      const flag =
-        m.state === "retired" || m.state === "unsupported" ? " **(calls fail)**" : m.state === "unknown" ? " **(check the name)**" : "";
+      const flag = isDead(m) ? " **(calls fail)**" : m.state === "unknown" ? " **(check the name)**" : "";
       out.push(`  - ${code(m.target)}: ${m.status}${flag}`);
     }
   }
@@ -286,13 +286,20 @@ function policyMarkdown(results: RuleResult[]): string[] {
   return out;
 }
 
+/** The rules that do not pass: the mandatory ones fail the plan, the advisory ones warn. */
+export function policyCounts(results: readonly RuleResult[]): { failed: string[]; warned: string[] } {
+  const names = (enforcement: RuleResult["enforcement"]) =>
+    results.filter((r) => !r.passed && r.enforcement === enforcement).map((r) => r.rule);
+  return { failed: names("mandatory"), warned: names("advisory") };
+}
+
 /** One line: every rule passes, or how many mandatory rules fail and advisory rules warn. */
 export function policySummary(results: RuleResult[]): string {
-  const failed = results.filter((r) => !r.passed && r.enforcement === "mandatory").length;
-  const warned = results.filter((r) => !r.passed && r.enforcement === "advisory").length;
-  if (failed === 0 && warned === 0) return `All ${results.length} rules of the policy pack pass.`;
-  const parts = [failed > 0 ? `**${failed} of ${results.length} rules fail.**` : `No mandatory rule fails.`];
-  if (warned > 0) parts.push(`**${warned} advisory rule${warned === 1 ? "" : "s"} warn${warned === 1 ? "s" : ""}.**`);
+  const { failed, warned } = policyCounts(results);
+  if (failed.length === 0 && warned.length === 0) return `All ${results.length} rules of the policy pack pass.`;
+  const parts = [failed.length > 0 ? `**${failed.length} of ${results.length} rules fail.**` : `No mandatory rule fails.`];
+  const w = warned.length;
+  if (w > 0) parts.push(`**${w} advisory rule${w === 1 ? "" : "s"} warn${w === 1 ? "s" : ""}.**`);
   return parts.join(" ");
 }
 

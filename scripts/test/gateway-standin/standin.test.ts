@@ -101,6 +101,19 @@ describe("gateway rules", () => {
     expect(other.status).toBe(429);
     expect(Number(other.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
   });
+
+  it("answers the window's 429 as the injected rate-limit refusal: same code and message, recorded as that fault", async () => {
+    s.setRateLimit({ limit: 1, windowMs: 60_000 });
+    await post("/openai/chat/completions", chat("rl window 0"), openaiHeaders);
+    const res = await post("/openai/chat/completions", chat("rl window 1"), openaiHeaders);
+    expect(res.status).toBe(429);
+    expect(((await res.json()) as { error: unknown }).error).toEqual([
+      { code: GATEWAY_REFUSALS["rate-limit"].code, message: GATEWAY_REFUSALS["rate-limit"].message },
+    ]);
+    // The window's own countdown, not the injected fault's fixed second.
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(1);
+    expect(s.records().at(-1)!.fault).toBe("rate-limit");
+  });
 });
 
 describe("cache", () => {
