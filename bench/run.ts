@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyWranglerConfig } from "../scripts/local-stack";
-import { budgetOf, callsBetween, probeMetering, settledLedgerRequests } from "./lib/budget";
+import { budgetOf, callsBetween, LEDGER_CLASS, probeMetering, settledLedgerRequests } from "./lib/budget";
 import { runBurst, runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
 import { machineInfo, versions } from "./lib/machine";
 import { killAllNow } from "./lib/procs";
@@ -109,8 +109,6 @@ function cacheHeader(target: TargetName): string {
 
 /** Requests one at a time on the budget target before the load: each must carry a lower x-ai-budget-remaining. */
 const METERING_PROBES = 3;
-/** The ledger class whose calls are counted. */
-const LEDGER_CLASS = "BudgetLedger";
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();

@@ -10,6 +10,7 @@ import { readJsonc } from "../../infra/wrangler-config";
 import { standinControl } from "../../scripts/gateway-standin/client";
 import type { Provider, StandinCounters } from "../../scripts/gateway-standin/index";
 import { copyWranglerConfig, envFileText, sha256Hex } from "../../scripts/local-stack";
+import { LEDGER_METHODS } from "./budget";
 import { freePort, HOST, waitUntil } from "./net";
 import { type Managed, spawnManaged } from "./procs";
 import type { DurableObjectSpec, WorkerdSubject } from "./workerd";
@@ -225,9 +226,6 @@ export function workerSubjectFor(c: StackConfigs, bundlePath: string): WorkerdSu
     kv: ((c.workerCfg.kv_namespaces as Array<{ binding: string }> | undefined) ?? []).map((k) => k.binding),
   };
 }
-
-/** The ledger's RPC methods the Worker calls (worker/src/budget/lease.ts LedgerApi, and GET /v1/usage's read). */
-export const LEDGER_METHODS = ["acquireLease", "settle", "returnLease", "usage"] as const;
 
 /**
  * The same bundle with budgets on: BUDGETS as committed (the bench client's limits raised, benchBudgets) and the
