@@ -634,7 +634,7 @@ export function formatUsd(usd: number): string {
 }
 
 /** The remaining amounts as a falling sequence: "999999.999919 → 999999.999838 → …". */
-function remainingLine(values: readonly number[]): string {
+export function remainingLine(values: readonly number[]): string {
   return values.map((v) => v.toFixed(6)).join(" → ");
 }
 
