@@ -18,9 +18,11 @@ import { runJsonLoad, sendOnce, type Target } from "./lib/load";
 import { versions } from "./lib/machine";
 import { freePort } from "./lib/net";
 import { killAllNow } from "./lib/procs";
+import { formatRatio } from "./lib/report";
 import { type WorkerSource, workerSource } from "./lib/source";
 import { bundleResolver } from "./lib/sourcemap";
 import { CLIENT_KEY, type StandinProcess, startStandinProcess, workerRequest, workerSubjectFor, writeStackConfigs } from "./lib/stack";
+import { ratio } from "./lib/stats";
 import { startWorkerd, type WorkerdInstance } from "./lib/workerd";
 import { uniqueBody, uniqueChatBody } from "./lib/workload";
 import { buildBundle, type DevServer, startWranglerDev } from "./lib/wrangler";
@@ -138,7 +140,7 @@ export async function runProfile(root: string, a: ProfileArgs, log: (line: strin
       `${resolver.mapped ? "frames mapped to sources by its source map" : "no source map: frames keep bundle positions"}.`;
     const notes = [
       `Without an inspector session the same load got ${Math.round(baseline.rps)} req/s; sampled, ${Math.round(load.rps)} req/s ` +
-        `(${(load.rps / baseline.rps).toFixed(2)}×). Sampling and the open session add their own cost, so read the shares; ` +
+        `(${formatRatio(ratio(load.rps, baseline.rps))}). Sampling and the open session add their own cost, so read the shares; ` +
         `µs per request are of the slowed run.`,
     ];
     const text = `${renderProfile(summary, { top: a.top, title, notes })}\n`;

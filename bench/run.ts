@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { copyWranglerConfig } from "../scripts/local-stack";
-import { budgetOf, callsBetween, probeMetering, settledLedgerRequests } from "./lib/budget";
+import { budgetOf, callsBetween, LEDGER_CLASS, type MeteringProbe, probeMetering, settledLedgerRequests } from "./lib/budget";
 import { runBurst, runJsonLoad, runStreamLoad, sendOnce, type Target } from "./lib/load";
 import { machineInfo, versions } from "./lib/machine";
 import { killAllNow } from "./lib/procs";
@@ -29,6 +29,7 @@ import {
   LOAD_TARGETS,
   ledgerCallsPer1000,
   type MemorySample,
+  remainingLine,
   renderMarkdown,
   type SoakFigures,
   type StreamCell,
@@ -37,6 +38,7 @@ import {
 } from "./lib/report";
 import { type WorkerSource, workerSource } from "./lib/source";
 import {
+  type BenchBudgets,
   budgetWorkerSubjectFor,
   durableObjectsOf,
   proxySubjectFor,
@@ -109,8 +111,6 @@ function cacheHeader(target: TargetName): string {
 
 /** Requests one at a time on the budget target before the load: each must carry a lower x-ai-budget-remaining. */
 const METERING_PROBES = 3;
-/** The ledger class whose calls are counted. */
-const LEDGER_CLASS = "BudgetLedger";
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
@@ -241,10 +241,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const hitBody = uniqueBody("messages", 0, { tag: "Repeated" });
 
     // A Worker that skipped its budget or failed closed would be measured as nothing: prove it meters first.
-    let probe: Awaited<ReturnType<typeof probeMetering>> | undefined;
+    let probe: MeteringProbe | undefined;
     if (budgetWd) {
       probe = await probeMetering(targets[BUDGET_TARGET], missBody, METERING_PROBES, sendOnce);
-      o.log(`bench: the Worker with budgets meters: x-ai-budget-remaining ${probe.remainingUsd.map((x) => x.toFixed(6)).join(" → ")}`);
+      o.log(`bench: the Worker with budgets meters: x-ai-budget-remaining ${remainingLine(probe.remainingUsd)}`);
     }
 
     o.log("bench: warming up");
@@ -438,11 +438,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
  * answered or the remaining amount did not fall over the load (the Worker was not metering what was measured).
  */
 async function budgetFigures(
-  budgets: NonNullable<ReturnType<typeof writeStackConfigs>["budgets"]>,
+  budgets: BenchBudgets,
   wd: WorkerdInstance,
   target: Target,
   before: { booked: number; calls: DurableObjectCalls },
-  probe: Awaited<ReturnType<typeof probeMetering>>,
+  probe: MeteringProbe,
   answered: number,
   body: () => string,
 ): Promise<Omit<BudgetFigures, "json" | "stream">> {

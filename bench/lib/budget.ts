@@ -12,6 +12,13 @@ import type { DurableObjectCalls } from "./workerd";
 /** The budget headers every metered answer carries (the Worker's wire contract). */
 export const BUDGET_HEADERS = { limit: "x-ai-budget-limit", remaining: "x-ai-budget-remaining", reset: "x-ai-budget-reset" } as const;
 
+/** The ledger's Durable Object class, whose calls are counted. */
+export const LEDGER_CLASS = "BudgetLedger";
+/** The ledger methods the request path's lease protocol calls (GET /v1/usage's `usage` reads are the bench's own). */
+export const LEASE_METHODS = ["acquireLease", "settle", "returnLease"] as const;
+/** The ledger's RPC methods the Worker calls (worker/src/budget/lease.ts LedgerApi, and GET /v1/usage's read). */
+export const LEDGER_METHODS = [...LEASE_METHODS, "usage"] as const;
+
 export interface MeteringProbe {
   /** x-ai-budget-limit of the window with the least left, USD. */
   readonly limitUsd: number;

@@ -5,6 +5,8 @@
  * source-map lookup, ./sourcemap.ts), so the arithmetic is unit-tested on hand-made profiles.
  */
 import type { CallFrame, CpuProfile } from "./inspector";
+import { formatPercent } from "./report";
+import { share } from "./stats";
 
 /** Where a frame's code comes from, after source mapping. */
 export interface FrameSource {
@@ -190,7 +192,7 @@ export function textTable(header: readonly string[], rows: ReadonlyArray<readonl
 }
 
 const ms = (us: number) => (us / 1000).toFixed(1);
-const pct = (us: number, of: number) => (of > 0 ? `${((100 * us) / of).toFixed(1)}%` : "n/a");
+const pct = (us: number, of: number) => formatPercent(share(us, of));
 const perReq = (us: number, requests: number) => (requests > 0 ? (us / requests).toFixed(1) : "n/a");
 
 /** The profiler's printed report: totals and per-request figures, then the three tables (top `top` rows each). */

@@ -4,6 +4,7 @@
  * fills a BenchReport, these functions only format it, so the wording and arithmetic are unit-tested.
  */
 
+import { LEASE_METHODS } from "./budget";
 import type { StartupResult } from "./startup";
 import { ratio, type Summary } from "./stats";
 
@@ -207,9 +208,6 @@ export interface BudgetFigures {
   readonly json: readonly BudgetJsonCost[];
   readonly stream: readonly BudgetStreamCost[];
 }
-
-/** The ledger methods the request path's lease protocol calls (GET /v1/usage's `usage` reads are the bench's own). */
-export const LEASE_METHODS = ["acquireLease", "settle", "returnLease"] as const;
 
 /** Throughput ratio of two targets' rounds, pairing round i with round i. */
 function byRound(a: ReadonlyArray<{ rps: number }>, b: ReadonlyArray<{ rps: number }>): number[] {
@@ -636,7 +634,7 @@ export function formatUsd(usd: number): string {
 }
 
 /** The remaining amounts as a falling sequence: "999999.999919 → 999999.999838 → …". */
-function remainingLine(values: readonly number[]): string {
+export function remainingLine(values: readonly number[]): string {
   return values.map((v) => v.toFixed(6)).join(" → ");
 }
 

@@ -3,11 +3,14 @@
  * its own process, bench copies of the Worker's and the bare proxy's wrangler configs pointed at it, throwaway
  * secrets, and the workerd subjects that serve the built bundles. Nothing under worker/ is written.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readJsonc } from "../../infra/wrangler-config";
-import { copyWranglerConfig, envFileText } from "../../scripts/local-stack";
+import { standinControl } from "../../scripts/gateway-standin/client";
+import type { Provider, StandinCounters } from "../../scripts/gateway-standin/index";
+import { copyWranglerConfig, envFileText, sha256Hex } from "../../scripts/local-stack";
+import { LEDGER_METHODS } from "./budget";
 import { freePort, HOST, waitUntil } from "./net";
 import { type Managed, spawnManaged } from "./procs";
 import type { DurableObjectSpec, WorkerdSubject } from "./workerd";
@@ -20,7 +23,7 @@ export const CLIENT_KEY = `bench-key-${randomBytes(12).toString("hex")}`;
 const ANTHROPIC_VERSION = "2023-06-01";
 
 /** Worker path, upstream provider and end marker of a complete stream, per surface. */
-export const SURFACES: Record<Surface, { workerPath: string; provider: string; endMarker: string }> = {
+export const SURFACES: Record<Surface, { workerPath: string; provider: Provider; endMarker: string }> = {
   messages: { workerPath: "/v1/messages", provider: "anthropic", endMarker: "message_stop" },
   chatCompletions: { workerPath: "/v1/chat/completions", provider: "openai", endMarker: "[DONE]" },
 };
@@ -54,22 +57,15 @@ export function upstreamHeadersFrom(recorded: Record<string, string>): Record<st
   return out;
 }
 
-/** The stand-in's gateway-call counters (GET /__standin/counters): every call that reached it, and its cache misses. */
-export interface StandinCounters {
-  readonly calls: number;
-  readonly misses: number;
-  readonly hits: number;
-}
-
 export interface StandinProcess {
   readonly origin: string;
   readonly baseUrl: string;
   readonly proc: Managed;
   clearCache(): Promise<void>;
-  lastRecord(provider: string): Promise<{ path: string; headers: Record<string, string> }>;
+  lastRecord(provider: Provider): Promise<{ path: string; headers: Record<string, string> }>;
   counters(): Promise<StandinCounters>;
   /** Holds every call to `provider` whose body contains `match` for `latencyMs` before answering (null: release). */
-  holdCalls(provider: string, hold: { match: string; latencyMs: number } | null): Promise<void>;
+  holdCalls(provider: Provider, hold: { match: string; latencyMs: number } | null): Promise<void>;
 }
 
 export async function startStandinProcess(root: string, tmp: string): Promise<StandinProcess> {
@@ -100,34 +96,19 @@ export async function startStandinProcess(root: string, tmp: string): Promise<St
     what: `gateway stand-in (log: ${logFile})`,
     failed: () => (exited !== undefined ? `exited with ${exited}` : undefined),
   });
+  const control = standinControl(origin);
   return {
     origin,
     baseUrl: `${origin}/v1`,
     proc,
-    async clearCache() {
-      const res = await fetch(`${origin}/__standin/cache`, { method: "DELETE" });
-      if (!res.ok) throw new Error(`stand-in cache clear answered ${res.status}`);
-    },
+    clearCache: () => control.clearCache(),
     async lastRecord(provider) {
-      const res = await fetch(`${origin}/__standin/records`);
-      const records = (await res.json()) as Array<{ provider: string; path: string; headers: Record<string, string> }>;
-      const rec = records.filter((r) => r.provider === provider).pop();
+      const rec = (await control.records()).filter((r) => r.provider === provider).pop();
       if (!rec) throw new Error(`the stand-in saw no ${provider} call from the Worker`);
       return { path: rec.path, headers: rec.headers };
     },
-    async counters() {
-      const res = await fetch(`${origin}/__standin/counters`);
-      if (!res.ok) throw new Error(`stand-in counters answered ${res.status}`);
-      return (await res.json()) as StandinCounters;
-    },
-    async holdCalls(provider, hold) {
-      const res = await fetch(`${origin}/__standin/faults`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ provider, fault: hold === null ? null : { latencyMs: hold.latencyMs, match: hold.match } }),
-      });
-      if (!res.ok) throw new Error(`stand-in fault set-up answered ${res.status}: ${await res.text()}`);
-    },
+    counters: () => control.counters(),
+    holdCalls: (provider, hold) => control.setFault(provider, hold === null ? null : { match: hold.match, latencyMs: hold.latencyMs }),
   };
 }
 
@@ -147,7 +128,7 @@ function workerSecrets(required: readonly string[], clientId: string): Record<st
     AI_GATEWAY_TOKEN: GATEWAY_TOKEN,
     ANTHROPIC_API_KEY: `bench-anthropic-${randomBytes(6).toString("hex")}`,
     OPENAI_API_KEY: `bench-openai-${randomBytes(6).toString("hex")}`,
-    CLIENT_KEYS: JSON.stringify({ [clientId]: createHash("sha256").update(CLIENT_KEY).digest("hex") }),
+    CLIENT_KEYS: JSON.stringify({ [clientId]: sha256Hex(CLIENT_KEY) }),
   };
   const out: Record<string, string> = { ...known };
   for (const name of required) out[name] ??= `bench-unused-${name.toLowerCase()}`;
@@ -245,9 +226,6 @@ export function workerSubjectFor(c: StackConfigs, bundlePath: string): WorkerdSu
     kv: ((c.workerCfg.kv_namespaces as Array<{ binding: string }> | undefined) ?? []).map((k) => k.binding),
   };
 }
-
-/** The ledger's RPC methods the Worker calls (worker/src/budget/lease.ts LedgerApi, and GET /v1/usage's read). */
-export const LEDGER_METHODS = ["acquireLease", "settle", "returnLease", "usage"] as const;
 
 /**
  * The same bundle with budgets on: BUDGETS as committed (the bench client's limits raised, benchBudgets) and the

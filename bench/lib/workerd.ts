@@ -110,6 +110,14 @@ const KV_STUB = `export default function () {
 }
 `;
 
+/** Whether the subject's Durable Object calls are counted: it asks for counts and has Durable Objects to count. */
+function countsCalls(s: WorkerdSubject): s is WorkerdSubject & { readonly countDurableObjectCalls: readonly string[] } {
+  return s.countDurableObjectCalls !== undefined && (s.durableObjects ?? []).length > 0;
+}
+
+/** The subject's Durable Object classes, each once. */
+const doClassNames = (s: WorkerdSubject): string[] => [...new Set((s.durableObjects ?? []).map((d) => d.className))];
+
 /** A capnp string literal (JSON's escapes are valid capnp escapes for the ASCII values used here). */
 const str = (s: string) => JSON.stringify(s);
 
@@ -127,10 +135,11 @@ export interface WorkerdConfigOptions {
 export function workerdConfig(s: WorkerdSubject, port: number, o: WorkerdConfigOptions = {}): string {
   const bindings: string[] = [];
   const dos = s.durableObjects ?? [];
-  const counting = s.countDurableObjectCalls !== undefined && dos.length > 0;
+  const counting = countsCalls(s);
   const countsPort = o.countsPort;
   if (counting && countsPort === undefined) throw new Error(`${s.name}: counting Durable Object calls needs a port for the counts`);
-  if (dos.length > 0 && o.storageDir === undefined) throw new Error(`${s.name}: Durable Objects need a storage directory`);
+  const storageDir = dos.length > 0 ? o.storageDir : undefined;
+  if (dos.length > 0 && storageDir === undefined) throw new Error(`${s.name}: Durable Objects need a storage directory`);
   for (const [k, v] of Object.entries(s.text)) bindings.push(`(name = ${str(k)}, text = ${str(v)})`);
   for (const [k, v] of Object.entries(s.json ?? {})) bindings.push(`(name = ${str(k)}, json = ${str(JSON.stringify(v))})`);
   for (const k of s.ratelimits ?? []) bindings.push(`(name = ${str(k)}, wrapped = (moduleName = "bench:ratelimit"))`);
@@ -139,7 +148,7 @@ export function workerdConfig(s: WorkerdSubject, port: number, o: WorkerdConfigO
   const bundle = basename(s.bundlePath);
   const modules = [`(name = ${str(bundle)}, esModule = embed ${str(bundle)})`];
   if (counting) modules.unshift(`(name = ${str(COUNT_ENTRY)}, esModule = embed ${str(COUNT_ENTRY)})`);
-  const classNames = [...new Set(dos.map((d) => d.className))];
+  const classNames = doClassNames(s);
   const storage =
     dos.length === 0
       ? ""
@@ -153,9 +162,9 @@ export function workerdConfig(s: WorkerdSubject, port: number, o: WorkerdConfigO
     (name = "do-calls", worker = .doCalls),`
     : "";
   const storageService =
-    dos.length > 0
+    storageDir !== undefined
       ? `
-    (name = "do-storage", disk = (path = ${str(o.storageDir ?? "")}, writable = true)),`
+    (name = "do-storage", disk = (path = ${str(storageDir)}, writable = true)),`
       : "";
   const countSocket = counting
     ? `,
@@ -207,9 +216,8 @@ export function prepareWorkerdDir(s: WorkerdSubject, dir: string): WorkerdSubjec
   if (bundlePath !== s.bundlePath) copyFileSync(s.bundlePath, bundlePath);
   writeFileSync(join(dir, "bench-ratelimit-stub.js"), RATELIMIT_STUB);
   writeFileSync(join(dir, "bench-kv-stub.js"), KV_STUB);
-  const dos = s.durableObjects ?? [];
-  if (s.countDurableObjectCalls !== undefined && dos.length > 0) {
-    const classNames = [...new Set(dos.map((d) => d.className))];
+  if (countsCalls(s)) {
+    const classNames = doClassNames(s);
     writeFileSync(join(dir, COUNT_ENTRY), countingEntry(basename(bundlePath), classNames, s.countDurableObjectCalls));
     writeFileSync(join(dir, COUNT_READER), countReader(classNames));
   }
@@ -254,8 +262,7 @@ export async function startWorkerd(
 ): Promise<WorkerdInstance> {
   const s = prepareWorkerdDir(subject, dir);
   const port = await freePort();
-  const counting = s.countDurableObjectCalls !== undefined && (s.durableObjects ?? []).length > 0;
-  const countsPort = counting ? await freePort() : undefined;
+  const countsPort = countsCalls(s) ? await freePort() : undefined;
   const configPath = join(dir, `${s.name}.capnp`);
   let storageDir: string | undefined;
   if ((s.durableObjects ?? []).length > 0) {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUDGET_HEADERS, budgetOf, callsBetween, probeMetering, settledLedgerRequests } from "../lib/budget";
+import { BUDGET_HEADERS, budgetOf, callsBetween, LEDGER_CLASS, probeMetering, settledLedgerRequests } from "../lib/budget";
 import { runJsonLoad, sendOnce, type Target } from "../lib/load";
 import { groupMembers, spawnHistory } from "../lib/procs";
 import {
@@ -73,7 +73,7 @@ describe("the budget subject on a bare workerd", () => {
     const booked = await settledLedgerRequests(budgeted.origin, budgeted.headers);
     expect(booked - probe.ledgerRequests).toBeGreaterThanOrEqual(load.ok);
     const after = await budgetWd.doCalls();
-    const calls = callsBetween(before, after, "BudgetLedger");
+    const calls = callsBetween(before, after, LEDGER_CLASS);
     // At least the first lease and one batched report; GET /v1/usage read the ledger too.
     expect(calls.acquireLease ?? 0).toBeGreaterThanOrEqual(1);
     expect(calls.usage ?? 0).toBeGreaterThanOrEqual(2);
