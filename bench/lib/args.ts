@@ -10,6 +10,12 @@ export function positiveNumber(name: string, v: string): number {
   return n;
 }
 
+export function nonNegativeNumber(name: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0, got "${v}"`);
+  return n;
+}
+
 function wholeNumber(name: string, v: string): number {
   const n = positiveNumber(name, v);
   if (!Number.isInteger(n)) throw new Error(`--${name} must be a whole number > 0, got "${v}"`);
@@ -109,7 +115,7 @@ export function parseProfileArgs(argv: readonly string[]): ProfileArgs {
     stream: values.stream,
     seconds: positiveNumber("seconds", values.seconds),
     connections: wholeNumber("connections", values.connections),
-    warmupSeconds: values["warmup-seconds"] === "0" ? 0 : positiveNumber("warmup-seconds", values["warmup-seconds"]),
+    warmupSeconds: nonNegativeNumber("warmup-seconds", values["warmup-seconds"]),
     intervalUs: wholeNumber("interval-us", values["interval-us"]),
     runtime: oneOf("runtime", values.runtime, ["workerd", "dev"] as const),
     minify: values.minify,

@@ -233,42 +233,24 @@ export function renderProfile(s: ProfileSummary, opts: { top: number; title: str
       s.byModule.filter(busyOnly).map((r) => [r.label, ...figures(r)]),
     ),
   );
-  out.push("");
-  out.push(`By source file (top ${opts.top} by self time):`);
-  out.push(
-    textTable(
-      ["file", ...header, "module"],
-      s.byFile
-        .filter(busyOnly)
-        .slice(0, opts.top)
-        .map((r) => [r.label, ...figures(r), r.where]),
-      [0, 7],
-    ),
-  );
-  out.push("");
-  out.push(`By function (top ${opts.top} by self time):`);
-  out.push(
-    textTable(
-      ["function", ...header, "where"],
-      s.byFunction
-        .filter(busyOnly)
-        .slice(0, opts.top)
-        .map((r) => [r.label, ...figures(r), r.where]),
-      [0, 7],
-    ),
-  );
-  out.push("");
-  out.push(`By function (top ${opts.top} by total time, JavaScript only):`);
-  out.push(
-    textTable(
-      ["function", ...header, "where"],
-      [...s.byFunction]
-        .filter((r) => r.where !== "")
-        .sort((a, b) => b.totalUs - a.totalUs)
-        .slice(0, opts.top)
-        .map((r) => [r.label, ...figures(r), r.where]),
-      [0, 7],
-    ),
+  const topTable = (title: string, firstHeader: string, lastHeader: string, rows: readonly ProfileRow[]) => {
+    out.push("");
+    out.push(`${title}:`);
+    out.push(
+      textTable(
+        [firstHeader, ...header, lastHeader],
+        rows.slice(0, opts.top).map((r) => [r.label, ...figures(r), r.where]),
+        [0, 7],
+      ),
+    );
+  };
+  topTable(`By source file (top ${opts.top} by self time)`, "file", "module", s.byFile.filter(busyOnly));
+  topTable(`By function (top ${opts.top} by self time)`, "function", "where", s.byFunction.filter(busyOnly));
+  topTable(
+    `By function (top ${opts.top} by total time, JavaScript only)`,
+    "function",
+    "where",
+    s.byFunction.filter((r) => r.where !== "").sort((a, b) => b.totalUs - a.totalUs),
   );
   return out.join("\n");
 }

@@ -214,11 +214,15 @@ function byRound(a: ReadonlyArray<{ rps: number }>, b: ReadonlyArray<{ rps: numb
   return a.slice(0, b.length).map((r, i) => ratio(r.rps, b[i]!.rps));
 }
 
-/** "0.91×–1.08×", the lowest and highest of per-round ratios; "1 round" with fewer than two. */
+/** The lowest and highest of per-round figures, each formatted; "1 round" with fewer than two. */
+function range(values: readonly number[], format: (v: number) => string): string {
+  if (values.length < 2) return "1 round";
+  return `${format(Math.min(...values))}–${format(Math.max(...values))}`;
+}
+
+/** "0.91×–1.08×", the lowest and highest of the finite per-round ratios; "1 round" with fewer than two. */
 export function ratioSpread(values: readonly number[]): string {
-  const finite = values.filter(Number.isFinite);
-  if (finite.length < 2) return "1 round";
-  return `${formatRatio(Math.min(...finite))}–${formatRatio(Math.max(...finite))}`;
+  return range(values.filter(Number.isFinite), formatRatio);
 }
 
 /** Budget cost ratios per cell, from the measured cells of the three workerd targets. */
@@ -540,8 +544,7 @@ export function headlineTable(r: BenchReport): string {
 
 /** The lowest and highest of the per-round figures: how much the machine's noise moved them. */
 export function spread(values: readonly number[]): string {
-  if (values.length < 2) return "1 round";
-  return `${formatRps(Math.min(...values))}–${formatRps(Math.max(...values))}`;
+  return range(values, formatRps);
 }
 
 function jsonTable(r: BenchReport, path: "miss" | "hit"): string {

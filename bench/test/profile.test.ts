@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseBenchArgs, parseProfileArgs } from "../lib/args";
+import { nonNegativeNumber, parseBenchArgs, parseProfileArgs } from "../lib/args";
 import { type FrameResolver, renderProfile, sampleDurations, summarizeProfile, textTable } from "../lib/cpuprofile";
 import type { CallFrame, CpuProfile } from "../lib/inspector";
 import { bundleResolver, classifySource, scriptModule } from "../lib/sourcemap";
@@ -248,6 +248,16 @@ describe("command lines", () => {
     expect(() => parseProfileArgs(["--sconds", "1"])).toThrow(/sconds/);
     expect(() => parseBenchArgs(["--soak-on", "prod"])).toThrow('--soak-on must be one of workerd, dev, got "prod"');
     expect(() => parseBenchArgs(["--concurrency", "1,x"])).toThrow('--concurrency must be a number > 0, got "x"');
+  });
+
+  it("takes a warm-up of zero, written any way, and refuses a negative one", () => {
+    expect(nonNegativeNumber("warmup-seconds", "0")).toBe(0);
+    expect(nonNegativeNumber("warmup-seconds", "0.0")).toBe(0);
+    expect(nonNegativeNumber("warmup-seconds", "1.5")).toBe(1.5);
+    expect(() => nonNegativeNumber("warmup-seconds", "-1")).toThrow('--warmup-seconds must be a number ≥ 0, got "-1"');
+    expect(() => nonNegativeNumber("warmup-seconds", "")).toThrow("--warmup-seconds must be a number ≥ 0");
+    expect(parseProfileArgs(["--warmup-seconds", "0.0"]).warmupSeconds).toBe(0);
+    expect(() => parseProfileArgs(["--warmup-seconds=-0.5"])).toThrow('--warmup-seconds must be a number ≥ 0, got "-0.5"');
   });
 
   it("reads the bench's options into overrides of its defaults", () => {

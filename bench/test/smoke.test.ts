@@ -51,15 +51,13 @@ describe("npm run bench at smoke size", () => {
       expect(b.upstreamCalls, `${b.target} ${b.kind}`).toBeLessThanOrEqual(b.requests);
     }
     for (const c of report.stream) expect(c.rps, `${c.target} streams/s`).toBeGreaterThan(0);
-    // The Worker with budgets metered what was measured: remaining fell, the ledger booked every answered request
-    // through far fewer ledger calls, and its cells have ratios to the Worker without budgets.
+    // The Worker with budgets metered what was measured (runBench throws unless remaining fell and the ledger
+    // booked every answered request): enough probes for "fell" to mean something, far fewer ledger calls than
+    // requests, and its cells have ratios to the Worker without budgets.
     const b = report.budget!;
     expect(b, "budget figures").toBeDefined();
     expect(b.probe.remainingUsd.length).toBeGreaterThanOrEqual(2);
-    for (let i = 1; i < b.probe.remainingUsd.length; i++) expect(b.probe.remainingUsd[i]).toBeLessThan(b.probe.remainingUsd[i - 1]!);
-    expect(b.remainingAfterUsd).toBeLessThan(b.probe.remainingUsd[b.probe.remainingUsd.length - 1]!);
     expect(b.answered).toBeGreaterThan(0);
-    expect(b.booked).toBeGreaterThanOrEqual(b.answered);
     expect(b.ledgerCalls.acquireLease ?? 0).toBeGreaterThanOrEqual(1);
     expect(b.ledgerCallsPer1000).toBeLessThan(1000);
     expect(b.json.map((c) => `${c.path} ${c.connections}`)).toEqual(["miss 2", "hit 2"]);
